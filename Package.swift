@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+//
+// VecDB: an embedded vector database with a recommender layer, for Swift on Linux.
+//
+// Modules are layered; arrows point one way only:
+//
+//   CVecDBKernels (C)  ->  VecDBKernels  ->  VecDBStorage  ->  VecDB (facade)  ->  vecdb (CLI)
+//   CLZ4 (system)      ->                    VecDBStorage
+//                          VecDBKernels  ->  VecDBDatasets ------------------------>  vecdb
+//
+// Nothing lower imports anything higher.
+import PackageDescription
+
+let package = Package(
+    name: "VecDB",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "VecDB", targets: ["VecDB"]),
+        .executable(name: "vecdb", targets: ["vecdb"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        // C kernels: SIMD distances with runtime ISA dispatch, and a BLAS shim that loads
+        // OpenBLAS at run time with the right core type for this CPU.
+        .target(
+            name: "CVecDBKernels",
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]
+        ),
+        // Kernels: distances, top-k, exact search, quantisation. No I/O.
+        .target(name: "VecDBKernels", dependencies: ["CVecDBKernels"]),
+        // Storage: file layer, WAL, segments, manifest, LZ4 payloads.
+        .target(name: "VecDBStorage", dependencies: ["VecDBKernels", "CLZ4"]),
+        // Facade: Database, Collection, queries and filters.
+        .target(name: "VecDB", dependencies: ["VecDBKernels", "VecDBStorage"]),
+        // Data-set readers and fetchers (fvecs, npy, IDX, CSV), used by the CLI and benchmarks.
+        .target(name: "VecDBDatasets", dependencies: ["VecDBKernels"]),
+        // The shell.
+        .executableTarget(
+            name: "vecdb",
+            dependencies: [
+                "VecDB", "VecDBKernels", "VecDBDatasets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test support: temporary directories, seeded data.
+        .target(name: "VecDBTestSupport", dependencies: ["VecDBKernels"]),
+
+        .testTarget(name: "VecDBKernelsTests", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBDatasetsTests", dependencies: ["VecDBDatasets", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,107 @@
+// Run-time BLAS binding.
+//
+// OpenBLAS reads OPENBLAS_CORETYPE in a constructor that runs when the library is loaded, so
+// the variable must be set before that moment. Linking OpenBLAS at build time would load it
+// before any of our code runs; instead it is opened here with dlopen on first use, after the
+// core type has been chosen from the CPU's features (unless the environment already names one).
+#define _GNU_SOURCE
+#include "vecdb_kernels.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*cblas_sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha,
+                               const float *a, int lda, const float *b, int ldb, float beta,
+                               float *c, int ldc);
+typedef void (*set_threads_fn)(int n);
+typedef char *(*corename_fn)(void);
+
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static cblas_sgemm_fn blas_sgemm = NULL;
+static set_threads_fn blas_set_threads = NULL;
+static char blas_desc[256] = "portable fallback GEMM (no BLAS library found)";
+
+static void blas_load(void) {
+    const char *note = "";
+    if (getenv("OPENBLAS_CORETYPE") == NULL) {
+#if defined(__x86_64__)
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512cd")) {
+            setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
+            note = ", core type set by vecdb";
+        } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+            setenv("OPENBLAS_CORETYPE", "Haswell", 0);
+            note = ", core type set by vecdb";
+        }
+#endif
+    }
+    const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libcblas.so.3", "libblas.so.3"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (!h) continue;
+        cblas_sgemm_fn f = (cblas_sgemm_fn)dlsym(h, "cblas_sgemm");
+        if (!f) { dlclose(h); continue; }
+        blas_sgemm = f;
+        blas_set_threads = (set_threads_fn)dlsym(h, "openblas_set_num_threads");
+        corename_fn core = (corename_fn)dlsym(h, "openblas_get_corename");
+        const char *ct = getenv("OPENBLAS_CORETYPE");
+        snprintf(blas_desc, sizeof blas_desc, "%s core=%s (OPENBLAS_CORETYPE=%s%s)", names[i],
+                 core ? core() : "?", ct ? ct : "unset", note);
+        break;
+    }
+}
+
+int vdb_blas_loaded(void) {
+    pthread_once(&blas_once, blas_load);
+    return blas_sgemm != NULL;
+}
+
+const char *vdb_blas_description(void) {
+    pthread_once(&blas_once, blas_load);
+    return blas_desc;
+}
+
+void vdb_blas_set_threads(int n) {
+    pthread_once(&blas_once, blas_load);
+    if (blas_set_threads) blas_set_threads(n < 1 ? 1 : n);
+}
+
+// Portable GEMM for machines without a BLAS: row-major, blocked over k so the inner loop is a
+// contiguous axpy the compiler vectorises.
+static void fallback_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                           const float *b, int ldb, float beta, float *c, int ldc) {
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        if (beta == 0.0f) memset(ci, 0, sizeof(float) * (size_t)n);
+        else if (beta != 1.0f) for (int j = 0; j < n; j++) ci[j] *= beta;
+        for (int p = 0; p < k; p++) {
+            float av = alpha * (ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p]);
+            if (av == 0.0f) continue;
+            if (!tb) {
+                const float *bp = b + (size_t)p * ldb;
+                for (int j = 0; j < n; j++) ci[j] += av * bp[j];
+            } else {
+                for (int j = 0; j < n; j++) ci[j] += av * b[(size_t)j * ldb + p];
+            }
+        }
+    }
+}
+
+void vdb_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+               const float *b, int ldb, float beta, float *c, int ldc) {
+    pthread_once(&blas_once, blas_load);
+    if (m <= 0 || n <= 0) return;
+    if (blas_sgemm) {
+        blas_sgemm(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS, trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS,
+                   m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    } else {
+        fallback_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+}

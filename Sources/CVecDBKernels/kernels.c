@@ -1,0 +1,568 @@
+// Distance kernels. Each ISA gets its own functions compiled with a `target` attribute, so the
+// package builds for baseline x86-64 and still runs AVX-512 code where the CPU has it. The
+// choice is made once in vdb_kernels().
+#include "vecdb_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define VDB_X86 1
+#include <immintrin.h>
+#endif
+
+// ---- half precision (portable) -------------------------------------------------------------
+
+uint16_t vdb_f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t mant = x & 0x007fffffu;
+    int32_t exp = (int32_t)((x >> 23) & 0xff);
+    if (exp == 0xff) { // Inf or NaN
+        return (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0));
+    }
+    int32_t e = exp - 127 + 15;
+    if (e >= 0x1f) return (uint16_t)(sign | 0x7c00u); // overflow to Inf
+    if (e <= 0) {                                      // subnormal or zero
+        if (e < -10) return (uint16_t)sign;
+        mant |= 0x00800000u;
+        uint32_t shift = (uint32_t)(14 - e);
+        uint32_t half = mant >> shift;
+        uint32_t rem = mant & ((1u << shift) - 1);
+        uint32_t mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1))) half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t half = sign | ((uint32_t)e << 10) | (mant >> 13);
+    uint32_t rem = mant & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (half & 1))) half++; // may carry into exponent: correct
+    return (uint16_t)half;
+}
+
+float vdb_f16_to_f32(uint16_t h) {
+    uint32_t sign = ((uint32_t)h & 0x8000u) << 16;
+    uint32_t exp = ((uint32_t)h >> 10) & 0x1f;
+    uint32_t mant = (uint32_t)h & 0x3ffu;
+    uint32_t x;
+    if (exp == 0) {
+        if (mant == 0) {
+            x = sign;
+        } else { // subnormal: normalise
+            int32_t e = -1;
+            do { e++; mant <<= 1; } while ((mant & 0x400u) == 0);
+            mant &= 0x3ffu;
+            x = sign | ((uint32_t)(127 - 15 - e) << 23) | (mant << 13);
+        }
+    } else if (exp == 0x1f) {
+        x = sign | 0x7f800000u | (mant << 13);
+    } else {
+        x = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+void vdb_f32_to_f16_array(const float *src, uint16_t *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = vdb_f32_to_f16(src[i]);
+}
+
+// ---- scalar ----------------------------------------------------------------------------------
+
+static float l2sq_f32_scalar(const float *a, const float *b, size_t d) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= d; i += 4) {
+        float t0 = a[i] - b[i], t1 = a[i + 1] - b[i + 1], t2 = a[i + 2] - b[i + 2], t3 = a[i + 3] - b[i + 3];
+        s0 += t0 * t0; s1 += t1 * t1; s2 += t2 * t2; s3 += t3 * t3;
+    }
+    for (; i < d; i++) { float t = a[i] - b[i]; s0 += t * t; }
+    return (s0 + s1) + (s2 + s3);
+}
+
+static float ip_f32_scalar(const float *a, const float *b, size_t d) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= d; i += 4) {
+        s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < d; i++) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static float cosine_finish(float ip, float na, float nb) {
+    if (na <= 0.0f || nb <= 0.0f) return 1.0f;
+    return 1.0f - ip / sqrtf(na * nb);
+}
+
+static float cosine_f32_scalar(const float *a, const float *b, size_t d) {
+    float ip = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < d; i++) { ip += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+    return cosine_finish(ip, na, nb);
+}
+
+static float l2sq_f16_scalar(const float *q, const uint16_t *x, size_t d) {
+    float s = 0;
+    for (size_t i = 0; i < d; i++) { float t = q[i] - vdb_f16_to_f32(x[i]); s += t * t; }
+    return s;
+}
+
+static float ip_f16_scalar(const float *q, const uint16_t *x, size_t d) {
+    float s = 0;
+    for (size_t i = 0; i < d; i++) s += q[i] * vdb_f16_to_f32(x[i]);
+    return s;
+}
+
+static int32_t l2sq_i8_scalar(const int8_t *a, const int8_t *b, size_t d) {
+    int32_t s = 0;
+    for (size_t i = 0; i < d; i++) { int32_t t = (int32_t)a[i] - (int32_t)b[i]; s += t * t; }
+    return s;
+}
+
+static int32_t ip_i8_scalar(const int8_t *a, const int8_t *b, size_t d) {
+    int32_t s = 0;
+    for (size_t i = 0; i < d; i++) s += (int32_t)a[i] * (int32_t)b[i];
+    return s;
+}
+
+static float l2sq_sq8_scalar(const float *q, const uint8_t *c, const float *vmin, const float *vscale, size_t d) {
+    float s = 0;
+    for (size_t i = 0; i < d; i++) { float t = q[i] - (vmin[i] + vscale[i] * (float)c[i]); s += t * t; }
+    return s;
+}
+
+static float ip_sq8_scalar(const float *q, const uint8_t *c, const float *vmin, const float *vscale, size_t d) {
+    float s = 0;
+    for (size_t i = 0; i < d; i++) s += q[i] * (vmin[i] + vscale[i] * (float)c[i]);
+    return s;
+}
+
+static void l2sq_f32_batch_scalar(const float *q, const float *base, size_t d, size_t n, float *out) {
+    for (size_t r = 0; r < n; r++) out[r] = l2sq_f32_scalar(q, base + r * d, d);
+}
+
+static void ip_f32_batch_scalar(const float *q, const float *base, size_t d, size_t n, float *out) {
+    for (size_t r = 0; r < n; r++) out[r] = ip_f32_scalar(q, base + r * d, d);
+}
+
+static float sum_f32_scalar(const float *a, size_t n) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) { s0 += a[i]; s1 += a[i + 1]; s2 += a[i + 2]; s3 += a[i + 3]; }
+    for (; i < n; i++) s0 += a[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static const vdb_kernel_table table_scalar = {
+    VDB_ISA_SCALAR,
+    l2sq_f32_scalar, ip_f32_scalar, cosine_f32_scalar,
+    l2sq_f16_scalar, ip_f16_scalar,
+    l2sq_i8_scalar, ip_i8_scalar,
+    l2sq_sq8_scalar, ip_sq8_scalar,
+    l2sq_f32_batch_scalar, ip_f32_batch_scalar,
+    sum_f32_scalar,
+};
+
+#ifdef VDB_X86
+
+// ---- AVX2 + FMA + F16C -----------------------------------------------------------------------
+
+#define AVX2_ATTR __attribute__((target("avx2,fma,f16c")))
+
+AVX2_ATTR static inline float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v);
+    __m128 hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    __m128 sh = _mm_movehdup_ps(lo);
+    lo = _mm_add_ps(lo, sh);
+    sh = _mm_movehl_ps(sh, lo);
+    lo = _mm_add_ss(lo, sh);
+    return _mm_cvtss_f32(lo);
+}
+
+AVX2_ATTR static inline int32_t hsum256_epi32(__m256i v) {
+    __m128i lo = _mm256_castsi256_si128(v);
+    __m128i hi = _mm256_extracti128_si256(v, 1);
+    lo = _mm_add_epi32(lo, hi);
+    lo = _mm_add_epi32(lo, _mm_shuffle_epi32(lo, 0x4e));
+    lo = _mm_add_epi32(lo, _mm_shuffle_epi32(lo, 0xb1));
+    return _mm_cvtsi128_si32(lo);
+}
+
+AVX2_ATTR static inline float l2sq_f32_avx2_inl(const float *a, const float *b, size_t d) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= d; i += 32) {
+        __m256 t0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+        __m256 t1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+        __m256 t2 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16));
+        __m256 t3 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24));
+        s0 = _mm256_fmadd_ps(t0, t0, s0); s1 = _mm256_fmadd_ps(t1, t1, s1);
+        s2 = _mm256_fmadd_ps(t2, t2, s2); s3 = _mm256_fmadd_ps(t3, t3, s3);
+    }
+    for (; i + 8 <= d; i += 8) {
+        __m256 t = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+        s0 = _mm256_fmadd_ps(t, t, s0);
+    }
+    float s = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < d; i++) { float t = a[i] - b[i]; s += t * t; }
+    return s;
+}
+
+AVX2_ATTR static inline float ip_f32_avx2_inl(const float *a, const float *b, size_t d) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= d; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= d; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    float s = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < d; i++) s += a[i] * b[i];
+    return s;
+}
+
+AVX2_ATTR static float l2sq_f32_avx2(const float *a, const float *b, size_t d) { return l2sq_f32_avx2_inl(a, b, d); }
+AVX2_ATTR static float ip_f32_avx2(const float *a, const float *b, size_t d) { return ip_f32_avx2_inl(a, b, d); }
+
+AVX2_ATTR static float cosine_f32_avx2(const float *a, const float *b, size_t d) {
+    __m256 sip = _mm256_setzero_ps(), sa = _mm256_setzero_ps(), sb = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= d; i += 8) {
+        __m256 va = _mm256_loadu_ps(a + i), vb = _mm256_loadu_ps(b + i);
+        sip = _mm256_fmadd_ps(va, vb, sip); sa = _mm256_fmadd_ps(va, va, sa); sb = _mm256_fmadd_ps(vb, vb, sb);
+    }
+    float ip = hsum256(sip), na = hsum256(sa), nb = hsum256(sb);
+    for (; i < d; i++) { ip += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+    return cosine_finish(ip, na, nb);
+}
+
+AVX2_ATTR static float l2sq_f16_avx2(const float *q, const uint16_t *x, size_t d) {
+    __m256 s = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= d; i += 8) {
+        __m256 vx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
+        __m256 t = _mm256_sub_ps(_mm256_loadu_ps(q + i), vx);
+        s = _mm256_fmadd_ps(t, t, s);
+    }
+    float r = hsum256(s);
+    for (; i < d; i++) { float t = q[i] - vdb_f16_to_f32(x[i]); r += t * t; }
+    return r;
+}
+
+AVX2_ATTR static float ip_f16_avx2(const float *q, const uint16_t *x, size_t d) {
+    __m256 s = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= d; i += 8) {
+        __m256 vx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
+        s = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), vx, s);
+    }
+    float r = hsum256(s);
+    for (; i < d; i++) r += q[i] * vdb_f16_to_f32(x[i]);
+    return r;
+}
+
+AVX2_ATTR static int32_t l2sq_i8_avx2(const int8_t *a, const int8_t *b, size_t d) {
+    __m256i s = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+        __m256i va = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i)));
+        __m256i vb = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + i)));
+        __m256i t = _mm256_sub_epi16(va, vb);
+        s = _mm256_add_epi32(s, _mm256_madd_epi16(t, t));
+    }
+    int32_t r = hsum256_epi32(s);
+    for (; i < d; i++) { int32_t t = (int32_t)a[i] - (int32_t)b[i]; r += t * t; }
+    return r;
+}
+
+AVX2_ATTR static int32_t ip_i8_avx2(const int8_t *a, const int8_t *b, size_t d) {
+    __m256i s = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+        __m256i va = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i)));
+        __m256i vb = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + i)));
+        s = _mm256_add_epi32(s, _mm256_madd_epi16(va, vb));
+    }
+    int32_t r = hsum256_epi32(s);
+    for (; i < d; i++) r += (int32_t)a[i] * (int32_t)b[i];
+    return r;
+}
+
+AVX2_ATTR static float l2sq_sq8_avx2(const float *q, const uint8_t *c, const float *vmin, const float *vscale, size_t d) {
+    __m256 s = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= d; i += 8) {
+        __m256 vc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(c + i))));
+        __m256 x = _mm256_fmadd_ps(vc, _mm256_loadu_ps(vscale + i), _mm256_loadu_ps(vmin + i));
+        __m256 t = _mm256_sub_ps(_mm256_loadu_ps(q + i), x);
+        s = _mm256_fmadd_ps(t, t, s);
+    }
+    float r = hsum256(s);
+    for (; i < d; i++) { float t = q[i] - (vmin[i] + vscale[i] * (float)c[i]); r += t * t; }
+    return r;
+}
+
+AVX2_ATTR static float ip_sq8_avx2(const float *q, const uint8_t *c, const float *vmin, const float *vscale, size_t d) {
+    __m256 s = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= d; i += 8) {
+        __m256 vc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(c + i))));
+        __m256 x = _mm256_fmadd_ps(vc, _mm256_loadu_ps(vscale + i), _mm256_loadu_ps(vmin + i));
+        s = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x, s);
+    }
+    float r = hsum256(s);
+    for (; i < d; i++) r += q[i] * (vmin[i] + vscale[i] * (float)c[i]);
+    return r;
+}
+
+AVX2_ATTR static void l2sq_f32_batch_avx2(const float *q, const float *base, size_t d, size_t n, float *out) {
+    for (size_t r = 0; r < n; r++) out[r] = l2sq_f32_avx2_inl(q, base + r * d, d);
+}
+
+AVX2_ATTR static void ip_f32_batch_avx2(const float *q, const float *base, size_t d, size_t n, float *out) {
+    for (size_t r = 0; r < n; r++) out[r] = ip_f32_avx2_inl(q, base + r * d, d);
+}
+
+AVX2_ATTR static float sum_f32_avx2(const float *a, size_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(a + i)); s1 = _mm256_add_ps(s1, _mm256_loadu_ps(a + i + 8));
+        s2 = _mm256_add_ps(s2, _mm256_loadu_ps(a + i + 16)); s3 = _mm256_add_ps(s3, _mm256_loadu_ps(a + i + 24));
+    }
+    float r = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) r += a[i];
+    return r;
+}
+
+static const vdb_kernel_table table_avx2 = {
+    VDB_ISA_AVX2,
+    l2sq_f32_avx2, ip_f32_avx2, cosine_f32_avx2,
+    l2sq_f16_avx2, ip_f16_avx2,
+    l2sq_i8_avx2, ip_i8_avx2,
+    l2sq_sq8_avx2, ip_sq8_avx2,
+    l2sq_f32_batch_avx2, ip_f32_batch_avx2,
+    sum_f32_avx2,
+};
+
+// ---- AVX-512 (F, BW, VL, DQ) -----------------------------------------------------------------
+
+#define AVX512_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+
+AVX512_ATTR static inline __mmask16 tail_mask16(size_t r) { return (__mmask16)((1u << r) - 1u); }
+
+AVX512_ATTR static inline float l2sq_f32_avx512_inl(const float *a, const float *b, size_t d) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 64 <= d; i += 64) {
+        __m512 t0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+        __m512 t1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+        __m512 t2 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32));
+        __m512 t3 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48));
+        s0 = _mm512_fmadd_ps(t0, t0, s0); s1 = _mm512_fmadd_ps(t1, t1, s1);
+        s2 = _mm512_fmadd_ps(t2, t2, s2); s3 = _mm512_fmadd_ps(t3, t3, s3);
+    }
+    for (; i + 16 <= d; i += 16) {
+        __m512 t = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+        s1 = _mm512_fmadd_ps(t, t, s1);
+    }
+    if (i < d) {
+        __mmask16 m = tail_mask16(d - i);
+        __m512 t = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+        s2 = _mm512_fmadd_ps(t, t, s2);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+AVX512_ATTR static inline float ip_f32_avx512_inl(const float *a, const float *b, size_t d) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 64 <= d; i += 64) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+        s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+        s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+    }
+    for (; i + 16 <= d; i += 16) s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s1);
+    if (i < d) {
+        __mmask16 m = tail_mask16(d - i);
+        s2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s2);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+AVX512_ATTR static float l2sq_f32_avx512(const float *a, const float *b, size_t d) { return l2sq_f32_avx512_inl(a, b, d); }
+AVX512_ATTR static float ip_f32_avx512(const float *a, const float *b, size_t d) { return ip_f32_avx512_inl(a, b, d); }
+
+AVX512_ATTR static float cosine_f32_avx512(const float *a, const float *b, size_t d) {
+    __m512 sip = _mm512_setzero_ps(), sa = _mm512_setzero_ps(), sb = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i < d; i += 16) {
+        __mmask16 m = d - i >= 16 ? (__mmask16)0xffff : tail_mask16(d - i);
+        __m512 va = _mm512_maskz_loadu_ps(m, a + i), vb = _mm512_maskz_loadu_ps(m, b + i);
+        sip = _mm512_fmadd_ps(va, vb, sip); sa = _mm512_fmadd_ps(va, va, sa); sb = _mm512_fmadd_ps(vb, vb, sb);
+    }
+    return cosine_finish(_mm512_reduce_add_ps(sip), _mm512_reduce_add_ps(sa), _mm512_reduce_add_ps(sb));
+}
+
+AVX512_ATTR static float l2sq_f16_avx512(const float *q, const uint16_t *x, size_t d) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= d; i += 32) {
+        __m512 x0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + i)));
+        __m512 x1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + i + 16)));
+        __m512 t0 = _mm512_sub_ps(_mm512_loadu_ps(q + i), x0);
+        __m512 t1 = _mm512_sub_ps(_mm512_loadu_ps(q + i + 16), x1);
+        s0 = _mm512_fmadd_ps(t0, t0, s0); s1 = _mm512_fmadd_ps(t1, t1, s1);
+    }
+    for (; i < d; i += 16) {
+        __mmask16 m = d - i >= 16 ? (__mmask16)0xffff : tail_mask16(d - i);
+        __m512 vx = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
+        __m512 t = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, q + i), vx);
+        s0 = _mm512_fmadd_ps(t, t, s0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+AVX512_ATTR static float ip_f16_avx512(const float *q, const uint16_t *x, size_t d) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= d; i += 32) {
+        __m512 x0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + i)));
+        __m512 x1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + i + 16)));
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), x0, s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), x1, s1);
+    }
+    for (; i < d; i += 16) {
+        __mmask16 m = d - i >= 16 ? (__mmask16)0xffff : tail_mask16(d - i);
+        __m512 vx = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
+        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), vx, s0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+AVX512_ATTR static int32_t l2sq_i8_avx512(const int8_t *a, const int8_t *b, size_t d) {
+    __m512i s = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i < d; i += 32) {
+        __mmask32 m = d - i >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1ull << (d - i)) - 1ull);
+        __m512i va = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, a + i));
+        __m512i vb = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, b + i));
+        __m512i t = _mm512_sub_epi16(va, vb);
+        s = _mm512_add_epi32(s, _mm512_madd_epi16(t, t));
+    }
+    return _mm512_reduce_add_epi32(s);
+}
+
+AVX512_ATTR static int32_t ip_i8_avx512(const int8_t *a, const int8_t *b, size_t d) {
+    __m512i s = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i < d; i += 32) {
+        __mmask32 m = d - i >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1ull << (d - i)) - 1ull);
+        __m512i va = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, a + i));
+        __m512i vb = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, b + i));
+        s = _mm512_add_epi32(s, _mm512_madd_epi16(va, vb));
+    }
+    return _mm512_reduce_add_epi32(s);
+}
+
+AVX512_ATTR static float l2sq_sq8_avx512(const float *q, const uint8_t *c, const float *vmin, const float *vscale, size_t d) {
+    __m512 s = _mm512_setzero_ps();
+    for (size_t i = 0; i < d; i += 16) {
+        __mmask16 m = d - i >= 16 ? (__mmask16)0xffff : tail_mask16(d - i);
+        __m512 vc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, c + i)));
+        __m512 x = _mm512_fmadd_ps(vc, _mm512_maskz_loadu_ps(m, vscale + i), _mm512_maskz_loadu_ps(m, vmin + i));
+        __m512 t = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, q + i), x);
+        s = _mm512_fmadd_ps(t, t, s);
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
+AVX512_ATTR static float ip_sq8_avx512(const float *q, const uint8_t *c, const float *vmin, const float *vscale, size_t d) {
+    __m512 s = _mm512_setzero_ps();
+    for (size_t i = 0; i < d; i += 16) {
+        __mmask16 m = d - i >= 16 ? (__mmask16)0xffff : tail_mask16(d - i);
+        __m512 vc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, c + i)));
+        __m512 x = _mm512_fmadd_ps(vc, _mm512_maskz_loadu_ps(m, vscale + i), _mm512_maskz_loadu_ps(m, vmin + i));
+        s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), x, s);
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
+AVX512_ATTR static void l2sq_f32_batch_avx512(const float *q, const float *base, size_t d, size_t n, float *out) {
+    for (size_t r = 0; r < n; r++) out[r] = l2sq_f32_avx512_inl(q, base + r * d, d);
+}
+
+AVX512_ATTR static void ip_f32_batch_avx512(const float *q, const float *base, size_t d, size_t n, float *out) {
+    for (size_t r = 0; r < n; r++) out[r] = ip_f32_avx512_inl(q, base + r * d, d);
+}
+
+AVX512_ATTR static float sum_f32_avx512(const float *a, size_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(a + i)); s1 = _mm512_add_ps(s1, _mm512_loadu_ps(a + i + 16));
+        s2 = _mm512_add_ps(s2, _mm512_loadu_ps(a + i + 32)); s3 = _mm512_add_ps(s3, _mm512_loadu_ps(a + i + 48));
+    }
+    float r = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    for (; i < n; i++) r += a[i];
+    return r;
+}
+
+static const vdb_kernel_table table_avx512 = {
+    VDB_ISA_AVX512,
+    l2sq_f32_avx512, ip_f32_avx512, cosine_f32_avx512,
+    l2sq_f16_avx512, ip_f16_avx512,
+    l2sq_i8_avx512, ip_i8_avx512,
+    l2sq_sq8_avx512, ip_sq8_avx512,
+    l2sq_f32_batch_avx512, ip_f32_batch_avx512,
+    sum_f32_avx512,
+};
+
+static int cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static int cpu_has_avx512(void) {
+    __builtin_cpu_init();
+    return cpu_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+#endif // VDB_X86
+
+const vdb_kernel_table *vdb_kernels_for(vdb_isa isa) {
+    switch (isa) {
+    case VDB_ISA_SCALAR: return &table_scalar;
+#ifdef VDB_X86
+    case VDB_ISA_AVX2: return cpu_has_avx2() ? &table_avx2 : NULL;
+    case VDB_ISA_AVX512: return cpu_has_avx512() ? &table_avx512 : NULL;
+#endif
+    default: return NULL;
+    }
+}
+
+static const vdb_kernel_table *volatile chosen_table = NULL;
+
+const vdb_kernel_table *vdb_kernels(void) {
+    const vdb_kernel_table *t = chosen_table;
+    if (t) return t;
+    t = vdb_kernels_for(VDB_ISA_AVX512);
+    if (!t) t = vdb_kernels_for(VDB_ISA_AVX2);
+    if (!t) t = &table_scalar;
+    chosen_table = t; // idempotent: every thread computes the same answer
+    return t;
+}
+
+const char *vdb_isa_name(vdb_isa isa) {
+    switch (isa) {
+    case VDB_ISA_SCALAR: return "scalar";
+    case VDB_ISA_AVX2: return "avx2";
+    case VDB_ISA_AVX512: return "avx512";
+    }
+    return "unknown";
+}
