@@ -26,12 +26,12 @@ public struct RowMatrix: @unchecked Sendable {
     public subscript(row: Int) -> UnsafePointer<Float> { base + row * dimension }
 
     /// Calls `body` with a view of `values`, read as rows of `dimension` floats.
-    public static func with<R>(_ values: [Float], dimension: Int, _ body: (RowMatrix) throws -> R) rethrows -> R {
-        try values.withUnsafeBufferPointer { p in
+    public static func with<R, E: Error>(_ values: [Float], dimension: Int, _ body: (RowMatrix) throws(E) -> R) throws(E) -> R {
+        try values.withUnsafeBufferPointer { (p) throws(E) -> R in
             // An empty array may have no base address; a one-element dummy stands in.
             guard let base = p.baseAddress, dimension > 0 else {
                 var dummy: Float = 0
-                return try withUnsafePointer(to: &dummy) { try body(RowMatrix(base: $0, count: 0, dimension: max(dimension, 1))) }
+                return try withUnsafePointer(to: &dummy) { (d) throws(E) -> R in try body(RowMatrix(base: d, count: 0, dimension: max(dimension, 1))) }
             }
             return try body(RowMatrix(base: base, count: values.count / dimension, dimension: dimension))
         }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the Python "peers" benchmarks (faiss, hnswlib, usearch, numpy) for VecDB.
+# Usage: bash Benchmarks/peers.sh ARGS...   (ARGS are passed to peers.py unchanged)
+# Creates/reuses a virtualenv at ${VECDB_DATA:-$HOME/.cache/vecdb}/peers-venv.
+# All installation chatter goes to stderr; stdout belongs to peers.py.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+DATA_DIR="${VECDB_DATA:-$HOME/.cache/vecdb}"
+VENV="$DATA_DIR/peers-venv"
+PACKAGES=(faiss-cpu hnswlib usearch numpy threadpoolctl)
+
+log() { echo "[peers.sh] $*" >&2; }
+
+mkdir -p "$DATA_DIR"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        log "python3 venv module missing; installing python3-venv"
+        if command -v apt-get >/dev/null 2>&1; then
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; } >&2
+        else
+            log "apt-get not available; cannot install python3-venv"
+            exit 1
+        fi
+    fi
+    log "creating virtualenv at $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" >&2
+fi
+
+if ! "$VENV/bin/python" -c 'import faiss, hnswlib, usearch.index, numpy, threadpoolctl' >/dev/null 2>&1; then
+    log "installing ${PACKAGES[*]} into $VENV (first run downloads ~100 MB)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2 || true
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PACKAGES[@]}" >&2
+    log "installation done"
+fi
+
+exec "$VENV/bin/python" "$SCRIPT_DIR/peers.py" "$@"

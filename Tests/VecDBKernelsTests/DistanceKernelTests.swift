@@ -1,0 +1,162 @@
+import Testing
+import VecDBKernels
+import VecDBTestSupport
+
+/// Every kernel of every ISA this CPU runs, against a naive Double-precision reference.
+@Suite("Distance kernels")
+struct DistanceKernelTests {
+    static let isas = DistanceKernels.available.map(\.isa)
+    static let dims: [Int] = {
+        var rng = SeededGenerator(seed: 7)
+        return [1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 50, 63, 64, 65, 127, 128, 129, 784, 1000]
+            + (0..<20).map { _ in 1 + Int(rng.next() % 1000) }
+    }()
+
+    static func tolerance(_ ref: Double, _ d: Int, _ magnitude: Double) -> Double {
+        1e-5 * Double(d).squareRoot() * max(1, magnitude) + 1e-5 * abs(ref)
+    }
+
+    @Test("float32 l2, ip and cosine", arguments: isas)
+    func float32(isa: DistanceKernels.ISA) throws {
+        let k = try #require(DistanceKernels.forISA(isa))
+        for (n, d) in Self.dims.enumerated() {
+            let a = SyntheticData.uniform(count: 1, dimension: d, seed: UInt64(n * 2))
+            let b = SyntheticData.uniform(count: 1, dimension: d, seed: UInt64(n * 2 + 1))
+            for metric in Metric.allCases {
+                let got = Double(try k.distance(metric, a, b))
+                let ref = SyntheticData.referenceDistance(a, b, metric)
+                let mag = metric == .cosine ? 1 : Double(d)
+                #expect(abs(got - ref) <= Self.tolerance(ref, d, mag), "\(isa) \(metric) d=\(d): \(got) vs \(ref)")
+            }
+        }
+    }
+
+    @Test("float32 batch kernels match the pair kernels", arguments: isas)
+    func batch(isa: DistanceKernels.ISA) throws {
+        let k = try #require(DistanceKernels.forISA(isa))
+        for d in [1, 17, 50, 784] {
+            let q = SyntheticData.uniform(count: 1, dimension: d, seed: 1)
+            let rows = SyntheticData.uniform(count: 37, dimension: d, seed: 2)
+            var l2 = [Float](repeating: 0, count: 37), ip = l2
+            q.withUnsafeBufferPointer { qp in
+                rows.withUnsafeBufferPointer { rp in
+                    l2.withUnsafeMutableBufferPointer { k.l2sqF32Batch(qp.baseAddress, rp.baseAddress, d, 37, $0.baseAddress) }
+                    ip.withUnsafeMutableBufferPointer { k.ipF32Batch(qp.baseAddress, rp.baseAddress, d, 37, $0.baseAddress) }
+                }
+            }
+            for r in 0..<37 {
+                let row = Array(rows[(r * d)..<((r + 1) * d)])
+                let refL2 = SyntheticData.referenceDistance(q, row, .l2)
+                let refIP = -SyntheticData.referenceDistance(q, row, .ip)
+                #expect(abs(Double(l2[r]) - refL2) <= Self.tolerance(refL2, d, Double(d)))
+                #expect(abs(Double(ip[r]) - refIP) <= Self.tolerance(refIP, d, Double(d)))
+            }
+        }
+    }
+
+    @Test("float16 storage kernels", arguments: isas)
+    func float16(isa: DistanceKernels.ISA) throws {
+        let k = try #require(DistanceKernels.forISA(isa))
+        for (n, d) in Self.dims.enumerated() {
+            let q = SyntheticData.uniform(count: 1, dimension: d, seed: UInt64(100 + n))
+            let x = SyntheticData.uniform(count: 1, dimension: d, seed: UInt64(200 + n))
+            let h = HalfFloat.encode(x)
+            let decoded = HalfFloat.decode(h) // the oracle sees exactly the stored values
+            let refL2 = SyntheticData.referenceDistance(q, decoded, .l2)
+            let refIP = -SyntheticData.referenceDistance(q, decoded, .ip)
+            let (l2, ip) = q.withUnsafeBufferPointer { qp in
+                h.withUnsafeBufferPointer { hp in (k.l2sqF16(qp.baseAddress, hp.baseAddress, d), k.ipF16(qp.baseAddress, hp.baseAddress, d)) }
+            }
+            #expect(abs(Double(l2) - refL2) <= Self.tolerance(refL2, d, Double(d)), "\(isa) f16 l2 d=\(d)")
+            #expect(abs(Double(ip) - refIP) <= Self.tolerance(refIP, d, Double(d)), "\(isa) f16 ip d=\(d)")
+        }
+    }
+
+    @Test("int8 kernels are exact", arguments: isas)
+    func int8(isa: DistanceKernels.ISA) throws {
+        let k = try #require(DistanceKernels.forISA(isa))
+        var rng = SeededGenerator(seed: 3)
+        for d in Self.dims {
+            let a = (0..<d).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+            let b = (0..<d).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+            var refL2: Int32 = 0, refIP: Int32 = 0
+            for i in 0..<d {
+                let x = Int32(a[i]), y = Int32(b[i])
+                refL2 += (x - y) * (x - y)
+                refIP += x * y
+            }
+            let (l2, ip) = a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in (k.l2sqI8(ap.baseAddress, bp.baseAddress, d), k.ipI8(ap.baseAddress, bp.baseAddress, d)) }
+            }
+            #expect(l2 == refL2, "\(isa) i8 l2 d=\(d)")
+            #expect(ip == refIP, "\(isa) i8 ip d=\(d)")
+        }
+    }
+
+    @Test("scalar-quantised (sq8) kernels", arguments: isas)
+    func sq8(isa: DistanceKernels.ISA) throws {
+        let k = try #require(DistanceKernels.forISA(isa))
+        var rng = SeededGenerator(seed: 4)
+        for d in Self.dims {
+            let q = SyntheticData.uniform(count: 1, dimension: d, seed: UInt64(d))
+            let codes = (0..<d).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let vmin = (0..<d).map { _ in rng.nextUnitFloat() - 1 }
+            let vscale = (0..<d).map { _ in rng.nextUnitFloat() / 128 }
+            let decoded = (0..<d).map { vmin[$0] + vscale[$0] * Float(codes[$0]) }
+            let refL2 = SyntheticData.referenceDistance(q, decoded, .l2)
+            let refIP = -SyntheticData.referenceDistance(q, decoded, .ip)
+            let (l2, ip) = q.withUnsafeBufferPointer { qp in
+                codes.withUnsafeBufferPointer { cp in
+                    vmin.withUnsafeBufferPointer { mp in
+                        vscale.withUnsafeBufferPointer { sp in
+                            (k.l2sqSQ8(qp.baseAddress, cp.baseAddress, mp.baseAddress, sp.baseAddress, d),
+                             k.ipSQ8(qp.baseAddress, cp.baseAddress, mp.baseAddress, sp.baseAddress, d))
+                        }
+                    }
+                }
+            }
+            #expect(abs(Double(l2) - refL2) <= Self.tolerance(refL2, d, Double(d)), "\(isa) sq8 l2 d=\(d)")
+            #expect(abs(Double(ip) - refIP) <= Self.tolerance(refIP, d, Double(d)), "\(isa) sq8 ip d=\(d)")
+        }
+    }
+
+    @Test("the best ISA is chosen once and is the widest this CPU has")
+    func bestISA() {
+        #expect(DistanceKernels.best.isa == Self.isas.last)
+    }
+
+    @Test("cosine of a zero vector is 1, not NaN", arguments: isas)
+    func cosineZero(isa: DistanceKernels.ISA) throws {
+        let k = try #require(DistanceKernels.forISA(isa))
+        #expect(try k.distance(.cosine, [0, 0, 0], [1, 2, 3]) == 1)
+    }
+
+    @Test("comparing vectors of different lengths is a typed error")
+    func lengthMismatch() {
+        #expect(throws: VecDBError.self) { try DistanceKernels.best.distance(.l2, [1, 2], [1, 2, 3]) }
+    }
+}
+
+@Suite("Half precision")
+struct HalfFloatTests {
+    @Test("known bit patterns")
+    func known() {
+        let cases: [(Float, UInt16)] = [(0, 0x0000), (-0.0, 0x8000), (1, 0x3c00), (-2, 0xc000), (65504, 0x7bff),
+                                        (0.5, 0x3800), (Float(6.103515625e-05), 0x0400), (Float(5.960464477539063e-08), 0x0001),
+                                        (.infinity, 0x7c00), (1e6, 0x7c00), (1.0009765625, 0x3c01)]
+        for (f, h) in cases {
+            #expect(HalfFloat.bits(f) == h, "\(f)")
+            if f.isFinite && f < 65520 { #expect(HalfFloat.value(h) == f, "\(h)") }
+        }
+        #expect(HalfFloat.value(HalfFloat.bits(.nan)).isNaN)
+    }
+
+    @Test("every half value round-trips through Float")
+    func roundTrip() {
+        for bits in UInt16.min...UInt16.max {
+            let f = HalfFloat.value(bits)
+            if f.isNaN { continue }
+            #expect(HalfFloat.bits(f) == bits)
+        }
+    }
+}
