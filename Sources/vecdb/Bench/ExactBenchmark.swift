@@ -1,0 +1,94 @@
+import Foundation
+import VecDBDatasets
+import VecDBKernels
+
+/// Exact search, one query at a time, against the flat kernel; and the kernel's scan rate
+/// against a plain memory-read bandwidth measured in the same run.
+struct ExactBenchmark {
+    let data: BenchData
+    let k: Int
+    let threads: Int
+
+    func run(_ out: BenchOutput) throws {
+        let d = data.base.dimension
+        let t0 = now()
+        // Cosine collections store unit vectors, so the scan is an inner product.
+        var rows = data.base.values
+        if data.metric == .cosine {
+            for r in 0..<data.base.count {
+                let unit = ExactSearch.normalized(Array(rows[(r * d)..<((r + 1) * d)]))
+                rows.replaceSubrange((r * d)..<((r + 1) * d), with: unit)
+            }
+        }
+        let build = now() - t0
+        let search = ExactSearch(metric: data.metric, dimension: d, rowsNormalized: data.metric == .cosine)
+        let nq = data.queries.count
+        let queries = (0..<nq).map { search.prepare(data.queries.row($0)) }
+        var found = [[UInt64]](repeating: [], count: nq)
+        let elapsed: Double = try RowMatrix.with(rows, dimension: d) { (m: RowMatrix) throws -> Double in
+            // Warm-up: page the rows in and settle the clock.
+            for i in 0..<min(5, nq) { _ = try search.search(queries[i], in: m, k: k) }
+            let start = now()
+            if threads == 1 {
+                for i in 0..<nq {
+                    var heap = TopKHeap(k: k)
+                    queries[i].withUnsafeBufferPointer { search.scan(prepared: $0.baseAddress.unsafelyUnwrapped, rows: m, heap: &heap) }
+                    found[i] = heap.sorted().map(\.id)
+                }
+            } else {
+                let box = UnsafeMutableBufferPointer<[UInt64]>.allocate(capacity: nq)
+                box.initialize(repeating: [])
+                defer { box.deallocate() }
+                let shared = SendableBox(box)
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    for i in stride(from: t, to: nq, by: threads) {
+                        var heap = TopKHeap(k: k)
+                        queries[i].withUnsafeBufferPointer { search.scan(prepared: $0.baseAddress.unsafelyUnwrapped, rows: m, heap: &heap) }
+                        shared.value[i] = heap.sorted().map(\.id)
+                    }
+                }
+                found = Array(box)
+            }
+            return now() - start
+        }
+        let qps = Double(nq) / elapsed
+        let r = recall(found: found, truth: data.truth, k: k)
+        try out.searchRow(system: "vecdb", dataset: data.name, index: "flat", params: ["batch": 1, "isa": DistanceKernels.best.isa.description],
+                          k: k, recall: r, qps: qps, buildSeconds: build, memoryBytes: rows.count * 4, threads: threads)
+        if threads == 1 {
+            let bytes = Double(rows.count * 4)
+            let kernelRate = qps * bytes / 1e9
+            let readRate = Bandwidth.measureRead(bytes: max(1 << 30, Int(bytes) * 4))
+            try out.figureRow(system: "vecdb", benchmark: "scan-bandwidth",
+                              params: ["dataset": data.name, "rows_bytes": Int(bytes), "threads": 1],
+                              figures: ["kernel_gb_per_s": kernelRate, "memory_read_gb_per_s": readRate,
+                                        "fraction_of_read_bandwidth": kernelRate / readRate])
+        }
+    }
+}
+
+struct SendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// A plain single-thread memory read: sum a buffer much larger than the caches.
+enum Bandwidth {
+    /// Best of five passes, in GB/s.
+    static func measureRead(bytes: Int) -> Double {
+        let n = bytes / 4
+        let buf = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+        defer { buf.deallocate() }
+        buf.initialize(repeating: 1)
+        let sum = DistanceKernels.best.sumF32
+        var best = 0.0
+        var sink: Float = 0
+        for _ in 0..<5 {
+            let t = now()
+            sink += sum(UnsafePointer(buf.baseAddress), n)
+            best = max(best, Double(bytes) / (now() - t) / 1e9)
+        }
+        if sink == -1 { printError("") } // keep the sum alive
+        return best
+    }
+}

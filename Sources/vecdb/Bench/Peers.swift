@@ -1,0 +1,38 @@
+import Foundation
+import VecDBKernels
+
+/// Runs `Benchmarks/peers.sh` (FAISS, hnswlib, USearch, NumPy in a virtualenv the script makes)
+/// on the same files, appending its rows to the same output.
+enum Peers {
+    /// The repository's `Benchmarks/peers.sh`: `VECDB_ROOT`, else found upward from the working
+    /// directory, else next to the sources this binary was built from.
+    static func script() throws -> String {
+        var candidates: [String] = []
+        if let root = ProcessInfo.processInfo.environment["VECDB_ROOT"] { candidates.append(root) }
+        var dir = FileManager.default.currentDirectoryPath
+        while dir != "/" && !dir.isEmpty {
+            candidates.append(dir)
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+        candidates.append(source)
+        for c in candidates where FileManager.default.fileExists(atPath: c + "/Benchmarks/peers.sh") {
+            return c + "/Benchmarks/peers.sh"
+        }
+        throw VecDBError(.notFound, "cannot find Benchmarks/peers.sh; run from the repository or set VECDB_ROOT")
+    }
+
+    static func run(_ arguments: [String]) throws {
+        let path = try script()
+        printError("running peers: \(path) \(arguments.joined(separator: " "))")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [path] + arguments
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw VecDBError(.io, "the peers script failed with exit status \(p.terminationStatus)")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import VecDBDatasets
+import VecDBKernels
+
+/// `vecdb bench KIND --dataset NAME --threads N --output FILE [--peers]`.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure VecDB, and with --peers FAISS, hnswlib, USearch and NumPy, in one run.",
+        discussion: """
+            Writes JSON Lines to --output: one object per configuration measured. Search rows have the \
+            fields system, dataset, index, params, k, recall, qps, build_seconds, memory_bytes, threads.
+            """
+    )
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case exact
+    }
+
+    @Argument(help: "What to measure: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var kind: Kind
+
+    @Option(help: "A data set name (see `vecdb dataset list`).")
+    var dataset: String?
+
+    @Option(help: "Base vectors (.fvecs or .npy), instead of --dataset.")
+    var base: String?
+
+    @Option(help: "Query vectors (.fvecs or .npy), with --base.")
+    var queries: String?
+
+    @Option(help: "Metric for --base/--queries: l2, ip or cosine.")
+    var metric: String?
+
+    @Option(help: "Threads.")
+    var threads: Int = 1
+
+    @Option(help: "JSON Lines file the rows are appended to.")
+    var output: String
+
+    @Option(help: "Neighbours per query.")
+    var k: Int = 10
+
+    @Option(help: "Queries measured (the first N of the query file).")
+    var maxQueries: Int?
+
+    @Flag(help: "Also run the peers on the same data and append their rows.")
+    var peers = false
+
+    func validate() throws {
+        if let dataset { try DatasetCatalog.validate(dataset) }
+        if dataset == nil && (base == nil || queries == nil) {
+            throw ValidationError("give --dataset NAME, or --base FILE and --queries FILE")
+        }
+        if let metric { _ = try Metric(parsing: metric) }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard (1...100).contains(k) else { throw ValidationError("-k must be between 1 and 100 (the ground-truth depth)") }
+    }
+
+    func run() throws {
+        let out = try BenchOutput(path: output)
+        switch kind {
+        case .exact:
+            let data = try BenchData.load(dataset: dataset, base: base, queries: queries, metric: metric,
+                                          maxQueries: maxQueries ?? 1000, threads: max(threads, 2))
+            try ExactBenchmark(data: data, k: k, threads: threads).run(out)
+            if peers { try Peers.run(data.peerArguments(kind: "exact", k: k, threads: threads, output: output)) }
+            Summary.print(out.rows(), dataset: data.name)
+        }
+    }
+}
+
+/// Prints our queries per second against each peer's, from the rows of one output file.
+enum Summary {
+    static func print(_ rows: [[String: Any]], dataset: String) {
+        let mine = rows.filter { $0["system"] as? String == "vecdb" && $0["dataset"] as? String == dataset }
+        let theirs = rows.filter { ($0["system"] as? String ?? "vecdb") != "vecdb" && $0["dataset"] as? String == dataset }
+        guard let best = mine.compactMap({ $0["qps"] as? Double }).max(), !theirs.isEmpty else { return }
+        Swift.print("summary (\(dataset)): vecdb \(String(format: "%.1f", best)) qps")
+        for row in theirs {
+            guard let qps = row["qps"] as? Double, qps > 0 else { continue }
+            Swift.print(String(format: "  vs %@ %@: %.1f qps, ratio %.2f", row["system"] as? String ?? "?",
+                               row["index"] as? String ?? "?", qps, best / qps))
+        }
+    }
+}

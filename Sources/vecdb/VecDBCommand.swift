@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import VecDBKernels
+
+/// The `vecdb` shell.
+@main
+struct VecDBCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vecdb",
+        abstract: "An embedded vector database with a recommender layer.",
+        subcommands: [
+            DatasetCommand.self,
+            BenchCommand.self,
+        ]
+    )
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+extension VecDBError {
+    /// ArgumentParser prints this text and exits non-zero.
+    var exit: ValidationError { ValidationError(description) }
+}
