@@ -4,6 +4,7 @@
 #include "vecdb_kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -551,8 +552,14 @@ static const vdb_kernel_table *volatile chosen_table = NULL;
 const vdb_kernel_table *vdb_kernels(void) {
     const vdb_kernel_table *t = chosen_table;
     if (t) return t;
-    t = vdb_kernels_for(VDB_ISA_AVX512);
-    if (!t) t = vdb_kernels_for(VDB_ISA_AVX2);
+    // VECDB_ISA=scalar|avx2|avx512 caps the choice (for measurements and tests); it can lower
+    // the ISA, never raise it beyond what the CPU has.
+    const char *cap = getenv("VECDB_ISA");
+    int limit = VDB_ISA_AVX512;
+    if (cap && strcmp(cap, "scalar") == 0) limit = VDB_ISA_SCALAR;
+    else if (cap && strcmp(cap, "avx2") == 0) limit = VDB_ISA_AVX2;
+    t = limit >= VDB_ISA_AVX512 ? vdb_kernels_for(VDB_ISA_AVX512) : NULL;
+    if (!t && limit >= VDB_ISA_AVX2) t = vdb_kernels_for(VDB_ISA_AVX2);
     if (!t) t = &table_scalar;
     chosen_table = t; // idempotent: every thread computes the same answer
     return t;

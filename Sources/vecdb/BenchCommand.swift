@@ -45,6 +45,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Queries measured (the first N of the query file).")
     var maxQueries: Int?
 
+    @Option(help: "Passes over the query set; the median pass gives qps.")
+    var repeats: Int = 3
+
     @Flag(help: "Also run the peers on the same data and append their rows.")
     var peers = false
 
@@ -54,6 +57,7 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("give --dataset NAME, or --base FILE and --queries FILE")
         }
         if let metric { _ = try Metric(parsing: metric) }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard (1...100).contains(k) else { throw ValidationError("-k must be between 1 and 100 (the ground-truth depth)") }
     }
@@ -64,8 +68,8 @@ struct BenchCommand: ParsableCommand {
         case .exact:
             let data = try BenchData.load(dataset: dataset, base: base, queries: queries, metric: metric,
                                           maxQueries: maxQueries ?? 1000, threads: max(threads, 2))
-            try ExactBenchmark(data: data, k: k, threads: threads).run(out)
-            if peers { try Peers.run(data.peerArguments(kind: "exact", k: k, threads: threads, output: output)) }
+            try ExactBenchmark(data: data, k: k, threads: threads, repeats: repeats).run(out)
+            if peers { try Peers.run(data.peerArguments(kind: "exact", k: k, threads: threads, output: output) + ["--repeats", String(repeats)]) }
             Summary.print(out.rows(), dataset: data.name)
         }
     }
