@@ -38,8 +38,10 @@ let package = Package(
         .target(name: "VecDBKernels", dependencies: ["CVecDBKernels"]),
         // Storage: file layer, WAL, segments, manifest, LZ4 payloads.
         .target(name: "VecDBStorage", dependencies: ["VecDBKernels", "CLZ4"]),
+        // Indexes: HNSW (and IVF), persisted and opened by mmap.
+        .target(name: "VecDBIndex", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBStorage"]),
         // Facade: Database, Collection, queries and filters.
-        .target(name: "VecDB", dependencies: ["VecDBKernels", "VecDBStorage"]),
+        .target(name: "VecDB", dependencies: ["VecDBKernels", "VecDBStorage", "VecDBIndex"]),
         // Data-set readers and fetchers (fvecs, npy, IDX, CSV), used by the CLI and benchmarks.
         .target(name: "VecDBDatasets", dependencies: ["VecDBKernels"]),
         // The shell.
@@ -55,6 +57,7 @@ let package = Package(
 
         .testTarget(name: "VecDBKernelsTests", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBTestSupport"]),
         .testTarget(name: "VecDBDatasetsTests", dependencies: ["VecDBDatasets", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBIndexTests", dependencies: ["VecDBIndex", "VecDBTestSupport"]),
         .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

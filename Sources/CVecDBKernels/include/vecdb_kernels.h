@@ -57,6 +57,9 @@ uint16_t vdb_f32_to_f16(float f);
 float vdb_f16_to_f32(uint16_t h);
 void vdb_f32_to_f16_array(const float *src, uint16_t *dst, size_t n);
 
+/// Hints that `p` will be read soon (graph traversal prefetches the next vectors).
+static inline void vdb_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 // ---- BLAS ----------------------------------------------------------------------------------
 // OpenBLAS is opened with dlopen on first use. Before it is loaded, OPENBLAS_CORETYPE is set
 // for this CPU when the environment does not already set it: Debian's OpenBLAS 0.3.21 does not

@@ -1,0 +1,459 @@
+import CVecDBKernels
+import Dispatch
+import Foundation
+import VecDBKernels
+
+/// A hierarchical navigable small-world graph over rows of a ``RowMatrix``.
+///
+/// The graph stores links only; the vectors stay where their owner keeps them (a memory-mapped
+/// segment), so an index costs its links and nothing more. Level 0 lives in one flat allocation
+/// with a fixed stride, as in hnswlib:
+///
+/// ```
+/// level 0, node i:  ┌───────┬──────────────────────────────┐
+///                   │ count │ M0 neighbour ids (UInt32)     │   stride = 1 + M0 words
+///                   └───────┴──────────────────────────────┘
+/// upper levels:     node i with level L > 0 owns L blocks of 1 + M words at upperOffset[i]
+/// ```
+///
+/// Searches mark visited nodes with an epoch counter instead of clearing memory. Deleted nodes
+/// stay in the graph, so it stays navigable, but never appear in results.
+///
+/// Thread safety: searches may run concurrently with each other. Building with several threads
+/// uses striped locks on the link lists. Mutation (insert, delete) and search must not overlap;
+/// the owner (a collection) serialises them.
+public final class HNSWGraph: @unchecked Sendable {
+    /// Construction and search parameters.
+    public struct Parameters: Sendable, Codable, Equatable {
+        /// Links per node on the upper levels; level 0 keeps up to `2 * M`.
+        public var M: Int
+        public var efConstruction: Int
+        /// Seed for the random level of each node.
+        public var seed: UInt64
+
+        public init(M: Int = 16, efConstruction: Int = 200, seed: UInt64 = 100) {
+            self.M = M
+            self.efConstruction = efConstruction
+            self.seed = seed
+        }
+
+        public func validate() throws(VecDBError) {
+            guard (2...256).contains(M) else { throw VecDBError(.invalidArgument, "HNSW M must be between 2 and 256, got \(M)") }
+            guard efConstruction >= 1 else { throw VecDBError(.invalidArgument, "HNSW efConstruction must be at least 1, got \(efConstruction)") }
+        }
+    }
+
+    public let metric: Metric
+    public let dimension: Int
+    public let parameters: Parameters
+    let maxM: Int
+    let maxM0: Int
+    let stride0: Int
+    let strideU: Int
+
+    public private(set) var count: Int
+    var capacity: Int
+    var level0: UnsafeMutablePointer<UInt32>
+    var levels: UnsafeMutablePointer<UInt8>
+    var upperOffset: UnsafeMutablePointer<UInt32>
+    var upper: UnsafeMutablePointer<UInt32>
+    var upperCount: Int
+    var upperCapacity: Int
+    var deletedBits: UnsafeMutablePointer<UInt64>
+    public private(set) var deletedCount: Int
+    var entryPoint: UInt32
+    public private(set) var maxLevel: Int
+    /// Keeps a memory mapping alive when the graph was opened from a file; nil when owned.
+    let mapping: AnyObject?
+
+    /// The vectors the graph links; row `i` is node `i`.
+    public private(set) var vectors: RowMatrix
+    let pair: DistanceKernels.F32
+    let negate: Bool
+    let bias: Float
+    let levelMultiplier: Double
+    var rng: SeededGenerator
+    let visitedPool = VisitedPool()
+
+    static let noUpper = UInt32.max
+    static let maximumLevel = 31
+
+    /// An empty graph over `vectors` (which may already hold rows; add them with ``add(upTo:threads:)``).
+    public init(metric: Metric, vectors: RowMatrix, parameters: Parameters = .init(), kernels: DistanceKernels = .best) throws(VecDBError) {
+        try parameters.validate()
+        self.metric = metric
+        self.dimension = vectors.dimension
+        self.parameters = parameters
+        maxM = parameters.M
+        maxM0 = parameters.M * 2
+        stride0 = 1 + maxM0
+        strideU = 1 + maxM
+        count = 0
+        capacity = max(16, vectors.count)
+        level0 = .allocate(capacity: capacity * stride0)
+        levels = .allocate(capacity: capacity)
+        upperOffset = .allocate(capacity: capacity)
+        upperCapacity = max(64, capacity / max(1, parameters.M - 1) * strideU + strideU * 4)
+        upper = .allocate(capacity: upperCapacity)
+        upperCount = 0
+        deletedBits = .allocate(capacity: (capacity + 63) / 64)
+        deletedBits.initialize(repeating: 0, count: (capacity + 63) / 64)
+        deletedCount = 0
+        entryPoint = 0
+        maxLevel = -1
+        mapping = nil
+        self.vectors = vectors
+        (pair, negate, bias) = Self.kernel(metric, kernels)
+        levelMultiplier = 1 / log(Double(max(2, parameters.M)))
+        rng = SeededGenerator(seed: parameters.seed)
+    }
+
+    /// The pair kernel and how to turn its result into a distance (smaller is closer).
+    /// Cosine graphs hold unit vectors, so cosine distance is `1 - ip`.
+    static func kernel(_ metric: Metric, _ k: DistanceKernels) -> (DistanceKernels.F32, Bool, Float) {
+        switch metric {
+        case .l2: return (k.l2sqF32, false, 0)
+        case .ip: return (k.ipF32, true, 0)
+        case .cosine: return (k.ipF32, true, 1)
+        }
+    }
+
+    deinit {
+        if mapping == nil {
+            level0.deallocate()
+            levels.deallocate()
+            upperOffset.deallocate()
+            upper.deallocate()
+            deletedBits.deallocate()
+        }
+    }
+
+    // MARK: - Access
+
+    @inline(__always)
+    func distance(_ q: UnsafePointer<Float>, _ node: UInt32) -> Float {
+        let raw = pair(q, vectors.base + Int(node) * dimension, dimension)
+        return negate ? bias - raw : raw
+    }
+
+    /// The link block of `node` at `level`: word 0 is the count, then the ids.
+    @inline(__always)
+    func links(_ node: UInt32, _ level: Int) -> UnsafeMutablePointer<UInt32> {
+        if level == 0 { return level0 + Int(node) * stride0 }
+        return upper + Int(upperOffset[Int(node)]) + (level - 1) * strideU
+    }
+
+    public func level(of node: UInt32) -> Int { Int(levels[Int(node)]) }
+
+    public func isDeleted(_ node: UInt32) -> Bool {
+        deletedBits[Int(node) >> 6] & (1 << UInt64(node & 63)) != 0
+    }
+
+    /// Hides `node` from results; the graph keeps routing through it.
+    public func markDeleted(_ node: UInt32) {
+        guard Int(node) < count, !isDeleted(node) else { return }
+        deletedBits[Int(node) >> 6] |= 1 << UInt64(node & 63)
+        deletedCount += 1
+    }
+
+    /// Points the graph at a new view of its vectors (after the owner grew or remapped them).
+    public func rebind(_ vectors: RowMatrix) throws(VecDBError) {
+        guard vectors.dimension == dimension, vectors.count >= count else {
+            throw VecDBError(.invalidArgument, "HNSW graph of \(count) \(dimension)-d nodes cannot use \(vectors.count) rows of \(vectors.dimension)")
+        }
+        self.vectors = vectors
+    }
+
+    /// Bytes held by the graph's own structures (links, levels, offsets, tombstones).
+    public var memoryBytes: Int {
+        count * (stride0 * 4 + 1 + 4) + upperCount * 4 + (count + 63) / 64 * 8
+    }
+
+    // MARK: - Build
+
+    /// Builds a graph over every row of `vectors`.
+    ///
+    /// - Parameters:
+    ///   - threads: insertion threads; 1 gives a deterministic graph for a given seed.
+    /// - Complexity: about O(n log n × efConstruction) distance computations.
+    public static func build(vectors: RowMatrix, metric: Metric, parameters: Parameters = .init(), threads: Int = 1,
+                             progress: (@Sendable (Int) -> Void)? = nil) throws(VecDBError) -> HNSWGraph {
+        let g = try HNSWGraph(metric: metric, vectors: vectors, parameters: parameters)
+        try g.add(upTo: vectors.count, threads: threads, progress: progress)
+        return g
+    }
+
+    /// Inserts rows `count..<n` of the bound vectors.
+    public func add(upTo n: Int, threads: Int = 1, progress: (@Sendable (Int) -> Void)? = nil) throws(VecDBError) {
+        guard mapping == nil else { throw VecDBError(.readOnly, "an HNSW graph opened from a file is read-only; rebuild it to add rows") }
+        guard n <= vectors.count else {
+            throw VecDBError(.invalidArgument, "cannot index \(n) rows: only \(vectors.count) are bound")
+        }
+        guard n <= Int(UInt32.max - 1) else { throw VecDBError(.invalidArgument, "an HNSW graph holds at most 2^32 - 2 nodes") }
+        guard n > count else { return }
+        reserve(n)
+        let first = count
+        // Draw every new node's level up front, so upper blocks can be laid out before threads start.
+        for i in first..<n {
+            let u = max(Double(rng.nextUnitFloat()), 1e-12)
+            let lvl = min(Self.maximumLevel, Int(-log(u) * levelMultiplier))
+            levels[i] = UInt8(lvl)
+            level0[i * stride0] = 0
+            if lvl > 0 {
+                if upperCount + lvl * strideU > upperCapacity { growUpper(upperCount + lvl * strideU) }
+                upperOffset[i] = UInt32(upperCount)
+                for l in 0..<lvl { upper[upperCount + l * strideU] = 0 }
+                upperCount += lvl * strideU
+            } else {
+                upperOffset[i] = Self.noUpper
+            }
+        }
+        var next = first
+        if maxLevel < 0 {
+            entryPoint = UInt32(first)
+            maxLevel = Int(levels[first])
+            next += 1
+        }
+        count = n
+        let total = n - next
+        if total <= 0 { return }
+        if threads <= 1 || total < 1000 {
+            var ctx = BuildContext(graph: self)
+            for i in next..<n {
+                insert(UInt32(i), &ctx, locks: nil)
+                if let progress, (i - first) % 10_000 == 0 { progress(i) }
+            }
+        } else {
+            let locks = StripedLocks(stripes: 4096)
+            let start = next
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                var ctx = BuildContext(graph: self)
+                var i = start + t
+                while i < n {
+                    insert(UInt32(i), &ctx, locks: locks)
+                    // Thread 0 reports for everyone; the others advance in step with it.
+                    if t == 0, let progress, (i - start) % (10_000 * threads) < threads { progress(i) }
+                    i += threads
+                }
+            }
+        }
+        progress?(n)
+    }
+
+    func reserve(_ n: Int) {
+        guard n > capacity else { return }
+        var c = capacity
+        while c < n { c *= 2 }
+        let l0 = UnsafeMutablePointer<UInt32>.allocate(capacity: c * stride0)
+        l0.update(from: level0, count: count * stride0)
+        level0.deallocate()
+        level0 = l0
+        let lv = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        lv.update(from: levels, count: count)
+        levels.deallocate()
+        levels = lv
+        let uo = UnsafeMutablePointer<UInt32>.allocate(capacity: c)
+        uo.update(from: upperOffset, count: count)
+        upperOffset.deallocate()
+        upperOffset = uo
+        let words = (c + 63) / 64, old = (capacity + 63) / 64
+        let db = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        db.update(from: deletedBits, count: old)
+        (db + old).initialize(repeating: 0, count: words - old)
+        deletedBits.deallocate()
+        deletedBits = db
+        capacity = c
+    }
+
+    func growUpper(_ need: Int) {
+        var c = upperCapacity
+        while c < need { c *= 2 }
+        let u = UnsafeMutablePointer<UInt32>.allocate(capacity: c)
+        u.update(from: upper, count: upperCount)
+        upper.deallocate()
+        upper = u
+        upperCapacity = c
+    }
+
+    /// Scratch space one inserting thread reuses.
+    struct BuildContext: ~Copyable {
+        var visited: VisitedSet
+        var frontier: CandidateHeap
+        var found: CandidateHeap
+        var scratch: [(distance: Float, node: UInt32)] = []
+        var linkCopy: [UInt32]
+
+        init(graph: HNSWGraph) {
+            visited = VisitedSet(capacity: graph.capacity)
+            frontier = CandidateHeap(order: .min, capacity: graph.parameters.efConstruction * 2)
+            found = CandidateHeap(order: .max, capacity: graph.parameters.efConstruction + 1)
+            linkCopy = [UInt32](repeating: 0, count: graph.maxM0 + 1)
+        }
+    }
+
+    func insert(_ node: UInt32, _ ctx: inout BuildContext, locks: StripedLocks?) {
+        let q = vectors[Int(node)]
+        let nodeLevel = Int(levels[Int(node)])
+        // Entry point and top level; a node that raises the top level holds the global lock throughout.
+        locks?.lockGlobal()
+        var holdsGlobal = true
+        let top = maxLevel
+        var current = entryPoint
+        if nodeLevel <= top || locks == nil {
+            locks?.unlockGlobal()
+            holdsGlobal = false
+        }
+        var currentDistance = distance(q, current)
+        if top > nodeLevel {
+            for level in stride(from: top, to: nodeLevel, by: -1) {
+                var changed = true
+                while changed {
+                    changed = false
+                    let n = copyLinks(current, level, &ctx.linkCopy, locks)
+                    for j in 0..<n {
+                        let cand = ctx.linkCopy[j]
+                        let d = distance(q, cand)
+                        if d < currentDistance {
+                            currentDistance = d
+                            current = cand
+                            changed = true
+                        }
+                    }
+                }
+            }
+        }
+        for level in stride(from: min(nodeLevel, top), through: 0, by: -1) {
+            searchLayer(q, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, level: level,
+                        ctx: &ctx, locks: locks)
+            ctx.scratch = ctx.found.drainSorted()
+            if let best = ctx.scratch.first { (currentDistance, current) = (best.distance, best.node) }
+            let chosen = selectNeighbors(ctx.scratch, max: maxM)
+            // Our own links: nobody else writes them until we link back, but readers may look.
+            locks?.lock(node)
+            let own = links(node, level)
+            own[0] = UInt32(chosen.count)
+            for (j, c) in chosen.enumerated() { own[1 + j] = c.node }
+            locks?.unlock(node)
+            let limit = level == 0 ? maxM0 : maxM
+            for c in chosen { connect(c.node, to: node, distance: c.distance, level: level, limit: limit, locks: locks) }
+        }
+        if nodeLevel > top {
+            entryPoint = node
+            maxLevel = nodeLevel
+        }
+        if holdsGlobal { locks?.unlockGlobal() }
+    }
+
+    /// Adds `node` to `target`'s links at `level`, pruning with the heuristic when full.
+    func connect(_ target: UInt32, to node: UInt32, distance d: Float, level: Int, limit: Int, locks: StripedLocks?) {
+        locks?.lock(target)
+        defer { locks?.unlock(target) }
+        let block = links(target, level)
+        let n = Int(block[0])
+        for j in 0..<n where block[1 + j] == node { return }
+        if n < limit {
+            block[1 + n] = node
+            block[0] = UInt32(n + 1)
+            return
+        }
+        let t = vectors[Int(target)]
+        var candidates: [(distance: Float, node: UInt32)] = [(d, node)]
+        candidates.reserveCapacity(n + 1)
+        for j in 0..<n {
+            let other = block[1 + j]
+            candidates.append((distance(t, other), other))
+        }
+        candidates.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
+        let kept = selectNeighbors(candidates, max: limit)
+        block[0] = UInt32(kept.count)
+        for (j, c) in kept.enumerated() { block[1 + j] = c.node }
+    }
+
+    /// hnswlib's heuristic: walk candidates nearest first and keep one only if it is closer to the
+    /// base than to every neighbour kept so far, which spreads links in different directions.
+    func selectNeighbors(_ sorted: [(distance: Float, node: UInt32)], max m: Int) -> [(distance: Float, node: UInt32)] {
+        if sorted.count <= m { return sorted }
+        var kept: [(distance: Float, node: UInt32)] = []
+        kept.reserveCapacity(m)
+        for c in sorted {
+            if kept.count >= m { break }
+            let cv = vectors[Int(c.node)]
+            var good = true
+            for s in kept where distance(cv, s.node) < c.distance {
+                good = false
+                break
+            }
+            if good { kept.append(c) }
+        }
+        return kept
+    }
+
+    @inline(__always)
+    func copyLinks(_ node: UInt32, _ level: Int, _ out: inout [UInt32], _ locks: StripedLocks?) -> Int {
+        locks?.lock(node)
+        let block = links(node, level)
+        let n = Int(block[0])
+        out.withUnsafeMutableBufferPointer { o in
+            for j in 0..<n { o[j] = block[1 + j] }
+        }
+        locks?.unlock(node)
+        return n
+    }
+
+    /// Best-first search of one level during construction; leaves up to `ef` results in `ctx.found`.
+    func searchLayer(_ q: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, level: Int,
+                     ctx: inout BuildContext, locks: StripedLocks?) {
+        ctx.visited.reset(count: count)
+        ctx.frontier.removeAll()
+        ctx.found.removeAll()
+        _ = ctx.visited.testAndSet(entry)
+        ctx.frontier.push(entryDistance, entry)
+        ctx.found.push(entryDistance, entry)
+        while !ctx.frontier.isEmpty {
+            let (d, c) = ctx.frontier.pop()
+            if d > ctx.found.topDistance && ctx.found.count >= ef { break }
+            let n = copyLinks(c, level, &ctx.linkCopy, locks)
+            for j in 0..<n {
+                let cand = ctx.linkCopy[j]
+                if ctx.visited.testAndSet(cand) { continue }
+                let dc = distance(q, cand)
+                if ctx.found.count < ef || dc < ctx.found.topDistance {
+                    ctx.frontier.push(dc, cand)
+                    ctx.found.push(dc, cand)
+                    if ctx.found.count > ef { ctx.found.pop() }
+                }
+            }
+        }
+    }
+}
+
+/// Striped mutexes guarding link lists during a multi-threaded build, plus one global lock for
+/// the entry point.
+final class StripedLocks: @unchecked Sendable {
+    private let mutexes: UnsafeMutablePointer<pthread_mutex_t>
+    private let mask: Int
+    private let global: UnsafeMutablePointer<pthread_mutex_t>
+
+    init(stripes: Int) {
+        var n = 1
+        while n < stripes { n <<= 1 }
+        mask = n - 1
+        mutexes = .allocate(capacity: n)
+        for i in 0..<n { pthread_mutex_init(mutexes + i, nil) }
+        global = .allocate(capacity: 1)
+        pthread_mutex_init(global, nil)
+    }
+
+    deinit {
+        for i in 0...mask { pthread_mutex_destroy(mutexes + i) }
+        mutexes.deallocate()
+        pthread_mutex_destroy(global)
+        global.deallocate()
+    }
+
+    @inline(__always) func lock(_ node: UInt32) { pthread_mutex_lock(mutexes + (Int(node) & mask)) }
+    @inline(__always) func unlock(_ node: UInt32) { pthread_mutex_unlock(mutexes + (Int(node) & mask)) }
+    func lockGlobal() { pthread_mutex_lock(global) }
+    func unlockGlobal() { pthread_mutex_unlock(global) }
+}
+
