@@ -33,8 +33,8 @@ struct CandidateHeap: ~Copyable {
     @inline(__always)
     private func above(_ i: Int, _ j: Int) -> Bool {
         let a = distances[i], b = distances[j]
-        if isMax { return a > b || (a == b && nodes[i] > nodes[j]) }
-        return a < b || (a == b && nodes[i] < nodes[j])
+        if a != b { return isMax ? a > b : a < b }
+        return isMax ? nodes[i] > nodes[j] : nodes[i] < nodes[j]
     }
 
     @inline(__always)
@@ -50,7 +50,7 @@ struct CandidateHeap: ~Copyable {
         var i = count
         count += 1
         while i > 0 {
-            let p = (i - 1) >> 1
+            let p = (i &- 1) >> 1
             guard above(i, p) else { break }
             swap(i, p)
             i = p
@@ -66,10 +66,10 @@ struct CandidateHeap: ~Copyable {
             nodes[0] = nodes[count]
             var i = 0
             while true {
-                let l = 2 * i + 1
+                let l = 2 &* i &+ 1
                 if l >= count { break }
                 var c = l
-                if l + 1 < count && above(l + 1, l) { c = l + 1 }
+                if l &+ 1 < count && above(l &+ 1, l) { c = l &+ 1 }
                 guard above(c, i) else { break }
                 swap(c, i)
                 i = c

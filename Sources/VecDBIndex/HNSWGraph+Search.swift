@@ -41,15 +41,10 @@ extension HNSWGraph {
         var frontier = CandidateHeap(order: .min, capacity: width * 2)
         var found = CandidateHeap(order: .max, capacity: width + 1)
         let filtering = allow != nil || deletedCount > 0
-        @inline(__always) func passes(_ node: UInt32) -> Bool {
-            if deletedCount > 0 && isDeleted(node) { return false }
-            if let allow { return allow(node) }
-            return true
-        }
         _ = visited.testAndSet(current)
         frontier.push(currentDistance, current)
         var bound = Float.infinity
-        if passes(current) {
+        if !filtering || passes(current, allow) {
             found.push(currentDistance, current)
             bound = currentDistance
         }
@@ -60,15 +55,15 @@ extension HNSWGraph {
             if dist > bound && (found.count >= width || !filtering) { break }
             let block = links(c, 0)
             let n = Int(block[0])
-            if n > 0 { vdb_prefetch(base + Int(block[1]) * d) }
+            if n > 0 { vdb_prefetch(base + Int(block[1]) &* d) }
             for j in 0..<n {
-                let cand = block[1 + j]
-                if j + 1 < n { vdb_prefetch(base + Int(block[2 + j]) * d) }
+                let cand = block[1 &+ j]
+                if j &+ 1 < n { vdb_prefetch(base + Int(block[2 &+ j]) &* d) }
                 if visited.testAndSet(cand) { continue }
                 let dc = distance(query, cand)
                 if found.count < width || dc < bound {
                     frontier.push(dc, cand)
-                    if passes(cand) {
+                    if !filtering || passes(cand, allow) {
                         found.push(dc, cand)
                         if found.count > width { found.pop() }
                     }
@@ -79,6 +74,13 @@ extension HNSWGraph {
         var out = found.drainSorted()
         if out.count > k { out.removeLast(out.count - k) }
         return out.map { Neighbor(id: UInt64($0.node), distance: $0.distance) }
+    }
+
+    @inline(__always)
+    func passes(_ node: UInt32, _ allow: ((UInt32) -> Bool)?) -> Bool {
+        if deletedCount > 0 && isDeleted(node) { return false }
+        if let allow { return allow(node) }
+        return true
     }
 
     /// Structural problems, for tests: links to missing nodes, self-links, duplicate links,

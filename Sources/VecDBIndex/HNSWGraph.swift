@@ -132,15 +132,16 @@ public final class HNSWGraph: @unchecked Sendable {
 
     @inline(__always)
     func distance(_ q: UnsafePointer<Float>, _ node: UInt32) -> Float {
-        let raw = pair(q, vectors.base + Int(node) * dimension, dimension)
+        let raw = pair(q, vectors.base + Int(node) &* dimension, dimension)
         return negate ? bias - raw : raw
     }
 
     /// The link block of `node` at `level`: word 0 is the count, then the ids.
     @inline(__always)
     func links(_ node: UInt32, _ level: Int) -> UnsafeMutablePointer<UInt32> {
-        if level == 0 { return level0 + Int(node) * stride0 }
-        return upper + Int(upperOffset[Int(node)]) + (level - 1) * strideU
+        if level == 0 { return level0 + Int(node) &* stride0 }
+        let offset: Int = Int(upperOffset[Int(node)]) &+ (level &- 1) &* strideU
+        return upper + offset
     }
 
     public func level(of node: UInt32) -> Int { Int(levels[Int(node)]) }

@@ -16,6 +16,7 @@ struct BenchCommand: ParsableCommand {
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
         case exact
+        case hnsw
     }
 
     @Argument(help: "What to measure: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -48,6 +49,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Passes over the query set; the median pass gives qps.")
     var repeats: Int = 3
 
+    @Option(name: .customLong("m"), help: "HNSW: links per node.")
+    var hnswM: Int = 16
+
+    @Option(help: "HNSW: candidate list size while building.")
+    var efConstruction: Int = 200
+
+    @Option(help: "HNSW: the ef values swept, comma-separated.")
+    var efSweep: String = "10,16,24,32,48,64,96,128,192,256,384,512"
+
     @Flag(help: "Also run the peers on the same data and append their rows.")
     var peers = false
 
@@ -71,6 +81,18 @@ struct BenchCommand: ParsableCommand {
             try ExactBenchmark(data: data, k: k, threads: threads, repeats: repeats).run(out)
             if peers { try Peers.run(data.peerArguments(kind: "exact", k: k, threads: threads, output: output) + ["--repeats", String(repeats)]) }
             Summary.print(out.rows(), dataset: data.name)
+        case .hnsw:
+            let data = try BenchData.load(dataset: dataset, base: base, queries: queries, metric: metric,
+                                          maxQueries: maxQueries ?? 10_000, threads: max(threads, 2))
+            let sweep = efSweep.split(separator: ",").compactMap { Int($0) }
+            try HNSWBenchmark(data: data, k: k, threads: threads, repeats: repeats, M: hnswM, efConstruction: efConstruction,
+                              efSweep: sweep).run(out)
+            if peers {
+                try Peers.run(data.peerArguments(kind: "hnsw", k: k, threads: threads, output: output)
+                              + ["--repeats", String(repeats), "--m", String(hnswM), "--ef-construction", String(efConstruction),
+                                 "--ef-sweep", efSweep])
+            }
+            RecallSummary.print(out.rows(), dataset: data.name)
         }
     }
 }

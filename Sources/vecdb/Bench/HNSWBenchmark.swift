@@ -1,0 +1,88 @@
+import Foundation
+import VecDBDatasets
+import VecDBIndex
+import VecDBKernels
+
+/// HNSW: build once with M and efConstruction, then sweep ef, one query at a time.
+struct HNSWBenchmark {
+    let data: BenchData
+    let k: Int
+    let threads: Int
+    let repeats: Int
+    let M: Int
+    let efConstruction: Int
+    let efSweep: [Int]
+
+    func run(_ out: BenchOutput) throws {
+        let d = data.base.dimension
+        var rows = data.base.values
+        if data.metric == .cosine {
+            for r in 0..<data.base.count {
+                rows.replaceSubrange((r * d)..<((r + 1) * d), with: ExactSearch.normalized(Array(rows[(r * d)..<((r + 1) * d)])))
+            }
+        }
+        let nq = data.queries.count
+        let queries = (0..<nq).map { data.metric == .cosine ? ExactSearch.normalized(data.queries.row($0)) : data.queries.row($0) }
+        try RowMatrix.with(rows, dimension: d) { (m: RowMatrix) throws in
+            let t0 = now()
+            let graph = try HNSWGraph.build(vectors: m, metric: data.metric,
+                                            parameters: .init(M: M, efConstruction: efConstruction), threads: threads)
+            let build = now() - t0
+            printError(String(format: "vecdb HNSW built in %.2f s (%d nodes, top level %d)", build, graph.count, graph.maxLevel))
+            // The graph's own bytes plus the vectors it links (which a collection stores once).
+            let memory = graph.memoryBytes + rows.count * 4
+            for ef in efSweep {
+                var found = [[UInt64]](repeating: [], count: nq)
+                for i in 0..<min(10, nq) { _ = queries[i].withUnsafeBufferPointer { graph.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef) } }
+                var passes: [Double] = []
+                for _ in 0..<repeats {
+                    let start = now()
+                    for i in 0..<nq {
+                        found[i] = queries[i].withUnsafeBufferPointer {
+                            graph.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef).map(\.id)
+                        }
+                    }
+                    passes.append(now() - start)
+                }
+                let qps = Double(nq) / passes.sorted()[passes.count / 2]
+                try out.searchRow(system: "vecdb", dataset: data.name, index: "HNSW",
+                                  params: ["M": M, "efConstruction": efConstruction, "ef": ef, "batch": 1, "repeats": repeats],
+                                  k: k, recall: recall(found: found, truth: data.truth, k: k), qps: qps, buildSeconds: build,
+                                  memoryBytes: memory, threads: threads)
+            }
+        }
+    }
+}
+
+/// Queries per second at target recalls, per system, from a sweep's rows.
+enum RecallSummary {
+    static func print(_ rows: [[String: Any]], dataset: String, targets: [Double] = [0.90, 0.95, 0.99]) {
+        var bySystem: [String: [(recall: Double, qps: Double, build: Double, memory: Double)]] = [:]
+        for r in rows where r["dataset"] as? String == dataset {
+            guard let s = r["system"] as? String, let index = r["index"] as? String, index.uppercased().contains("HNSW"),
+                  let rec = r["recall"] as? Double, let qps = r["qps"] as? Double else { continue }
+            let build = r["build_seconds"] as? Double ?? 0
+            let mem = (r["memory_bytes"] as? NSNumber)?.doubleValue ?? 0
+            bySystem["\(s) \(index)", default: []].append((rec, qps, build, mem))
+        }
+        guard let ours = bySystem.first(where: { $0.key.hasPrefix("vecdb") })?.value else { return }
+        let n = Double((rows.first { $0["system"] as? String == "vecdb" }?["params"] as? [String: Any])?["n"] as? Int ?? 0)
+        _ = n
+        Swift.print("summary (\(dataset), HNSW): queries/s at recall ≥ target, build seconds, memory bytes")
+        for (name, points) in bySystem.sorted(by: { $0.key < $1.key }) {
+            let at = targets.map { t in points.filter { $0.recall >= t }.map(\.qps).max() }
+            let cols = zip(targets, at).map { t, q in q.map { String(format: "@%.2f %.0f", t, $0) } ?? String(format: "@%.2f -", t) }
+            Swift.print("  \(name): \(cols.joined(separator: "  "))  build \(String(format: "%.1f", points[0].build)) s  memory \(Int(points[0].memory))")
+        }
+        for (name, points) in bySystem where !name.hasPrefix("vecdb") {
+            let ratios = targets.map { t -> String in
+                guard let a = ours.filter({ $0.recall >= t }).map(\.qps).max(),
+                      let b = points.filter({ $0.recall >= t }).map(\.qps).max() else { return "-" }
+                return String(format: "%.2f", a / b)
+            }
+            Swift.print("  vecdb / \(name): qps ratio at \(targets.map { String($0) }.joined(separator: "/")) = \(ratios.joined(separator: "/")), "
+                        + String(format: "build ratio %.2f, memory ratio %.2f", ours[0].build / max(points[0].build, 1e-9),
+                                 ours[0].memory / max(points[0].memory, 1)))
+        }
+    }
+}
