@@ -22,9 +22,10 @@ extension HNSWGraph {
                 while changed {
                     changed = false
                     let block = links(current, level)
-                    let n = Int(block[0])
+                    let n = min(Int(block[0]), maxM)
                     for j in 0..<n {
                         let cand = block[1 + j]
+                        if Int(cand) >= count || Int(levels[Int(cand)]) < level { continue } // only a damaged file has these
                         let d = distance(query, cand)
                         if d < currentDistance {
                             currentDistance = d
@@ -54,11 +55,13 @@ extension HNSWGraph {
             let (dist, c) = frontier.pop()
             if dist > bound && (found.count >= width || !filtering) { break }
             let block = links(c, 0)
-            let n = Int(block[0])
-            if n > 0 { vdb_prefetch(base + Int(block[1]) &* d) }
+            let n = min(Int(block[0]), maxM0)
+            let limit = UInt32(truncatingIfNeeded: count)
+            if n > 0 && block[1] < limit { vdb_prefetch(base + Int(block[1]) &* d) }
             for j in 0..<n {
                 let cand = block[1 &+ j]
-                if j &+ 1 < n { vdb_prefetch(base + Int(block[2 &+ j]) &* d) }
+                if j &+ 1 < n && block[2 &+ j] < limit { vdb_prefetch(base + Int(block[2 &+ j]) &* d) }
+                if cand >= limit { continue } // only a damaged file has these
                 if visited.testAndSet(cand) { continue }
                 let dc = distance(query, cand)
                 if found.count < width || dc < bound {

@@ -108,6 +108,56 @@ public final class HNSWGraph: @unchecked Sendable {
         rng = SeededGenerator(seed: parameters.seed)
     }
 
+    /// A graph over structures that live in a memory mapping (`mapped` keeps it alive). The
+    /// tombstone bitset is copied, so deletions can still be marked.
+    init(metric: Metric, vectors: RowMatrix, parameters: Parameters, mapped: AnyObject, count n: Int,
+         level0: UnsafeMutablePointer<UInt32>, levels: UnsafeMutablePointer<UInt8>, upperOffset: UnsafeMutablePointer<UInt32>,
+         upper: UnsafeMutablePointer<UInt32>, upperCount: Int, deleted: UnsafeRawPointer, entryPoint: UInt32, maxLevel: Int,
+         kernels: DistanceKernels = .best) throws(VecDBError) {
+        self.metric = metric
+        self.dimension = vectors.dimension
+        self.parameters = parameters
+        maxM = parameters.M
+        maxM0 = parameters.M * 2
+        stride0 = 1 + maxM0
+        strideU = 1 + maxM
+        count = n
+        capacity = n
+        self.level0 = level0
+        self.levels = levels
+        self.upperOffset = upperOffset
+        self.upper = upper
+        self.upperCount = upperCount
+        upperCapacity = upperCount
+        let words = max(1, (n + 63) / 64)
+        deletedBits = .allocate(capacity: words)
+        deletedBits.initialize(repeating: 0, count: words)
+        if n > 0 { UnsafeMutableRawPointer(deletedBits).copyMemory(from: deleted, byteCount: (n + 63) / 64 * 8) }
+        var dead = 0
+        for w in 0..<((n + 63) / 64) { dead += deletedBits[w].nonzeroBitCount }
+        deletedCount = dead
+        self.entryPoint = entryPoint
+        self.maxLevel = maxLevel
+        mapping = mapped
+        self.vectors = vectors
+        (pair, negate, bias) = Self.kernel(metric, kernels)
+        levelMultiplier = 1 / log(Double(max(2, parameters.M)))
+        rng = SeededGenerator(seed: parameters.seed)
+        // Every upper block must lie inside the upper section, so traversal cannot leave it.
+        for i in 0..<n {
+            let l = Int(levels[i])
+            if l > maxLevel { throw VecDBError(.corruptFile, "HNSW index: node \(i) has level \(l) above the top level \(maxLevel)") }
+            if l == 0 { continue }
+            let o = upperOffset[i]
+            if o == Self.noUpper || Int(o) + l * strideU > upperCount {
+                throw VecDBError(.corruptFile, "HNSW index: node \(i)'s upper links lie outside the file")
+            }
+        }
+        if n > 0 && Int(levels[Int(entryPoint)]) != maxLevel {
+            throw VecDBError(.corruptFile, "HNSW index: the entry point is not on the top level")
+        }
+    }
+
     /// The pair kernel and how to turn its result into a distance (smaller is closer).
     /// Cosine graphs hold unit vectors, so cosine distance is `1 - ip`.
     static func kernel(_ metric: Metric, _ k: DistanceKernels) -> (DistanceKernels.F32, Bool, Float) {
@@ -124,8 +174,8 @@ public final class HNSWGraph: @unchecked Sendable {
             levels.deallocate()
             upperOffset.deallocate()
             upper.deallocate()
-            deletedBits.deallocate()
         }
+        deletedBits.deallocate()
     }
 
     // MARK: - Access
