@@ -326,18 +326,68 @@ public final class HNSWGraph: @unchecked Sendable {
         upperCapacity = c
     }
 
-    /// Scratch space one inserting thread reuses.
+    /// A list of (distance, node) pairs in buffers owned by a build context.
+    struct PairList: ~Copyable {
+        let distances: UnsafeMutablePointer<Float>
+        let nodes: UnsafeMutablePointer<UInt32>
+        var count = 0
+
+        init(capacity: Int) {
+            distances = .allocate(capacity: capacity)
+            nodes = .allocate(capacity: capacity)
+        }
+
+        deinit {
+            distances.deallocate()
+            nodes.deallocate()
+        }
+
+        @inline(__always) mutating func append(_ d: Float, _ n: UInt32) {
+            distances[count] = d
+            nodes[count] = n
+            count &+= 1
+        }
+
+        /// Insertion sort by distance, then node: the lists here hold at most 2M + 1 entries.
+        mutating func sort() {
+            var i = 1
+            while i < count {
+                let d = distances[i], n = nodes[i]
+                var j = i &- 1
+                while j >= 0 && (distances[j] > d || (distances[j] == d && nodes[j] > n)) {
+                    distances[j &+ 1] = distances[j]
+                    nodes[j &+ 1] = nodes[j]
+                    j &-= 1
+                }
+                distances[j &+ 1] = d
+                nodes[j &+ 1] = n
+                i &+= 1
+            }
+        }
+    }
+
+    /// Scratch space one inserting thread reuses, so inserting allocates nothing.
     struct BuildContext: ~Copyable {
         var visited: VisitedSet
         var frontier: CandidateHeap
         var found: CandidateHeap
-        var scratch: [(distance: Float, node: UInt32)] = []
+        /// The layer search's results, nearest first, and the neighbours chosen from them.
+        var candidates: PairList
+        var chosen: PairList
+        /// A full neighbour list being pruned, and what survives.
+        var pruneIn: PairList
+        var pruneOut: PairList
         var linkCopy: [UInt32]
 
         init(graph: HNSWGraph) {
+            let ef = graph.parameters.efConstruction
             visited = VisitedSet(capacity: graph.capacity)
-            frontier = CandidateHeap(order: .min, capacity: graph.parameters.efConstruction * 2)
-            found = CandidateHeap(order: .max, capacity: graph.parameters.efConstruction + 1)
+            frontier = CandidateHeap(order: .min, capacity: ef * 2)
+            found = CandidateHeap(order: .max, capacity: ef + 1)
+            candidates = PairList(capacity: ef + 1)
+            chosen = PairList(capacity: graph.maxM0 + 1)
+            pruneIn = PairList(capacity: graph.maxM0 + 2)
+            pruneOut = PairList(capacity: graph.maxM0 + 2)
             linkCopy = [UInt32](repeating: 0, count: graph.maxM0 + 1)
         }
     }
@@ -376,17 +426,29 @@ public final class HNSWGraph: @unchecked Sendable {
         for level in stride(from: min(nodeLevel, top), through: 0, by: -1) {
             searchLayer(q, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, level: level,
                         ctx: &ctx, locks: locks)
-            ctx.scratch = ctx.found.drainSorted()
-            if let best = ctx.scratch.first { (currentDistance, current) = (best.distance, best.node) }
-            let chosen = selectNeighbors(ctx.scratch, max: maxM)
+            // Drain the max-heap into `candidates`, nearest first.
+            let n = ctx.found.count
+            ctx.candidates.count = n
+            var i = n &- 1
+            while i >= 0 {
+                let (d, c) = ctx.found.pop()
+                ctx.candidates.distances[i] = d
+                ctx.candidates.nodes[i] = c
+                i &-= 1
+            }
+            if n > 0 { (currentDistance, current) = (ctx.candidates.distances[0], ctx.candidates.nodes[0]) }
+            selectNeighbors(ctx.candidates, into: &ctx.chosen, max: maxM)
             // Our own links: nobody else writes them until we link back, but readers may look.
             locks?.lock(node)
             let own = links(node, level)
-            own[0] = UInt32(chosen.count)
-            for (j, c) in chosen.enumerated() { own[1 + j] = c.node }
+            own[0] = UInt32(ctx.chosen.count)
+            for j in 0..<ctx.chosen.count { own[1 &+ j] = ctx.chosen.nodes[j] }
             locks?.unlock(node)
             let limit = level == 0 ? maxM0 : maxM
-            for c in chosen { connect(c.node, to: node, distance: c.distance, level: level, limit: limit, locks: locks) }
+            for j in 0..<ctx.chosen.count {
+                connect(ctx.chosen.nodes[j], to: node, distance: ctx.chosen.distances[j], level: level, limit: limit,
+                        ctx: &ctx, locks: locks)
+            }
         }
         if nodeLevel > top {
             entryPoint = node
@@ -396,47 +458,50 @@ public final class HNSWGraph: @unchecked Sendable {
     }
 
     /// Adds `node` to `target`'s links at `level`, pruning with the heuristic when full.
-    func connect(_ target: UInt32, to node: UInt32, distance d: Float, level: Int, limit: Int, locks: StripedLocks?) {
+    func connect(_ target: UInt32, to node: UInt32, distance d: Float, level: Int, limit: Int,
+                 ctx: inout BuildContext, locks: StripedLocks?) {
         locks?.lock(target)
         defer { locks?.unlock(target) }
         let block = links(target, level)
         let n = Int(block[0])
-        for j in 0..<n where block[1 + j] == node { return }
+        for j in 0..<n where block[1 &+ j] == node { return }
         if n < limit {
-            block[1 + n] = node
-            block[0] = UInt32(n + 1)
+            block[1 &+ n] = node
+            block[0] = UInt32(n &+ 1)
             return
         }
         let t = vectors[Int(target)]
-        var candidates: [(distance: Float, node: UInt32)] = [(d, node)]
-        candidates.reserveCapacity(n + 1)
+        ctx.pruneIn.count = 0
+        ctx.pruneIn.append(d, node)
         for j in 0..<n {
-            let other = block[1 + j]
-            candidates.append((distance(t, other), other))
+            let other = block[1 &+ j]
+            ctx.pruneIn.append(distance(t, other), other)
         }
-        candidates.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
-        let kept = selectNeighbors(candidates, max: limit)
-        block[0] = UInt32(kept.count)
-        for (j, c) in kept.enumerated() { block[1 + j] = c.node }
+        ctx.pruneIn.sort()
+        selectNeighbors(ctx.pruneIn, into: &ctx.pruneOut, max: limit)
+        block[0] = UInt32(ctx.pruneOut.count)
+        for j in 0..<ctx.pruneOut.count { block[1 &+ j] = ctx.pruneOut.nodes[j] }
     }
 
     /// hnswlib's heuristic: walk candidates nearest first and keep one only if it is closer to the
     /// base than to every neighbour kept so far, which spreads links in different directions.
-    func selectNeighbors(_ sorted: [(distance: Float, node: UInt32)], max m: Int) -> [(distance: Float, node: UInt32)] {
-        if sorted.count <= m { return sorted }
-        var kept: [(distance: Float, node: UInt32)] = []
-        kept.reserveCapacity(m)
-        for c in sorted {
+    func selectNeighbors(_ sorted: borrowing PairList, into kept: inout PairList, max m: Int) {
+        kept.count = 0
+        if sorted.count <= m {
+            for j in 0..<sorted.count { kept.append(sorted.distances[j], sorted.nodes[j]) }
+            return
+        }
+        for j in 0..<sorted.count {
             if kept.count >= m { break }
-            let cv = vectors[Int(c.node)]
+            let c = sorted.nodes[j], cd = sorted.distances[j]
+            let cv = vectors[Int(c)]
             var good = true
-            for s in kept where distance(cv, s.node) < c.distance {
+            for s in 0..<kept.count where distance(cv, kept.nodes[s]) < cd {
                 good = false
                 break
             }
-            if good { kept.append(c) }
+            if good { kept.append(cd, c) }
         }
-        return kept
     }
 
     @inline(__always)
