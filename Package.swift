@@ -50,12 +50,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Test support: temporary directories, seeded data.
-        .target(name: "VecDBTestSupport", dependencies: ["VecDBKernels"]),
+        // Test support: temporary directories, seeded data, a fault-injecting file layer.
+        .target(name: "VecDBTestSupport", dependencies: ["VecDBKernels", "VecDBStorage"]),
+        // A writer that the SIGKILL durability test starts and kills.
+        .executableTarget(name: "vecdb-crash-writer", dependencies: ["VecDB"]),
 
         .testTarget(name: "VecDBKernelsTests", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBTestSupport"]),
         .testTarget(name: "VecDBDatasetsTests", dependencies: ["VecDBDatasets", "VecDBTestSupport"]),
-        .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBStorageTests", dependencies: ["VecDBStorage", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBStorage", "VecDBTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
