@@ -74,15 +74,15 @@ package struct Manifest: Sendable, Equatable {
             try bytes.withUnsafeBytes { raw in
                 var r = ByteReader(raw, offset: 8, what: "manifest '\(path)'", path: path)
                 let version = try r.u32()
-                guard version == 1 else {
-                    throw VecDBError(.unsupported, "manifest '\(path)' has format version \(version); this build reads version 1", path: path)
-                }
                 let n = Int(try r.u32())
                 guard n <= bytes.count - 20 else { throw bad("is truncated: its body needs \(n) bytes, the file has \(bytes.count - 20)") }
                 guard bytes.count == 20 + n else { throw bad("has \(bytes.count - 20 - n) unexpected trailing bytes") }
                 let crc = raw.loadUnaligned(fromByteOffset: 16 + n, as: UInt32.self).littleEndian
                 guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<(16 + n)])) == crc else {
                     throw bad("is damaged (checksum mismatch)")
+                }
+                guard version == 1 else {
+                    throw VecDBError(.unsupported, "manifest '\(path)' has format version \(version); this build reads version 1", path: path)
                 }
                 let dim = Int(try r.u32())
                 guard let metric = Metric(code: try r.u8()) else { throw bad("names an unknown metric") }
