@@ -5,7 +5,7 @@
 // Modules are layered; arrows point one way only:
 //
 //   CVecDBKernels (C)  ->  VecDBKernels  ->  VecDBStorage  ->  VecDB (facade)  ->  vecdb (CLI)
-//   CLZ4 (system)      ->                    VecDBStorage
+//   CLZ4 (system), CVecDBStorage (C: hardware CRC-32C) -> VecDBStorage
 //                          VecDBKernels  ->  VecDBDatasets ------------------------>  vecdb
 //
 // Nothing lower imports anything higher.
@@ -37,7 +37,8 @@ let package = Package(
         // Kernels: distances, top-k, exact search, quantisation. No I/O.
         .target(name: "VecDBKernels", dependencies: ["CVecDBKernels"]),
         // Storage: file layer, WAL, segments, manifest, LZ4 payloads.
-        .target(name: "VecDBStorage", dependencies: ["VecDBKernels", "CLZ4"]),
+        .target(name: "CVecDBStorage"),
+        .target(name: "VecDBStorage", dependencies: ["VecDBKernels", "CVecDBStorage", "CLZ4"]),
         // Facade: Database, Collection, queries and filters.
         .target(name: "VecDB", dependencies: ["VecDBKernels", "VecDBStorage"]),
         // Data-set readers and fetchers (fvecs, npy, IDX, CSV), used by the CLI and benchmarks.

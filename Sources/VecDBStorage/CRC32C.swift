@@ -1,6 +1,9 @@
+import CVecDBStorage
+
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every VecDB file.
 ///
-/// Slicing-by-8 over a 2 KiB table, computed once. The check value of the nine ASCII bytes
+/// The CPU's CRC-32C instruction when it has one (SSE4.2), otherwise ``portable(_:seed:)``:
+/// slicing-by-8 over a 2 KiB table, computed once. The check value of the nine ASCII bytes
 /// "123456789" is 0xE3069283. Chained calls continue a running checksum:
 /// `checksum(b, seed: checksum(a)) == checksum(a + b)`.
 package enum CRC32C {
@@ -21,8 +24,18 @@ package enum CRC32C {
         return t
     }()
 
+    /// Whether the hardware instruction is used.
+    package static let hardware: Bool = vdb_crc32c_hw_available() != 0
+
     /// The CRC-32C of `bytes`, continuing from `seed` (the checksum of the bytes before).
+    @inline(__always)
     package static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        if hardware, let p = bytes.baseAddress { return vdb_crc32c_hw(seed, p, bytes.count) }
+        return portable(bytes, seed: seed)
+    }
+
+    /// The table-driven CRC-32C, on any CPU.
+    package static func portable(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         table.withUnsafeBufferPointer { tp -> UInt32 in
             let t = tp.baseAddress.unsafelyUnwrapped
             var crc = ~seed

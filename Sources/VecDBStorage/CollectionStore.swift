@@ -256,12 +256,12 @@ package final class CollectionStore: @unchecked Sendable {
             throw VecDBError(.invalidArgument, "batch has \(batch.keys.count) keys, \(batch.payloads.count) payloads and \(batch.vectors.count) floats for dimension \(dimension)")
         }
         if batch.isEmpty { return 0 }
-        let body = batch.encodeBody(dimension: dimension)
+        var frame = batch.encodeFrame(dimension: dimension)
         if case .periodic = options.durability {
             return try state.withLock { (s: inout State) throws(VecDBError) -> Int in
                 try checkWritable(s)
                 guard let wal = s.wal else { throw VecDBError(.closed, "collection at '\(directory)' is closed") }
-                _ = try wal.append(body: body)
+                _ = try wal.append(frame: &frame)
                 let n = try apply(batch, to: &s)
                 publish(&s)
                 sealIfFull(&s)
@@ -271,7 +271,7 @@ package final class CollectionStore: @unchecked Sendable {
         let (ticket, end, wal) = try state.withLock { (s: inout State) throws(VecDBError) -> (UInt64, Int, WriteAheadLog) in
             try checkWritable(s)
             guard let wal = s.wal else { throw VecDBError(.closed, "collection at '\(directory)' is closed") }
-            let end = try wal.append(body: body)
+            let end = try wal.append(frame: &frame)
             let t = s.nextTicket
             s.nextTicket += 1
             s.pending.append((t, end, batch))

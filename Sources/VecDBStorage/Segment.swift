@@ -93,11 +93,26 @@ package enum SegmentWriter {
         let vectorsOffset = offset
         var f16 = [UInt16](repeating: 0, count: d)
         var codes = [UInt8](repeating: 0, count: d)
-        for i in 0..<count {
+        if elementType == .float32 {
+            // Runs of rows adjacent in memory go to the file straight from where they are.
+            let maxRun = max(1, flushAt / (d * 4))
+            var i = 0
+            while i < count {
+                let start = vector(i)
+                var n = 1
+                while i + n < count && n < maxRun && vector(i + n) == start + n * d { n += 1 }
+                let raw = UnsafeRawBufferPointer(start: start, count: n * d * 4)
+                crc = CRC32C.checksum(raw, seed: crc)
+                try h.write(raw, at: offset)
+                offset += raw.count
+                i += n
+            }
+        }
+        for i in 0..<(elementType == .float32 ? 0 : count) {
             let v = vector(i)
             switch elementType {
             case .float32:
-                buffer.append(floats: UnsafeBufferPointer(start: v, count: d))
+                break
             case .float16:
                 for j in 0..<d { f16[j] = HalfFloat.bits(v[j]) }
                 f16.withUnsafeBytes { buffer.append($0) }

@@ -55,9 +55,17 @@ package struct WALBatch: Sendable, Equatable {
     package var isEmpty: Bool { deletes.isEmpty && keys.isEmpty }
 
     package func encodeBody(dimension: Int) -> [UInt8] {
+        Array(encodeFrame(dimension: dimension)[WriteAheadLog.frameHeaderSize...])
+    }
+
+    /// A whole frame: the 20-byte header (length and body checksum filled in; the sequence
+    /// number and header checksum are set by ``WriteAheadLog/append(frame:)``), then the body.
+    /// The expensive work (encoding, checksumming) happens here, outside the writer lock.
+    package func encodeFrame(dimension: Int) -> [UInt8] {
         var payloadBytes = 0
         for p in payloads { payloadBytes += p?.count ?? 0 }
-        var w = ByteWriter(capacity: 16 + deletes.count * 10 + keys.count * (16 + dimension * 4) + payloadBytes)
+        var w = ByteWriter(capacity: 36 + deletes.count * 10 + keys.count * (16 + dimension * 4) + payloadBytes)
+        w.append([UInt8](repeating: 0, count: WriteAheadLog.frameHeaderSize))
         w.varint(UInt64(deletes.count))
         for k in deletes { k.encode(into: &w) }
         w.varint(UInt64(keys.count))
@@ -71,6 +79,10 @@ package struct WALBatch: Sendable, Equatable {
             }
         }
         vectors.withUnsafeBufferPointer { w.append(floats: $0) }
+        let bodyLength = w.count - WriteAheadLog.frameHeaderSize
+        let crc = w.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[WriteAheadLog.frameHeaderSize...])) }
+        w.patchU32(UInt32(truncatingIfNeeded: bodyLength), at: 0)
+        w.patchU32(crc, at: 4)
         return w.bytes
     }
 
@@ -265,23 +277,34 @@ package final class WriteAheadLog: @unchecked Sendable {
     /// Bytes in the log, header included.
     package var size: Int { state.withLock { $0.end } }
 
-    /// Appends one frame holding `body`, without fsync. Returns the end offset of the frame,
-    /// to pass to ``sync(through:)``.
+    /// Appends one frame holding `body`, without fsync; see ``append(frame:)``.
+    package func append(body: [UInt8]) throws(VecDBError) -> Int {
+        var frame = [UInt8](repeating: 0, count: Self.frameHeaderSize)
+        frame.append(contentsOf: body)
+        var w = ByteWriter()
+        swap(&w.bytes, &frame)
+        w.patchU32(UInt32(truncatingIfNeeded: body.count), at: 0)
+        w.patchU32(CRC32C.checksum(body), at: 4)
+        return try append(frame: &w.bytes)
+    }
+
+    /// Appends a frame made by ``WALBatch/encodeFrame(dimension:)``, without fsync, after
+    /// setting its sequence number and header checksum. Returns the end offset of the frame, to
+    /// pass to ``sync(through:)``.
     ///
     /// On failure (such as ENOSPC) the file is cut back to its previous end so that no partial
     /// frame stays behind; if even that fails, the log refuses further writes.
-    package func append(body: [UInt8]) throws(VecDBError) -> Int {
+    package func append(frame: inout [UInt8]) throws(VecDBError) -> Int {
         try state.withLock { (s: inout State) throws(VecDBError) -> Int in
             if let f = s.failure { throw f }
-            guard body.count <= Int(UInt32.max) else {
-                throw VecDBError(.invalidArgument, "batch of \(body.count) bytes is too large for one WAL frame (4 GiB at most)")
+            guard frame.count - Self.frameHeaderSize <= Int(UInt32.max) else {
+                throw VecDBError(.invalidArgument, "batch of \(frame.count) bytes is too large for one WAL frame (4 GiB at most)")
             }
-            var w = ByteWriter(capacity: Self.frameHeaderSize + body.count)
-            w.u32(UInt32(body.count))
-            w.u32(CRC32C.checksum(body))
-            w.u64(s.nextSequence)
-            w.u32(CRC32C.checksum(w.bytes))
-            w.append(body)
+            var w = ByteWriter()
+            swap(&w.bytes, &frame)
+            defer { swap(&w.bytes, &frame) }
+            w.patchU64(s.nextSequence, at: 8)
+            w.patchU32(w.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<16])) }, at: 16)
             do throws(VecDBError) {
                 try handle.write(w.bytes, at: s.end)
             } catch {

@@ -9,6 +9,19 @@ import VecDBTestSupport
         #expect(CRC32C.checksum([UInt8]()) == 0)
     }
 
+    @Test func hardwareAgreesWithTable() {
+        var g = SeededGenerator(seed: 2)
+        let bytes = (0..<5000).map { _ in UInt8.random(in: 0...255, using: &g) }
+        bytes.withUnsafeBytes { raw in
+            for (start, length) in [(0, 0), (0, 1), (1, 7), (3, 64), (5, 777), (0, 5000), (13, 4000)] {
+                let part = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
+                #expect(CRC32C.checksum(part, seed: 0x1234) == CRC32C.portable(part, seed: 0x1234))
+                #expect(CRC32C.checksum(part) == CRC32C.portable(part))
+            }
+        }
+        #expect(CRC32C.portable(UnsafeRawBufferPointer(start: nil, count: 0)) == 0)
+    }
+
     @Test func chainingEqualsWhole() {
         var g = SeededGenerator(seed: 1)
         let bytes = (0..<1000).map { _ in UInt8.random(in: 0...255, using: &g) }
