@@ -329,6 +329,9 @@ package final class CollectionStore: @unchecked Sendable {
             }
         }
         let u = batch.keys.count
+        if keyMap.capacity < keyMap.count + u {
+            keyMap.reserveCapacity(max(keyMap.capacity * 2, keyMap.count + u))
+        }
         if u > 0 {
             if s.memtable.count + u > s.memtable.capacity {
                 s.memtable = s.memtable.grown(to: max(s.memtable.capacity * 2, s.memtable.count + u))

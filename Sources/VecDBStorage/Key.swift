@@ -24,6 +24,15 @@ public enum Key: Hashable, Sendable, CustomStringConvertible, Comparable {
         }
     }
 
+    /// Hashes the value only (an integer and a string never collide in practice), which keeps
+    /// the key map's hashing cheap on the write path.
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .int(let v): hasher.combine(v)
+        case .string(let s): hasher.combine(s)
+        }
+    }
+
     public static func < (a: Key, b: Key) -> Bool {
         switch (a, b) {
         case (.int(let x), .int(let y)): return x < y

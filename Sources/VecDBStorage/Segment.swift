@@ -343,7 +343,7 @@ package final class Segment: @unchecked Sendable {
         let d = dimension
         switch elementType {
         case .float32:
-            for j in 0..<d { out[j] = raw.loadUnaligned(fromByteOffset: vectorsOffset + (r * d + j) * 4, as: Float.self) }
+            UnsafeMutableRawPointer(out).copyMemory(from: raw.baseAddress.unsafelyUnwrapped + vectorsOffset + r * d * 4, byteCount: d * 4)
         case .float16:
             for j in 0..<d { out[j] = HalfFloat.value(raw.loadUnaligned(fromByteOffset: vectorsOffset + (r * d + j) * 2, as: UInt16.self).littleEndian) }
         case .int8:
