@@ -1,7 +1,7 @@
 // The writer that the SIGKILL durability test (Tests/VecDBTests/CrashTests.swift) starts and
 // kills at random moments.
 //
-//   vecdb-crash-writer DB FIRST_BATCH SEED
+//   vecdb-crash-writer DB FIRST_BATCH RUN   (RUN only labels the process in logs)
 //
 // Opens (or creates) collection "crash" (dimension 8, l2, memtable of 150 rows so seals happen
 // often), then commits batches FIRST_BATCH, FIRST_BATCH+1, … forever. Batch b holds
