@@ -1,3 +1,4 @@
+import Dispatch
 import VecDBKernels
 import VecDBStorage
 
@@ -114,6 +115,20 @@ public final class Collection: Sendable {
 
     /// Merges all segments into one without deleted rows. Readers are not blocked.
     public func compact() throws(VecDBError) { try store.compact() }
+
+    /// Runs ``compact()`` on a background thread. Readers and writers carry on meanwhile.
+    public func compactInBackground() async throws {
+        try await withCheckedThrowingContinuation { (k: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global(qos: .utility).async {
+                do {
+                    try self.compact()
+                    k.resume()
+                } catch {
+                    k.resume(throwing: error)
+                }
+            }
+        }
+    }
 
     /// Checks every checksum of every file, vector data and payload blocks included.
     public func verify() throws(VecDBError) { try store.verify() }

@@ -24,8 +24,15 @@ package final class FaultPlan: FaultInjector, @unchecked Sendable {
         var remaining: Int
     }
 
+    struct Hook {
+        var operation: FileOperation
+        var pathContains: String
+        var action: @Sendable () -> Void
+    }
+
     struct State {
         var rules: [Rule] = []
+        var hooks: [Hook] = []
         var calls = 0
         var failAfterCalls: (Int, Int32)?
     }
@@ -51,6 +58,12 @@ package final class FaultPlan: FaultInjector, @unchecked Sendable {
         }
     }
 
+    /// Runs `action` once, on the calling thread, just before the next `operation` on a path
+    /// containing `pathContaining` (a deterministic interleaving point for concurrency tests).
+    package func onNext(_ operation: FileOperation, pathContaining: String, run action: @escaping @Sendable () -> Void) {
+        state.withLock { $0.hooks.append(Hook(operation: operation, pathContains: pathContaining, action: action)) }
+    }
+
     /// Removes every rule.
     package func reset() { state.withLock { $0 = State(calls: $0.calls) } }
 
@@ -58,7 +71,12 @@ package final class FaultPlan: FaultInjector, @unchecked Sendable {
     package var calls: Int { state.withLock { $0.calls } }
 
     package func fault(for operation: FileOperation, path: String) -> InjectedFault? {
-        state.withLock { s in
+        let hook = state.withLock { s -> Hook? in
+            guard let i = s.hooks.firstIndex(where: { $0.operation == operation && path.contains($0.pathContains) }) else { return nil }
+            return s.hooks.remove(at: i)
+        }
+        hook?.action()
+        return state.withLock { s in
             s.calls += 1
             if let (limit, e) = s.failAfterCalls, s.calls > limit { return .fail(errno: e) }
             for i in s.rules.indices where s.rules[i].remaining > 0 {

@@ -177,6 +177,46 @@ func expectOpenFails(_ dir: TemporaryDirectory, naming path: String, verify: Boo
         db.close()
     }
 
+    /// Writes that land while compaction merges (deletes of rows being merged, new rows) are
+    /// carried over when it switches the manifest.
+    @Test func writesDuringTheMergeAreKept() async throws {
+        let dir = TemporaryDirectory()
+        let faults = FaultPlan()
+        let db = try open(dir, faults, memtableRows: 30)
+        let c = try db.createCollection("m", dimension: 4, metric: .l2)
+        var g = SeededGenerator(seed: 55)
+        var model = Model(metric: .l2)
+        for b in 0..<4 {
+            let rs = makeRecords(&g, keys: (b * 30)..<(b * 30 + 30), dimension: 4)
+            try c.upsert(rs)
+            model.upsert(rs)
+        }
+        _ = try c.delete([.int(5), .int(6)])
+        _ = model.delete([.int(5), .int(6)])
+        let late = makeRecords(&g, keys: 500..<510, dimension: 4)
+        let lateDeletes: [Key] = [.int(1), .int(33), .string("s64"), .int(119)]
+        // Just before compaction writes its merged payload file (the merge phase, no lock held),
+        // another writer deletes rows that are being merged and adds new ones.
+        faults.onNext(.open, pathContaining: ".pay") {
+            _ = try? c.delete(lateDeletes)
+            try? c.upsert(late)
+        }
+        try await c.compactInBackground()
+        _ = model.delete(lateDeletes)
+        model.upsert(late)
+        #expect(c.count == model.records.count)
+        for (k, r) in model.records { #expect(try c.get(k) == r) }
+        for k in lateDeletes { #expect(try c.get(k) == nil) }
+        let q = g.vector(4)
+        expectAgrees(try c.search(q, k: 8), model.nearest(q, k: 8, filter: nil))
+        db.close()
+        let re = try Database.open(at: dir.path)
+        let c2 = try re.collection("m")
+        #expect(c2.count == model.records.count)
+        for (k, r) in model.records { #expect(try c2.get(k) == r) }
+        re.close()
+    }
+
     /// Every system call of a seal and of a compaction, in turn, is made the point where the
     /// process "dies" (that call and all after it fail); reopening must show the data intact.
     @Test(arguments: ["flush", "compact"])
