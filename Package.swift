@@ -5,7 +5,7 @@
 // Modules are layered; arrows point one way only:
 //
 //   CVecDBKernels (C)  ->  VecDBKernels  ->  VecDBStorage  ->  VecDB (facade)  ->  vecdb (CLI)
-//   CLZ4 (system)      ->                    VecDBStorage
+//   CLZ4 (system), CVecDBStorage (C: hardware CRC-32C) -> VecDBStorage
 //                          VecDBKernels  ->  VecDBDatasets ------------------------>  vecdb
 //
 // Nothing lower imports anything higher.
@@ -37,7 +37,8 @@ let package = Package(
         // Kernels: distances, top-k, exact search, quantisation. No I/O.
         .target(name: "VecDBKernels", dependencies: ["CVecDBKernels"]),
         // Storage: file layer, WAL, segments, manifest, LZ4 payloads.
-        .target(name: "VecDBStorage", dependencies: ["VecDBKernels", "CLZ4"]),
+        .target(name: "CVecDBStorage"),
+        .target(name: "VecDBStorage", dependencies: ["VecDBKernels", "CVecDBStorage", "CLZ4"]),
         // Indexes: HNSW (and IVF), persisted and opened by mmap.
         .target(name: "VecDBIndex", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBStorage"]),
         // Facade: Database, Collection, queries and filters.
@@ -52,13 +53,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Test support: temporary directories, seeded data.
-        .target(name: "VecDBTestSupport", dependencies: ["VecDBKernels"]),
+        // Test support: temporary directories, seeded data, a fault-injecting file layer.
+        .target(name: "VecDBTestSupport", dependencies: ["VecDBKernels", "VecDBStorage"]),
+        // A writer that the SIGKILL durability test starts and kills.
+        .executableTarget(name: "vecdb-crash-writer", dependencies: ["VecDB"]),
 
         .testTarget(name: "VecDBKernelsTests", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBTestSupport"]),
         .testTarget(name: "VecDBDatasetsTests", dependencies: ["VecDBDatasets", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBStorageTests", dependencies: ["VecDBStorage", "VecDBTestSupport"]),
         .testTarget(name: "VecDBIndexTests", dependencies: ["VecDBIndex", "VecDBTestSupport"]),
-        .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBStorage", "VecDBTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,8 +9,18 @@ struct VecDBCommand: ParsableCommand {
         commandName: "vecdb",
         abstract: "An embedded vector database with a recommender layer.",
         subcommands: [
+            CreateCommand.self,
+            ImportCommand.self,
+            InsertCommand.self,
+            SearchCommand.self,
+            GetCommand.self,
+            DeleteCommand.self,
+            CompactCommand.self,
+            StatsCommand.self,
             DatasetCommand.self,
             BenchCommand.self,
+            DemoCommand.self,
+            ReplCommand.self,
         ]
     )
 }

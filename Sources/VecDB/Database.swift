@@ -1,0 +1,244 @@
+import Dispatch
+import Synchronization
+import VecDBKernels
+import VecDBStorage
+
+/// An embedded vector database: a directory of named collections.
+///
+/// ```
+/// DB/
+///   LOCK            flock'd: exclusively by the one writer process, shared by read-only openers
+///   items/          one directory per collection (see CollectionStore.swift and docs/storage.md)
+///     MANIFEST  wal-….log  seg-….vec  seg-….pay
+/// ```
+///
+/// Thread-safe, hence `@unchecked Sendable`: the table of open collections is a `Mutex`, each
+/// ``Collection`` serialises its writers and gives readers immutable snapshots, and the scoped
+/// ``write(_:)`` access is serialised by its own mutex. Use one `Database` per process for a
+/// directory; a second process that opens it for writing gets ``VecDBError/Code/locked``.
+public final class Database: @unchecked Sendable {
+    public let path: String
+    public let options: DatabaseOptions
+    let lock: FileHandle
+    var fs: FileSystem { options.fileSystem }
+
+    struct State {
+        var collections: [String: Collection] = [:]
+        var closed = false
+    }
+
+    let state = Mutex(State())
+    let writeGate = Mutex<Void>(())
+
+    static let lockFileName = "LOCK"
+    static let creatingPrefix = ".creating-"
+    static let droppingPrefix = ".dropping-"
+
+    init(path: String, options: DatabaseOptions, lock: FileHandle) {
+        self.path = path
+        self.options = options
+        self.lock = lock
+    }
+
+    deinit { close() }
+
+    /// Opens the database at `path`, creating the directory when it is missing (unless read-only).
+    ///
+    /// Replays every collection's write-ahead log. Segments are memory-mapped, not read.
+    ///
+    /// - Throws: ``VecDBError/Code/locked`` when another process has it open for writing (or, for
+    ///   a writer, read-only), ``VecDBError/Code/corruptFile`` naming a damaged file,
+    ///   ``VecDBError/Code/io``.
+    public static func open(at path: String, options: DatabaseOptions = .init()) throws(VecDBError) -> Database {
+        let fs = options.fileSystem
+        let path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        if options.readOnly {
+            guard fs.isDirectory(path) else { throw VecDBError(.notFound, "database at '\(path)' does not exist", path: path) }
+        } else {
+            try fs.makeDirectories(path)
+        }
+        let lockPath = path + "/" + lockFileName
+        let lock: FileHandle
+        if options.readOnly && !fs.exists(lockPath) {
+            lock = try fs.open(path, writable: false)
+        } else {
+            lock = try fs.open(lockPath, writable: !options.readOnly, create: !options.readOnly)
+        }
+        guard try lock.tryLock(exclusive: !options.readOnly) else {
+            lock.close()
+            throw VecDBError(.locked, "database at \(path) is locked by another process", path: path)
+        }
+        let db = Database(path: path, options: options, lock: lock)
+        do throws(VecDBError) {
+            var names: [String] = []
+            for name in try fs.list(path) {
+                let full = path + "/" + name
+                if name.hasPrefix(creatingPrefix) || name.hasPrefix(droppingPrefix) {
+                    if !options.readOnly { try fs.removeTree(full) }
+                    continue
+                }
+                if Self.isValidName(name), fs.isDirectory(full) { names.append(name) }
+            }
+            var opened: [String: Collection] = [:]
+            for name in names {
+                let store = try CollectionStore(directory: path + "/" + name, options: options.storeOptions)
+                opened[name] = Collection(name: name, store: store)
+            }
+            db.state.withLock { $0.collections = opened }
+        } catch {
+            db.close()
+            throw error
+        }
+        return db
+    }
+
+    /// Collection names: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.`.
+    public static func isValidName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 128, name != lockFileName, !name.hasPrefix(".") else { return false }
+        return name.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2E || c == 0x2D
+        }
+    }
+
+    func checkOpen(_ s: State) throws(VecDBError) {
+        if s.closed { throw VecDBError(.closed, "database at '\(path)' is closed", path: path) }
+    }
+
+    /// Creates a collection.
+    ///
+    /// Atomic: the collection is written in a temporary directory, which is renamed into place.
+    ///
+    /// - Throws: ``VecDBError/Code/alreadyExists``, ``VecDBError/Code/invalidArgument`` (name,
+    ///   dimension), ``VecDBError/Code/readOnly``.
+    @discardableResult
+    public func createCollection(_ name: String, dimension: Int, metric: Metric, elementType: ElementType = .float32) throws(VecDBError) -> Collection {
+        guard Self.isValidName(name) else {
+            throw VecDBError(.invalidArgument, "invalid collection name '\(name)': use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.'")
+        }
+        guard dimension > 0 && dimension <= 65_536 else {
+            throw VecDBError(.invalidArgument, "collection '\(name)': dimension must be between 1 and 65536, got \(dimension)")
+        }
+        if options.readOnly { throw VecDBError(.readOnly, "database at '\(path)' was opened read-only", path: path) }
+        return try state.withLock { (s: inout State) throws(VecDBError) -> Collection in
+            try checkOpen(s)
+            if s.collections[name] != nil { throw VecDBError(.alreadyExists, "collection '\(name)' already exists") }
+            let tmp = path + "/" + Self.creatingPrefix + name
+            let final = path + "/" + name
+            try fs.removeTree(tmp)
+            do throws(VecDBError) {
+                try fs.makeDirectory(tmp)
+                try CollectionStore.create(fs: fs, directory: tmp, dimension: dimension, metric: metric, elementType: elementType)
+                try fs.rename(tmp, to: final)
+                try fs.syncDirectory(path)
+            } catch {
+                try? fs.removeTree(tmp)
+                throw error
+            }
+            let c = Collection(name: name, store: try CollectionStore(directory: final, options: options.storeOptions))
+            s.collections[name] = c
+            return c
+        }
+    }
+
+    /// The collection named `name`.
+    ///
+    /// - Throws: ``VecDBError/Code/notFound``.
+    public func collection(_ name: String) throws(VecDBError) -> Collection {
+        try state.withLock { (s: inout State) throws(VecDBError) -> Collection in
+            try checkOpen(s)
+            guard let c = s.collections[name] else {
+                throw VecDBError(.notFound, "collection '\(name)' does not exist in database '\(path)'")
+            }
+            return c
+        }
+    }
+
+    /// The names of the collections, sorted.
+    public func collectionNames() -> [String] {
+        state.withLock { $0.collections.keys.sorted() }
+    }
+
+    /// Removes a collection and its files. Handles to it throw ``VecDBError/Code/closed`` afterwards.
+    public func dropCollection(_ name: String) throws(VecDBError) {
+        if options.readOnly { throw VecDBError(.readOnly, "database at '\(path)' was opened read-only", path: path) }
+        try state.withLock { (s: inout State) throws(VecDBError) in
+            try checkOpen(s)
+            guard let c = s.collections[name] else {
+                throw VecDBError(.notFound, "collection '\(name)' does not exist in database '\(path)'")
+            }
+            let doomed = path + "/" + Self.droppingPrefix + name
+            try fs.removeTree(doomed)
+            try fs.rename(path + "/" + name, to: doomed)
+            try fs.syncDirectory(path)
+            c.store.close()
+            s.collections[name] = nil
+            try? fs.removeTree(doomed)
+        }
+    }
+
+    /// Flushes every write-ahead log, closes the collections and releases the lock file.
+    /// Further calls throw ``VecDBError/Code/closed``. Calling it twice is harmless.
+    public func close() {
+        let cs = state.withLock { s -> [Collection] in
+            if s.closed { return [] }
+            s.closed = true
+            let all = Array(s.collections.values)
+            s.collections = [:]
+            return all
+        }
+        for c in cs { c.store.close() }
+        lock.close()
+    }
+
+    // MARK: Scoped access (GRDB style)
+
+    /// Runs `body` with a consistent snapshot of every collection: writers may go on, but
+    /// `body` sees none of their changes.
+    public func read<T>(_ body: (DatabaseSnapshot) throws -> T) throws -> T {
+        try body(try snapshot())
+    }
+
+    /// Runs `body` with exclusive write access: other `write` blocks wait. (Writes made outside
+    /// `write` blocks are not held back. Do not nest `write` calls.)
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try writeGate.withLock { _ in try body(self) }
+    }
+
+    /// The asynchronous form of ``read(_:)``; `body` runs off the caller's executor.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (DatabaseSnapshot) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
+            DispatchQueue.global().async {
+                k.resume(with: Result { try self.read(body) })
+            }
+        }
+    }
+
+    /// The asynchronous form of ``write(_:)``; `body` runs off the caller's executor.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
+            DispatchQueue.global().async {
+                k.resume(with: Result { try self.write(body) })
+            }
+        }
+    }
+
+    /// Snapshots of every collection, taken now.
+    public func snapshot() throws(VecDBError) -> DatabaseSnapshot {
+        try state.withLock { (s: inout State) throws(VecDBError) -> DatabaseSnapshot in
+            try checkOpen(s)
+            return DatabaseSnapshot(collections: s.collections.mapValues { $0.snapshot() })
+        }
+    }
+}
+
+/// Every collection of a database frozen at one moment.
+public struct DatabaseSnapshot: Sendable {
+    let collections: [String: CollectionSnapshot]
+
+    public var collectionNames: [String] { collections.keys.sorted() }
+
+    public func collection(_ name: String) throws(VecDBError) -> CollectionSnapshot {
+        guard let c = collections[name] else { throw VecDBError(.notFound, "collection '\(name)' does not exist") }
+        return c
+    }
+}

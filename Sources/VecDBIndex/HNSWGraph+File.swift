@@ -1,0 +1,153 @@
+import Foundation
+import VecDBKernels
+import VecDBStorage
+
+// HNSW index file (`*.hnsw`), version 1. All integers little-endian.
+//
+//   offset  size  field
+//   0       8     magic "VDBHNSW\0"
+//   8       4     format version (1)
+//   12      4     CRC-32C of the 128-byte header with this field zeroed
+//   16      1     metric (0 l2, 1 ip, 2 cosine)
+//   17      7     reserved, zero
+//   24      4     dimension
+//   28      4     M
+//   32      4     efConstruction
+//   36      4     entry point (node id)
+//   40      8     seed
+//   48      8     node count n
+//   56      4     max level (signed; -1 when empty)
+//   60      4     CRC-32C of every byte after the header
+//   64      8     upper-level words u
+//   72      8     offset of level 0      (n × (1 + 2M) UInt32: count, then links)
+//   80      8     offset of levels       (n × UInt8)
+//   88      8     offset of upper index  (n × UInt32 word offsets; 0xFFFFFFFF for level-0 nodes)
+//   96      8     offset of upper links  (u × UInt32: per level above 0, count then M links)
+//   104     8     offset of tombstones   (ceil(n / 64) × UInt64 bitset)
+//   112     8     total file size
+//   120     8     reserved, zero
+//
+// Sections start on 64-byte boundaries. Opening maps the file and checks the header, its
+// checksum and every section's bounds; the body checksum is checked by `verify` (and by
+// `open(verifyBody: true)`), so opening a large index does not read it. Searches clamp link
+// counts and skip out-of-range ids, so a damaged body can degrade results but never trap.
+
+extension HNSWGraph {
+    static let fileMagic: [UInt8] = Array("VDBHNSW\0".utf8)
+    static let fileVersion: UInt32 = 1
+    static let fileHeaderSize = 128
+
+    /// The index as file bytes.
+    public func fileBytes() -> [UInt8] {
+        func align(_ x: Int) -> Int { (x + 63) & ~63 }
+        let n = count
+        let l0 = Self.fileHeaderSize
+        let lv = align(l0 + n * stride0 * 4)
+        let uo = align(lv + n)
+        let up = align(uo + n * 4)
+        let del = align(up + upperCount * 4)
+        let total = align(del + (n + 63) / 64 * 8)
+        var out = [UInt8](repeating: 0, count: total)
+        out.withUnsafeMutableBytes { raw in
+            let b = raw.baseAddress.unsafelyUnwrapped
+            func put<T: FixedWidthInteger>(_ v: T, _ at: Int) { b.storeBytes(of: v.littleEndian, toByteOffset: at, as: T.self) }
+            for (i, m) in Self.fileMagic.enumerated() { b.storeBytes(of: m, toByteOffset: i, as: UInt8.self) }
+            put(Self.fileVersion, 8)
+            put(UInt8(Self.metricCode(metric)), 16)
+            put(UInt32(dimension), 24)
+            put(UInt32(parameters.M), 28)
+            put(UInt32(parameters.efConstruction), 32)
+            put(entryPoint, 36)
+            put(parameters.seed, 40)
+            put(UInt64(n), 48)
+            put(Int32(maxLevel), 56)
+            put(UInt64(upperCount), 64)
+            for (i, off) in [l0, lv, uo, up, del, total].enumerated() { put(UInt64(off), 72 + 8 * i) }
+            (b + l0).copyMemory(from: level0, byteCount: n * stride0 * 4)
+            (b + lv).copyMemory(from: levels, byteCount: n)
+            (b + uo).copyMemory(from: upperOffset, byteCount: n * 4)
+            (b + up).copyMemory(from: upper, byteCount: upperCount * 4)
+            (b + del).copyMemory(from: deletedBits, byteCount: (n + 63) / 64 * 8)
+            let body = CRC32C.checksum(UnsafeRawBufferPointer(start: b + Self.fileHeaderSize, count: total - Self.fileHeaderSize))
+            put(body, 60)
+            let header = CRC32C.checksum(UnsafeRawBufferPointer(start: b, count: Self.fileHeaderSize))
+            put(header, 12)
+        }
+        return out
+    }
+
+    /// Writes the index durably: temporary file, fsync, rename, fsync of the directory.
+    package func write(to path: String, fs: FileSystem = FileSystem()) throws(VecDBError) {
+        try fs.replaceAtomically(path, with: fileBytes())
+    }
+
+    static func metricCode(_ m: Metric) -> Int {
+        switch m {
+        case .l2: return 0
+        case .ip: return 1
+        case .cosine: return 2
+        }
+    }
+
+    /// Opens an index file by memory-mapping it; the graph links `vectors`.
+    ///
+    /// - Throws: ``VecDBError/Code/corruptFile`` naming the file and what is wrong.
+    package static func open(_ path: String, vectors: RowMatrix, metric: Metric, fs: FileSystem = FileSystem(),
+                             verifyBody: Bool = false) throws(VecDBError) -> HNSWGraph {
+        let h = try fs.open(path, writable: false)
+        defer { h.close() }
+        let size = try h.size()
+        func bad(_ why: String) -> VecDBError { VecDBError(.corruptFile, "HNSW index \(path) is damaged: \(why)", path: path) }
+        guard size >= fileHeaderSize else { throw bad("\(size) bytes is shorter than the header") }
+        let region = try h.mapReadOnly(count: size)
+        let bytes = region.bytes
+        func get<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self)) }
+        guard Array(bytes[0..<8]) == fileMagic else { throw bad("wrong magic number") }
+        var header = Array(bytes[0..<fileHeaderSize])
+        let storedHeaderCRC = get(12, UInt32.self)
+        header[12] = 0; header[13] = 0; header[14] = 0; header[15] = 0
+        guard CRC32C.checksum(header) == storedHeaderCRC else { throw bad("header checksum mismatch") }
+        let version = get(8, UInt32.self)
+        guard version == fileVersion else { throw bad("format version \(version), this build reads \(fileVersion)") }
+        guard Int(get(16, UInt8.self)) == metricCode(metric) else { throw bad("built for another metric") }
+        let d = Int(get(24, UInt32.self))
+        guard d == vectors.dimension else { throw bad("built for \(d) dimensions, the vectors have \(vectors.dimension)") }
+        let params = Parameters(M: Int(get(28, UInt32.self)), efConstruction: Int(get(32, UInt32.self)), seed: get(40, UInt64.self))
+        do { try params.validate() } catch { throw bad(error.message) }
+        let n = Int(get(48, UInt64.self))
+        guard n <= vectors.count else { throw bad("indexes \(n) rows, the segment has \(vectors.count)") }
+        let stride0 = 1 + 2 * params.M
+        let upperWords = Int(get(64, UInt64.self))
+        let offsets = (0..<6).map { Int(get(72 + 8 * $0, UInt64.self)) }
+        let need = [n * stride0 * 4, n, n * 4, upperWords * 4, (n + 63) / 64 * 8]
+        guard offsets[5] == size else { throw bad("file is \(size) bytes, the header says \(offsets[5])") }
+        for i in 0..<5 where offsets[i] < fileHeaderSize || offsets[i] + need[i] > size || offsets[i] % 64 != 0 {
+            throw bad("section \(i) lies outside the file")
+        }
+        if verifyBody {
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[fileHeaderSize..<size]))
+            guard crc == get(60, UInt32.self) else { throw bad("body checksum mismatch") }
+        }
+        let maxLevel = Int(get(56, Int32.self))
+        let entry = get(36, UInt32.self)
+        guard maxLevel >= -1, maxLevel <= maximumLevel, n == 0 || Int(entry) < n else { throw bad("bad entry point or level") }
+        let base = UnsafeMutableRawPointer(mutating: bytes.baseAddress.unsafelyUnwrapped)
+        let g = try HNSWGraph(metric: metric, vectors: vectors, parameters: params, mapped: region, count: n,
+                              level0: (base + offsets[0]).assumingMemoryBound(to: UInt32.self),
+                              levels: (base + offsets[1]).assumingMemoryBound(to: UInt8.self),
+                              upperOffset: (base + offsets[2]).assumingMemoryBound(to: UInt32.self),
+                              upper: (base + offsets[3]).assumingMemoryBound(to: UInt32.self), upperCount: upperWords,
+                              deleted: UnsafeRawPointer(base + offsets[4]), entryPoint: entry, maxLevel: maxLevel)
+        return g
+    }
+
+    /// Checks the body checksum of an index file.
+    package static func verifyFile(_ path: String, fs: FileSystem = FileSystem()) throws(VecDBError) {
+        let bytes = try fs.readAll(path)
+        guard bytes.count >= fileHeaderSize else { throw VecDBError(.corruptFile, "HNSW index \(path) is truncated", path: path) }
+        let stored = UInt32(bytes[60]) | UInt32(bytes[61]) << 8 | UInt32(bytes[62]) << 16 | UInt32(bytes[63]) << 24
+        guard CRC32C.checksum(bytes[fileHeaderSize...]) == stored else {
+            throw VecDBError(.corruptFile, "HNSW index \(path) is damaged: body checksum mismatch", path: path)
+        }
+    }
+}

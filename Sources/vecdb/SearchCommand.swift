@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import VecDB
+
+/// `vecdb search DB COLLECTION (--vector 1,2,3 | --queries FILE) -k K [--json] [--filter EXPR]`.
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "search", abstract: "Find the nearest neighbours of vectors.")
+
+    @OptionGroup var target: CollectionArguments
+
+    @Option(help: "One query vector, comma-separated.")
+    var vector: String?
+
+    @Option(help: "A file of queries: .fvecs, .npy, .csv or JSON Lines.")
+    var queries: String?
+
+    @Option(name: .shortAndLong, help: "Neighbours per query.")
+    var k: Int = 10
+
+    @Option(help: "Only records whose payload matches this filter.")
+    var filter: String?
+
+    @Flag(help: "One JSON line per query: keys and distances in rank order.")
+    var json = false
+
+    func validate() throws {
+        guard (vector == nil) != (queries == nil) else { throw ValidationError("give exactly one of --vector and --queries") }
+        guard k >= 1 else { throw ValidationError("-k must be at least 1") }
+        if let filter { _ = try Filter(parsing: filter) }
+    }
+
+    func run() throws {
+        let qs: [[Float]] = try vector.map { [try RecordParsing.vector($0)] } ?? RecordParsing.queries(queries ?? "")
+        let f = try filter.map { try Filter(parsing: $0) }
+        let (database, collection) = try target.open(readOnly: true)
+        defer { database.close() }
+        for (i, q) in qs.enumerated() {
+            let results = try collection.search(q, k: k, filter: f)
+            if json {
+                let line: Payload = .object([
+                    "query": .number(Double(i)),
+                    "keys": .array(results.map { RecordParsing.json($0.key) }),
+                    "distances": .array(results.map { .number(Double($0.distance)) }),
+                ])
+                print(line.jsonText)
+            } else {
+                if qs.count > 1 { print("query \(i):") }
+                for (rank, r) in results.enumerated() {
+                    print("\(rank + 1)\t\(r.key)\t\(r.distance)\t\(r.payload?.jsonText ?? "")")
+                }
+            }
+        }
+    }
+}
