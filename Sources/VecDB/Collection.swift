@@ -12,13 +12,18 @@ public final class Collection: Sendable {
     public let metric: Metric
     public let elementType: ElementType
     let store: CollectionStore
+    let indexes: SegmentIndexes
 
-    init(name: String, store: CollectionStore) {
+    init(name: String, store: CollectionStore) throws(VecDBError) {
         self.name = name
         self.store = store
         dimension = store.dimension
         metric = store.metric
         elementType = store.elementType
+        indexes = SegmentIndexes(directory: store.directory, metric: store.metric, fs: store.fileSystem)
+        let snapshot = store.snapshot()
+        try indexes.load(snapshot)
+        refreshIndexesInBackground(snapshot)
     }
 
     var what: String { "collection '\(name)'" }
@@ -64,6 +69,7 @@ public final class Collection: Sendable {
             }
         }
         _ = try store.commit(batch)
+        refreshIndexesInBackground(store.snapshot())
     }
 
     /// Inserts or replaces one record.
@@ -101,8 +107,11 @@ public final class Collection: Sendable {
     /// - Throws: ``VecDBError/Code/dimensionMismatch``, ``VecDBError/Code/nonFiniteValue``,
     ///   ``VecDBError/Code/corruptFile`` (a payload block the filter needs is damaged).
     /// - Complexity: O(count × dimension).
-    public func search(_ query: [Float], k: Int, filter: Filter? = nil) throws(VecDBError) -> [SearchResult] {
-        try CollectionSnapshot(collection: self, snapshot: store.snapshot()).search(query, k: k, filter: filter)
+    /// With an HNSW index (``createIndex(_:threads:progress:)``), indexed segments are searched
+    /// through their graphs with candidate list size `ef` (default ``defaultEF``), and the rest
+    /// exactly; without one, every row is compared.
+    public func search(_ query: [Float], k: Int, filter: Filter? = nil, ef: Int? = nil) throws(VecDBError) -> [SearchResult] {
+        try CollectionSnapshot(collection: self, snapshot: store.snapshot()).search(query, k: k, filter: filter, ef: ef)
     }
 
     /// A consistent, read-only view of the collection as it is now.
@@ -111,10 +120,16 @@ public final class Collection: Sendable {
     }
 
     /// Seals the memtable into a segment now.
-    public func flush() throws(VecDBError) { try store.flush() }
+    public func flush() throws(VecDBError) {
+        try store.flush()
+        refreshIndexesInBackground(store.snapshot())
+    }
 
     /// Merges all segments into one without deleted rows. Readers are not blocked.
-    public func compact() throws(VecDBError) { try store.compact() }
+    public func compact() throws(VecDBError) {
+        try store.compact()
+        refreshIndexesInBackground(store.snapshot())
+    }
 
     /// Runs ``compact()`` on a background thread. Readers and writers carry on meanwhile.
     public func compactInBackground() async throws {
@@ -163,8 +178,9 @@ public struct CollectionSnapshot: Sendable {
 
     public var count: Int { snapshot.liveCount }
 
-    /// See ``Collection/search(_:k:filter:)``.
-    public func search(_ query: [Float], k: Int, filter: Filter? = nil) throws(VecDBError) -> [SearchResult] {
+    /// See ``Collection/search(_:k:filter:ef:)``.
+    public func search(_ query: [Float], k: Int, filter: Filter? = nil, ef: Int? = nil) throws(VecDBError) -> [SearchResult] {
+        if let ef, ef < 1 { throw VecDBError(.invalidArgument, "ef must be at least 1, got \(ef)") }
         try VectorValidation.check(query, dimension: collection.dimension, what: "search in \(collection.what): query")
         guard k > 0 else {
             if k < 0 { throw VecDBError(.invalidArgument, "k must be positive, got \(k)") }
@@ -177,7 +193,8 @@ public struct CollectionSnapshot: Sendable {
                 return f.matches(p)
             }
         }
-        return try snapshot.search(query, k: k, accept: accept).map { h throws(VecDBError) in
+        let indexed = collection.indexes.searcher(ef: ef ?? Collection.defaultEF, k: k, filtered: filter != nil)
+        return try snapshot.search(query, k: k, accept: accept, indexed: indexed).map { h throws(VecDBError) in
             SearchResult(key: h.key, distance: h.distance, payload: try h.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
         }
     }

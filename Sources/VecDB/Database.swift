@@ -82,7 +82,7 @@ public final class Database: @unchecked Sendable {
             var opened: [String: Collection] = [:]
             for name in names {
                 let store = try CollectionStore(directory: path + "/" + name, options: options.storeOptions)
-                opened[name] = Collection(name: name, store: store)
+                opened[name] = try Collection(name: name, store: store)
             }
             db.state.withLock { $0.collections = opened }
         } catch {
@@ -134,7 +134,7 @@ public final class Database: @unchecked Sendable {
                 try? fs.removeTree(tmp)
                 throw error
             }
-            let c = Collection(name: name, store: try CollectionStore(directory: final, options: options.storeOptions))
+            let c = try Collection(name: name, store: try CollectionStore(directory: final, options: options.storeOptions))
             s.collections[name] = c
             return c
         }

@@ -71,6 +71,8 @@ package final class CollectionStore: @unchecked Sendable {
     package let elementType: ElementType
     let options: StoreOptions
     var fs: FileSystem { options.fileSystem }
+    package var fileSystem: FileSystem { options.fileSystem }
+    package var isReadOnly: Bool { options.readOnly }
 
     struct State {
         var manifest: Manifest

@@ -21,6 +21,11 @@ package struct StoredRecord: Sendable, Equatable {
     package var payload: [UInt8]?
 }
 
+/// Searches one segment through an index: given the segment, the prepared query, the row
+/// filter (deleted rows and the payload filter; nil when every row passes), the id base for the
+/// segment's rows and the shared heap. Returns false to fall back to the exact scan.
+package typealias IndexedSegmentSearch = (SegmentView, UnsafePointer<Float>, ((Int) -> Bool)?, UInt64, inout TopKHeap) -> Bool
+
 /// One search hit.
 package struct StoredHit: Sendable {
     package var key: Key
@@ -122,7 +127,11 @@ package final class Snapshot: Sendable {
     ///   - accept: a payload predicate (the row's payload, or `nil` when it has none).
     /// - Throws: ``VecDBError/Code/corruptFile`` when a payload block needed by `accept` is damaged.
     /// - Complexity: O(rows × dimension).
-    package func search(_ query: [Float], k: Int, accept: (([UInt8]?) -> Bool)?) throws(VecDBError) -> [StoredHit] {
+    /// - Parameters:
+    ///   - indexed: when given, offered each segment first; it returns true when it searched the
+    ///     segment itself (through an index) and false to let the exact scan run.
+    package func search(_ query: [Float], k: Int, accept: (([UInt8]?) -> Bool)?,
+                        indexed: IndexedSegmentSearch? = nil) throws(VecDBError) -> [StoredHit] {
         let es = ExactSearch(metric: metric, dimension: dimension, rowsNormalized: metric == .cosine)
         let q = es.prepare(query)
         var heap = TopKHeap(k: k)
@@ -148,6 +157,7 @@ package final class Snapshot: Sendable {
                 } else {
                     allow = nil
                 }
+                if let indexed, indexed(v, qb, allow, UInt64(ordinal) << 32, &heap) { continue }
                 es.scan(prepared: qb, rows: s.rows(), idBase: UInt64(ordinal) << 32, allow: allow, heap: &heap)
             }
             let mem = memtable, memDead = memDead

@@ -11,9 +11,14 @@ public enum SyntheticData {
 
     /// `count` vectors drawn around `clusters` Gaussian centres (spread `sigma`), the shape of
     /// real embedding data that ANN indexes are built for.
-    public static func clustered(count: Int, dimension: Int, clusters: Int, sigma: Float = 0.1, seed: UInt64) -> [Float] {
+    ///
+    /// The centres come from `seed`; the points from `pointSeed` when given (so queries can be
+    /// drawn around the same centres as the data), otherwise from the same stream.
+    public static func clustered(count: Int, dimension: Int, clusters: Int, sigma: Float = 0.1, seed: UInt64,
+                                 pointSeed: UInt64? = nil) -> [Float] {
         var rng = SeededGenerator(seed: seed)
         let centres = (0..<(clusters * dimension)).map { _ in rng.nextUnitFloat() * 2 - 1 }
+        if let pointSeed { rng = SeededGenerator(seed: pointSeed) }
         var out = [Float]()
         out.reserveCapacity(count * dimension)
         for _ in 0..<count {

@@ -20,12 +20,16 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Only records whose payload matches this filter.")
     var filter: String?
 
+    @Option(help: "HNSW candidate list size (larger: slower, more accurate).")
+    var ef: Int?
+
     @Flag(help: "One JSON line per query: keys and distances in rank order.")
     var json = false
 
     func validate() throws {
         guard (vector == nil) != (queries == nil) else { throw ValidationError("give exactly one of --vector and --queries") }
         guard k >= 1 else { throw ValidationError("-k must be at least 1") }
+        if let ef, ef < 1 { throw ValidationError("--ef must be at least 1") }
         if let filter { _ = try Filter(parsing: filter) }
     }
 
@@ -35,7 +39,7 @@ struct SearchCommand: ParsableCommand {
         let (database, collection) = try target.open(readOnly: true)
         defer { database.close() }
         for (i, q) in qs.enumerated() {
-            let results = try collection.search(q, k: k, filter: f)
+            let results = try collection.search(q, k: k, filter: f, ef: ef)
             if json {
                 let line: Payload = .object([
                     "query": .number(Double(i)),

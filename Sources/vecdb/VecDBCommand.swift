@@ -13,6 +13,7 @@ struct VecDBCommand: ParsableCommand {
             ImportCommand.self,
             InsertCommand.self,
             SearchCommand.self,
+            IndexCommand.self,
             GetCommand.self,
             DeleteCommand.self,
             CompactCommand.self,
