@@ -206,6 +206,41 @@ func makeRecords(_ g: inout SeededGenerator, keys: some Sequence<Int>, dimension
         db.close()
     }
 
+    /// Concurrent writers share fsyncs (group commit); batches are applied in WAL order, and
+    /// seals happen while other writers' frames are pending.
+    @Test func concurrentWritersAllLand() async throws {
+        let dir = TemporaryDirectory()
+        let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 70))
+        let c = try db.createCollection("w", dimension: 4, metric: .ip)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<4 {
+                group.addTask {
+                    var g = SeededGenerator(seed: UInt64(t))
+                    for b in 0..<30 {
+                        try c.upsert(makeRecords(&g, keys: (t * 10_000 + b * 7)..<(t * 10_000 + b * 7 + 7), dimension: 4))
+                        // Every writer also rewrites one shared key; the last write wins.
+                        try c.upsert(Record(key: "shared", vector: [Float(t), 0, 0, 0], payload: ["t": .number(Double(t))]))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(c.count == 4 * 30 * 7 + 1)
+        let shared = try #require(try c.get("shared"))
+        db.close()
+        let re = try Database.open(at: dir.path)
+        let c2 = try re.collection("w")
+        #expect(c2.count == 4 * 30 * 7 + 1)
+        #expect(try c2.get("shared") == shared)
+        for t in 0..<4 {
+            for i in stride(from: 0, to: 210, by: 13) {
+                let k = t * 10_000 + i
+                #expect(try c2.get(k % 4 == 0 ? .string("s\(k)") : .int(UInt64(k))) != nil)
+            }
+        }
+        re.close()
+    }
+
     @Test func periodicDurabilityKeepsDataAcrossCleanClose() throws {
         let dir = TemporaryDirectory()
         var db = try Database.open(at: dir.path, options: DatabaseOptions(durability: .periodic(milliseconds: 20), memtableRows: 100))
