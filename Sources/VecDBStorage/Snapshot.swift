@@ -148,7 +148,11 @@ package final class Snapshot: Sendable {
                 } else {
                     allow = nil
                 }
-                es.scan(prepared: qb, rows: s.rows(), idBase: UInt64(ordinal) << 32, allow: allow, heap: &heap)
+                if s.elementType == .float32 {
+                    es.scan(prepared: qb, rows: s.rows(), idBase: UInt64(ordinal) << 32, allow: allow, heap: &heap)
+                } else {
+                    s.scanQuantised(qb, metric: metric, kernels: es.kernels, idBase: UInt64(ordinal) << 32, allow: allow, heap: &heap)
+                }
             }
             let mem = memtable, memDead = memDead
             let allow: ((Int) -> Bool)?
