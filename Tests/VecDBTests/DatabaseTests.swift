@@ -305,3 +305,8 @@ func makeRecords(_ g: inout SeededGenerator, keys: some Sequence<Int>, dimension
         again.close()
     }
 }
+
+/// `Collection` names VecDB's type in code that imports VecDB (it shadows the standard
+/// library's protocol, which stays reachable as `Swift.Collection`).
+func collectionName(_ c: Collection) -> String { c.name }
+func elementCount(_ xs: some Swift.Collection) -> Int { xs.count }
