@@ -1,4 +1,9 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 import VecDBKernels
 import VecDBStorage
@@ -64,9 +69,16 @@ public final class Database: @unchecked Sendable {
         } else {
             lock = try fs.open(lockPath, writable: !options.readOnly, create: !options.readOnly)
         }
-        guard try lock.tryLock(exclusive: !options.readOnly) else {
-            lock.close()
-            throw VecDBError(.locked, "database at \(path) is locked by another process", path: path)
+        // A lock held by another process is reported after a short grace period: a process that
+        // forks (to start a helper) shares its open files with the child until the child's exec
+        // closes them, so a lock just released can look held for a moment.
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, options.lockWaitMilliseconds)) * 1_000_000
+        while try !lock.tryLock(exclusive: !options.readOnly) {
+            if DispatchTime.now().uptimeNanoseconds >= deadline {
+                lock.close()
+                throw VecDBError(.locked, "database at \(path) is locked by another process", path: path)
+            }
+            usleep(5_000)
         }
         let db = Database(path: path, options: options, lock: lock)
         do throws(VecDBError) {

@@ -66,6 +66,9 @@ public struct DatabaseOptions: Sendable {
     public var readOnly: Bool
     /// Check every checksum (vectors and payload blocks too) while opening. Slower: reads all data.
     public var verifyChecksumsOnOpen: Bool
+    /// How long `open` keeps retrying a lock held elsewhere before it throws
+    /// ``VecDBError/Code/locked`` (default 250 ms; 0 fails at once).
+    public var lockWaitMilliseconds: Int = 250
     /// The file layer (tests inject faults through it).
     package var fileSystem: FileSystem = .system
 

@@ -2,7 +2,7 @@
 //
 // A sealed memtable (or the output of compaction). The vectors are contiguous and row-major at
 // a 64-byte-aligned offset, so a Float32 segment is searched straight from the mapping through
-// `RowMatrix`, with no copy. Payloads live beside it in `seg-….pay` (see PayloadFile.swift).
+// `RowMatrix`, with no copy (Float16 and Int8 ones through their own kernels, also in place). Payloads live beside it in `seg-….pay` (see PayloadFile.swift).
 // Which rows are deleted is not in this file (it never changes); the manifest lists them.
 //
 // All integers are little-endian.
@@ -315,7 +315,7 @@ package final class Segment: @unchecked Sendable {
     package func hasPayload(_ row: Int) -> Bool { region.bytes[flagsOffset + row] & 1 != 0 }
 
     /// The rows as Float32: a view of the mapping for Float32 segments, otherwise decoded once
-    /// and kept for the segment's lifetime.
+    /// and kept for the segment's lifetime (compaction uses this; search does not).
     package func rows() -> RowMatrix {
         let raw = region.bytes
         if elementType == .float32 {
@@ -348,6 +348,42 @@ package final class Segment: @unchecked Sendable {
             for j in 0..<d { out[j] = HalfFloat.value(raw.loadUnaligned(fromByteOffset: vectorsOffset + (r * d + j) * 2, as: UInt16.self).littleEndian) }
         case .int8:
             for j in 0..<d { out[j] = quantMin[j] + Float(raw[vectorsOffset + r * d + j]) * quantScale[j] }
+        }
+    }
+
+    /// Offers every row that `allow` admits (all when `nil`) to `heap`, computing distances on
+    /// the stored Float16 or Int8 components with the matching kernel (chosen once, before the
+    /// loop), so quantised segments are searched without decoding them. Ids are `idBase + row`.
+    ///
+    /// Distances follow `metric` as for Float32 rows; cosine segments hold unit-length vectors
+    /// (before rounding), so cosine is `1 - q·x`.
+    package func scanQuantised(_ q: UnsafePointer<Float>, metric: Metric, kernels: DistanceKernels, idBase: UInt64,
+                               allow: ((Int) -> Bool)?, heap: inout TopKHeap) {
+        guard count > 0, heap.k > 0, let raw = region.bytes.baseAddress else { return }
+        let d = dimension
+        let sign: Float = metric == .l2 ? 1 : -1
+        let offset: Float = metric == .cosine ? 1 : 0
+        switch elementType {
+        case .float32:
+            return
+        case .float16:
+            let base = (raw + vectorsOffset).assumingMemoryBound(to: UInt16.self)
+            let f = metric == .l2 ? kernels.l2sqF16 : kernels.ipF16
+            for r in 0..<count where allow?(r) ?? true {
+                let dist = offset + sign * f(q, base + r * d, d)
+                if dist <= heap.threshold { heap.push(distance: dist, id: idBase &+ UInt64(r)) }
+            }
+        case .int8:
+            let base = (raw + vectorsOffset).assumingMemoryBound(to: UInt8.self)
+            let f = metric == .l2 ? kernels.l2sqSQ8 : kernels.ipSQ8
+            quantMin.withUnsafeBufferPointer { mn in
+                quantScale.withUnsafeBufferPointer { sc in
+                    for r in 0..<count where allow?(r) ?? true {
+                        let dist = offset + sign * f(q, base + r * d, mn.baseAddress, sc.baseAddress, d)
+                        if dist <= heap.threshold { heap.push(distance: dist, id: idBase &+ UInt64(r)) }
+                    }
+                }
+            }
         }
     }
 
