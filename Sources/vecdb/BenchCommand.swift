@@ -17,6 +17,7 @@ struct BenchCommand: ParsableCommand {
     enum Kind: String, ExpressibleByArgument, CaseIterable {
         case exact
         case hnsw
+        case storage
     }
 
     @Argument(help: "What to measure: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -58,12 +59,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "HNSW: the ef values swept, comma-separated.")
     var efSweep: String = "10,16,24,32,48,64,96,128,192,256,384,512"
 
+    @Option(help: "storage: rows ingested (128-d).")
+    var rows: Int = 1_000_000
+
     @Flag(help: "Also run the peers on the same data and append their rows.")
     var peers = false
 
     func validate() throws {
         if let dataset { try DatasetCatalog.validate(dataset) }
-        if dataset == nil && (base == nil || queries == nil) {
+        if kind != .storage && dataset == nil && (base == nil || queries == nil) {
             throw ValidationError("give --dataset NAME, or --base FILE and --queries FILE")
         }
         if let metric { _ = try Metric(parsing: metric) }
@@ -81,6 +85,10 @@ struct BenchCommand: ParsableCommand {
             try ExactBenchmark(data: data, k: k, threads: threads, repeats: repeats).run(out)
             if peers { try Peers.run(data.peerArguments(kind: "exact", k: k, threads: threads, output: output) + ["--repeats", String(repeats)]) }
             Summary.print(out.rows(), dataset: data.name)
+        case .storage:
+            let dir = DatasetCatalog().cacheDirectory + "/bench-storage.vecdb"
+            try StorageBenchmark(rows: rows, directory: dir).run(out)
+            try? FileManager.default.removeItem(atPath: dir)
         case .hnsw:
             let data = try BenchData.load(dataset: dataset, base: base, queries: queries, metric: metric,
                                           maxQueries: maxQueries ?? 10_000, threads: max(threads, 2))
