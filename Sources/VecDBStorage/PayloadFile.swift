@@ -1,7 +1,7 @@
 // Payload file of one segment: `seg-IIIIIIIIIIIIIIII.pay` (I = segment id, hex).
 //
 // Payloads are opaque byte strings here (the VecDB facade stores its binary JSON-like encoding).
-// They are packed, in row order, into blocks of about 16 KiB of raw bytes; each block is
+// They are packed, in row order, into blocks of about 4 KiB of raw bytes; each block is
 // compressed with LZ4 (LZ4_compress_default) and checksummed, and an index gives every row's
 // block, offset and length, so one payload is read by decompressing one block (and recently
 // used blocks stay cached).
@@ -36,7 +36,7 @@ import VecDBKernels
 
 /// Builds a payload file in memory-sized chunks; see the format at the top of this file.
 package struct PayloadFileWriter {
-    package static let blockTarget = 16 * 1024
+    package static let blockTarget = 4 * 1024
     package static let noBlock = UInt32.max
 
     let handle: FileHandle
@@ -122,7 +122,7 @@ package final class PayloadFile: @unchecked Sendable {
     let region: MappedRegion
     let indexOffset: Int
     let cache = Mutex<[Int: [UInt8]]>([:])
-    static let cacheBlocks = 64
+    static let cacheBlocks = 256
 
     package init(fs: FileSystem, path: String, expectedRows: Int) throws(VecDBError) {
         self.path = path
