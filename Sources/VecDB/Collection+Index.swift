@@ -1,22 +1,11 @@
-import VecDBIndex
+@_exported import VecDBIndex
 import VecDBKernels
 import VecDBStorage
 
-/// Parameters of a collection's HNSW index.
-public struct HNSWOptions: Sendable, Equatable {
-    /// Links per node (level 0 keeps twice as many).
-    public var M: Int
-    /// Candidate list size while building.
-    public var efConstruction: Int
-    /// Seed for node levels; a single-threaded build is reproducible from it.
-    public var seed: UInt64
-
-    public init(M: Int = 16, efConstruction: Int = 200, seed: UInt64 = 100) {
-        self.M = M
-        self.efConstruction = efConstruction
-        self.seed = seed
-    }
-}
+/// Parameters of a collection's HNSW index: `M` (links per node; level 0 keeps twice as many),
+/// `efConstruction` (candidate list size while building) and `seed` (node levels; a
+/// single-threaded build is reproducible from it).
+public typealias HNSWOptions = HNSWGraph.Parameters
 
 extension Collection {
     /// The candidate list size used by searches that do not give one.
@@ -35,13 +24,13 @@ extension Collection {
                             progress: (@Sendable (Int, Int) -> Void)? = nil) throws(VecDBError) {
         if store.isReadOnly { throw VecDBError(.readOnly, "\(what) was opened read-only; cannot build an index") }
         try store.flush()
-        let spec = IndexSpec(hnsw: HNSWGraph.Parameters(M: options.M, efConstruction: options.efConstruction, seed: options.seed))
+        let spec = IndexSpec(hnsw: options)
         try indexes.create(spec, snapshot: store.snapshot(), threads: max(1, threads), progress: progress)
     }
 
     /// The index parameters, or nil when the collection has no index.
     public var indexOptions: HNSWOptions? {
-        indexes.spec.map { HNSWOptions(M: $0.hnsw.M, efConstruction: $0.hnsw.efConstruction, seed: $0.hnsw.seed) }
+        indexes.spec?.hnsw
     }
 
     /// Builds any missing segment graphs now (instead of waiting for the background builder).

@@ -103,9 +103,10 @@ struct CandidateHeap: ~Copyable {
 
 /// Marks visited nodes by epoch, so starting a new search costs nothing (hnswlib's trick).
 final class VisitedSet {
-    private var marks: UnsafeMutablePointer<UInt16>
+    /// Read these into locals in hot loops: `marks[i] == epoch` means visited.
+    private(set) var marks: UnsafeMutablePointer<UInt16>
     private(set) var capacity: Int
-    private var epoch: UInt16 = 0
+    private(set) var epoch: UInt16 = 0
 
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
@@ -129,14 +130,5 @@ final class VisitedSet {
             marks.update(repeating: 0, count: capacity)
             epoch = 1
         }
-    }
-
-    /// Marks `node`; returns whether it was already marked in this search.
-    @inline(__always)
-    func testAndSet(_ node: UInt32) -> Bool {
-        let i = Int(node)
-        if marks[i] == epoch { return true }
-        marks[i] = epoch
-        return false
     }
 }

@@ -42,28 +42,35 @@ extension HNSWGraph {
         var frontier = CandidateHeap(order: .min, capacity: width * 2)
         var found = CandidateHeap(order: .max, capacity: width + 1)
         let filtering = allow != nil || deletedCount > 0
-        _ = visited.testAndSet(current)
+        visited.marks[Int(current)] = visited.epoch
         frontier.push(currentDistance, current)
         var bound = Float.infinity
         if !filtering || passes(current, allow) {
             found.push(currentDistance, current)
             bound = currentDistance
         }
+        // Hot loop: everything it reads is hoisted into locals (class properties would cost an
+        // exclusivity check per access).
         let d = dimension
         let base = vectors.base
+        let pair = self.pair, negate = self.negate, bias = self.bias
+        let l0 = level0, s0 = stride0, m0 = maxM0
+        let marks = visited.marks, stamp = visited.epoch
+        let limit = UInt32(truncatingIfNeeded: count)
         while !frontier.isEmpty {
             let (dist, c) = frontier.pop()
             if dist > bound && (found.count >= width || !filtering) { break }
-            let block = links(c, 0)
-            let n = min(Int(block[0]), maxM0)
-            let limit = UInt32(truncatingIfNeeded: count)
+            let block = l0 + Int(c) &* s0
+            let n = min(Int(block[0]), m0)
             if n > 0 && block[1] < limit { vdb_prefetch(base + Int(block[1]) &* d) }
             for j in 0..<n {
                 let cand = block[1 &+ j]
                 if j &+ 1 < n && block[2 &+ j] < limit { vdb_prefetch(base + Int(block[2 &+ j]) &* d) }
                 if cand >= limit { continue } // only a damaged file has these
-                if visited.testAndSet(cand) { continue }
-                let dc = distance(query, cand)
+                if marks[Int(cand)] == stamp { continue }
+                marks[Int(cand)] = stamp
+                let raw = pair(query, base + Int(cand) &* d, d)
+                let dc = negate ? bias - raw : raw
                 if found.count < width || dc < bound {
                     frontier.push(dc, cand)
                     if !filtering || passes(cand, allow) {

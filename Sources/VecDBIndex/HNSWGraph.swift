@@ -67,7 +67,7 @@ public final class HNSWGraph: @unchecked Sendable {
     let mapping: AnyObject?
 
     /// The vectors the graph links; row `i` is node `i`.
-    public private(set) var vectors: RowMatrix
+    public let vectors: RowMatrix
     let pair: DistanceKernels.F32
     let negate: Bool
     let bias: Float
@@ -205,14 +205,6 @@ public final class HNSWGraph: @unchecked Sendable {
         guard Int(node) < count, !isDeleted(node) else { return }
         deletedBits[Int(node) >> 6] |= 1 << UInt64(node & 63)
         deletedCount += 1
-    }
-
-    /// Points the graph at a new view of its vectors (after the owner grew or remapped them).
-    public func rebind(_ vectors: RowMatrix) throws(VecDBError) {
-        guard vectors.dimension == dimension, vectors.count >= count else {
-            throw VecDBError(.invalidArgument, "HNSW graph of \(count) \(dimension)-d nodes cannot use \(vectors.count) rows of \(vectors.dimension)")
-        }
-        self.vectors = vectors
     }
 
     /// Bytes held by the graph's own structures (links, levels, offsets, tombstones).
@@ -522,21 +514,29 @@ public final class HNSWGraph: @unchecked Sendable {
         ctx.visited.reset(count: count)
         ctx.frontier.removeAll()
         ctx.found.removeAll()
-        _ = ctx.visited.testAndSet(entry)
+        // Hot loop: everything it reads is hoisted into locals (class properties would cost an
+        // exclusivity check per access).
+        let marks = ctx.visited.marks, stamp = ctx.visited.epoch
+        let pair = self.pair, negate = self.negate, bias = self.bias, base = vectors.base, dim = dimension
+        marks[Int(entry)] = stamp
         ctx.frontier.push(entryDistance, entry)
         ctx.found.push(entryDistance, entry)
         while !ctx.frontier.isEmpty {
             let (d, c) = ctx.frontier.pop()
             if d > ctx.found.topDistance && ctx.found.count >= ef { break }
             let n = copyLinks(c, level, &ctx.linkCopy, locks)
-            for j in 0..<n {
-                let cand = ctx.linkCopy[j]
-                if ctx.visited.testAndSet(cand) { continue }
-                let dc = distance(q, cand)
-                if ctx.found.count < ef || dc < ctx.found.topDistance {
-                    ctx.frontier.push(dc, cand)
-                    ctx.found.push(dc, cand)
-                    if ctx.found.count > ef { ctx.found.pop() }
+            ctx.linkCopy.withUnsafeBufferPointer { linkBuffer in
+                for j in 0..<n {
+                    let cand = linkBuffer[j]
+                    if marks[Int(cand)] == stamp { continue }
+                    marks[Int(cand)] = stamp
+                    let raw = pair(q, base + Int(cand) &* dim, dim)
+                    let dc = negate ? bias - raw : raw
+                    if ctx.found.count < ef || dc < ctx.found.topDistance {
+                        ctx.frontier.push(dc, cand)
+                        ctx.found.push(dc, cand)
+                        if ctx.found.count > ef { ctx.found.pop() }
+                    }
                 }
             }
         }

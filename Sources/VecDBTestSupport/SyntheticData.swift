@@ -42,17 +42,8 @@ public enum SyntheticData {
         return Array(all.prefix(k))
     }
 
-    /// The naive Double-precision distance, as documented on ``Metric``.
+    /// The naive Double-precision distance, as documented on ``Metric`` (see ``BruteForce``).
     public static func referenceDistance(_ a: [Float], _ b: [Float], _ metric: Metric) -> Double {
-        var ip = 0.0, na = 0.0, nb = 0.0, l2 = 0.0
-        for i in 0..<a.count {
-            let x = Double(a[i]), y = Double(b[i])
-            ip += x * y; na += x * x; nb += y * y; l2 += (x - y) * (x - y)
-        }
-        switch metric {
-        case .l2: return l2
-        case .ip: return -ip
-        case .cosine: return na > 0 && nb > 0 ? 1 - ip / (na * nb).squareRoot() : 1
-        }
+        BruteForce.distance(metric, a, b)
     }
 }

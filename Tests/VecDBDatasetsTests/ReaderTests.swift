@@ -6,7 +6,7 @@ import VecDBTestSupport
 
 @Suite("Data-set readers")
 struct ReaderTests {
-    let dir = TestDirectory("datasets")
+    let dir = TemporaryDirectory(prefix: "datasets")
 
     func write(_ name: String, _ bytes: [UInt8]) throws -> String {
         let p = dir.file(name)
@@ -16,7 +16,6 @@ struct ReaderTests {
 
     @Test("fvecs and ivecs round-trip")
     func vecsRoundTrip() throws {
-        defer { dir.remove() }
         let m = VectorMatrix(values: SyntheticData.uniform(count: 5, dimension: 3, seed: 1), count: 5, dimension: 3)
         try writeFileAtomically(VecsFormat.encodeFvecs(m), to: dir.file("a.fvecs"))
         let back = try VecsFormat.readFvecs(dir.file("a.fvecs"))
@@ -29,7 +28,6 @@ struct ReaderTests {
 
     @Test("bvecs widen bytes")
     func bvecs() throws {
-        defer { dir.remove() }
         let p = try write("a.bvecs", [2, 0, 0, 0, 7, 255, 2, 0, 0, 0, 0, 1])
         let m = try VecsFormat.readBvecs(p)
         #expect(m.values == [7, 255, 0, 1] && m.count == 2)
@@ -37,7 +35,6 @@ struct ReaderTests {
 
     @Test("empty, truncated and inconsistent fvecs are typed errors")
     func badVecs() throws {
-        defer { dir.remove() }
         let empty = try write("empty.fvecs", [])
         expectVecDBError(.malformedFile, containing: "empty") { try VecsFormat.readFvecs(empty) }
         // One 2-d vector, then half of another.
@@ -64,7 +61,6 @@ struct ReaderTests {
 
     @Test("npy: float32 C order, Fortran order, float64, int32, int64, big-endian")
     func npyReads() throws {
-        defer { dir.remove() }
         // The matrix [[1, 2, 3], [4, 5, 6]].
         let cOrder: [Float] = [1, 2, 3, 4, 5, 6], fOrder: [Float] = [1, 4, 2, 5, 3, 6]
         let c = try write("c.npy", npy(descr: "<f4", fortran: false, shape: "(2, 3)", payload: cOrder.flatMap { le($0.bitPattern) }))
@@ -87,7 +83,6 @@ struct ReaderTests {
 
     @Test("malformed npy headers are typed errors")
     func npyMalformed() throws {
-        defer { dir.remove() }
         let payload = [UInt8](repeating: 0, count: 24)
         let cases: [(String, [UInt8], String)] = [
             ("magic", [0x93] + Array("NUMPX".utf8) + [1, 0, 0, 0], "magic"),
@@ -106,7 +101,6 @@ struct ReaderTests {
 
     @Test("IDX images and labels, and a wrong magic number")
     func idx() throws {
-        defer { dir.remove() }
         let images = try write("img-ubyte", [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2] + [0, 1, 2, 3, 4, 5, 6, 255])
         let m = try IDXFormat.readImages(images)
         #expect(m.count == 2 && m.dimension == 4 && m.values == [0, 1, 2, 3, 4, 5, 6, 255])
@@ -130,12 +124,10 @@ struct ReaderTests {
     func unknownDataset() {
         let catalog = DatasetCatalog(cacheDirectory: dir.path)
         expectVecDBError(.unknownDataset, containing: "fashion-mnist-784") { try catalog.fetch("sift-1b") }
-        dir.remove()
     }
 
     @Test("ground truth is exact and cached")
     func groundTruth() throws {
-        defer { dir.remove() }
         let d = 6
         let base = VectorMatrix(values: SyntheticData.uniform(count: 300, dimension: d, seed: 5), count: 300, dimension: d)
         let queries = VectorMatrix(values: SyntheticData.uniform(count: 70, dimension: d, seed: 6), count: 70, dimension: d)
