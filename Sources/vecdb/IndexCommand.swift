@@ -19,6 +19,9 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "HNSW candidate list size while building.")
     var efConstruction: Int = 200
 
+    @Option(help: "Default candidate list size for searches of this collection (search --ef overrides it).")
+    var ef: Int?
+
     @Option(help: "Build threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -29,6 +32,7 @@ struct IndexCommand: ParsableCommand {
         guard (2...256).contains(m) else { throw ValidationError("--m must be between 2 and 256") }
         guard efConstruction >= 1 else { throw ValidationError("--ef-construction must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if let ef, ef < 1 { throw ValidationError("--ef must be at least 1") }
     }
 
     func run() throws {
@@ -40,7 +44,7 @@ struct IndexCommand: ParsableCommand {
             let pct = total > 0 ? 100 * done / total : 100
             FileHandle.standardError.write(Data("\rindexing \(done)/\(total) rows (\(pct)%)".utf8))
         }
-        try collection.createIndex(HNSWOptions(M: m, efConstruction: efConstruction), threads: threads,
+        try collection.createIndex(HNSWOptions(M: m, efConstruction: efConstruction), defaultEF: ef, threads: threads,
                                    progress: terminal ? report : nil)
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
         print("built HNSW index (M=\(m), efConstruction=\(efConstruction)) over \(collection.count) vectors of '\(collection.name)' "

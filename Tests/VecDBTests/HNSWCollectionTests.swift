@@ -23,7 +23,7 @@ struct HNSWCollectionTests {
                 Record(key: .int(UInt64(i)), vector: row(i), payload: ["bucket": .number(Double(i % 1000))])
             })
         }
-        try c.createIndex(HNSWOptions(M: 12, efConstruction: 100))
+        try c.createIndex(HNSWOptions(M: 12, efConstruction: 100), defaultEF: 48)
         var rng = SeededGenerator(seed: 5)
         try c.upsert((n..<(n + 500)).map { i in Record(key: .int(UInt64(i)), vector: rng.vector(d), payload: ["bucket": .number(0)]) })
         return (db, c)
@@ -77,6 +77,7 @@ struct HNSWCollectionTests {
         defer { db.close() }
         let c = try db.collection("items")
         #expect(c.indexedSegments.indexed == c.indexedSegments.total)
+        #expect(c.searchEF == 48 && c.indexOptions == HNSWOptions(M: 12, efConstruction: 100))
         let after = try (0..<20).map { try c.search(Self.query($0), k: 10, ef: 64) }
         #expect(after == before)
         #expect(try Self.recall(c, ef: 64) >= 0.95)
@@ -141,5 +142,21 @@ struct HNSWCollectionTests {
         #expect(try Self.recall(c, ef: 64) >= 0.95) // the damaged segment is searched exactly meanwhile
         try c.refreshIndex()
         #expect(c.indexedSegments.indexed == c.indexedSegments.total)
+    }
+
+    @Test("a damaged index spec is reported by file name when opening")
+    func damagedSpec() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let (db, _) = try Self.makeCollection(dir)
+            db.close()
+        }
+        let spec = dir.path + "/items/index.spec"
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: spec)))
+        bytes[21] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: spec))
+        expectVecDBError(.corruptFile, containing: "index.spec") {
+            try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 10_000))
+        }
     }
 }
