@@ -44,6 +44,23 @@ struct BenchData {
                          base: base, queries: queries, truth: (0..<gt.count).map { gt.row($0) })
     }
 
+    /// The base rows as a collection stores them: unit length for cosine, so the scan and the
+    /// graph use the inner product.
+    func storedRows() -> [Float] {
+        guard metric == .cosine else { return base.values }
+        let d = base.dimension
+        var rows = base.values
+        for r in 0..<base.count {
+            rows.replaceSubrange((r * d)..<((r + 1) * d), with: ExactSearch.normalized(base.row(r)))
+        }
+        return rows
+    }
+
+    /// The queries as searches take them: unit length for cosine.
+    func preparedQueries() -> [[Float]] {
+        (0..<queries.count).map { metric == .cosine ? ExactSearch.normalized(queries.row($0)) : queries.row($0) }
+    }
+
     /// The arguments that point the peers script at the same files.
     func peerArguments(kind: String, k: Int, threads: Int, output: String) -> [String] {
         ["--kind", kind, "--dataset", name, "--base", basePath, "--queries", queriesPath, "--groundtruth", groundTruthPath,

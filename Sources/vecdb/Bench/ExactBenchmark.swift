@@ -13,19 +13,12 @@ struct ExactBenchmark {
     func run(_ out: BenchOutput) throws {
         let d = data.base.dimension
         let t0 = now()
-        // Cosine collections store unit vectors, so the scan is an inner product.
-        var rows = data.base.values
-        if data.metric == .cosine {
-            for r in 0..<data.base.count {
-                let unit = ExactSearch.normalized(Array(rows[(r * d)..<((r + 1) * d)]))
-                rows.replaceSubrange((r * d)..<((r + 1) * d), with: unit)
-            }
-        }
+        let rows = data.storedRows()
         let build = now() - t0
         let search = ExactSearch(
             metric: data.metric, dimension: d, rowsNormalized: data.metric == .cosine)
         let nq = data.queries.count
-        let queries = (0..<nq).map { search.prepare(data.queries.row($0)) }
+        let queries = data.preparedQueries()
         var found = [[UInt64]](repeating: [], count: nq)
         let elapsed: Double = try RowMatrix.with(rows, dimension: d) {
             (m: RowMatrix) throws -> Double in

@@ -15,14 +15,9 @@ struct HNSWBenchmark {
 
     func run(_ out: BenchOutput) throws {
         let d = data.base.dimension
-        var rows = data.base.values
-        if data.metric == .cosine {
-            for r in 0..<data.base.count {
-                rows.replaceSubrange((r * d)..<((r + 1) * d), with: ExactSearch.normalized(Array(rows[(r * d)..<((r + 1) * d)])))
-            }
-        }
+        let rows = data.storedRows()
         let nq = data.queries.count
-        let queries = (0..<nq).map { data.metric == .cosine ? ExactSearch.normalized(data.queries.row($0)) : data.queries.row($0) }
+        let queries = data.preparedQueries()
         try RowMatrix.with(rows, dimension: d) { (m: RowMatrix) throws in
             let t0 = now()
             let graph = try HNSWGraph.build(vectors: m, metric: data.metric,
