@@ -148,12 +148,18 @@ public struct ExactSearch: Sendable {
         }
         let nq = queries.count
         if nq == 0 { return [] }
-        var heaps = [TopKHeap](repeating: TopKHeap(k: k), count: nq)
+        // Each worker writes only its own queries' heaps, in a buffer that outlives the workers.
+        let heaps = UnsafeMutableBufferPointer<TopKHeap>.allocate(capacity: nq)
+        heaps.initialize(repeating: TopKHeap(k: k))
+        defer {
+            _ = heaps.deinitialize()
+            heaps.deallocate()
+        }
         let threads = max(1, threads)
         if nq >= Self.gemmMinimumBatch && rows.count >= Self.blockRows {
-            heaps.withUnsafeMutableBufferPointer { gemmSearch(queries, rows, ids: ids, threads: threads, heaps: $0) }
+            gemmSearch(queries, rows, ids: ids, threads: threads, heaps: heaps)
         } else {
-            let box = UncheckedSendable(heaps.withUnsafeMutableBufferPointer { $0 })
+            let box = UncheckedSendable(heaps)
             let idBox = UncheckedSendable(ids)
             let chunks = min(threads, nq)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
@@ -175,16 +181,22 @@ public struct ExactSearch: Sendable {
                     heaps: UnsafeMutableBufferPointer<TopKHeap>) {
         let d = dimension, nq = queries.count, nr = rows.count
         let qb = min(nq, 512), rb = 4096
-        // Query block, normalised for cosine.
-        var qNorms = [Float](repeating: 0, count: nq)
+        // Squared norms of the queries and (when the metric needs them) of the rows, and the
+        // block of inner products; plain allocations, since the workers read them concurrently.
+        let needRowNorms = metric == .l2 || (metric == .cosine && !rowsNormalized)
+        let qNorms = UnsafeMutableBufferPointer<Float>.allocate(capacity: nq)
+        let rNorms = UnsafeMutableBufferPointer<Float>.allocate(capacity: needRowNorms ? nr : 1)
+        let products = UnsafeMutableBufferPointer<Float>.allocate(capacity: qb * rb)
+        defer {
+            qNorms.deallocate()
+            rNorms.deallocate()
+            products.deallocate()
+        }
         for i in 0..<nq { qNorms[i] = kernels.ipF32(queries[i], queries[i], d) }
-        var rNorms = [Float]()
-        if metric == .l2 || (metric == .cosine && !rowsNormalized) {
-            rNorms = [Float](repeating: 0, count: nr)
+        if needRowNorms {
             for r in 0..<nr { rNorms[r] = kernels.ipF32(rows[r], rows[r], d) }
         }
         vdb_blas_set_threads(Int32(threads))
-        var products = [Float](repeating: 0, count: qb * rb)
         let heapBox = UncheckedSendable(heaps)
         let metric = self.metric, rowsNormalized = self.rowsNormalized
         var q0 = 0
@@ -193,12 +205,11 @@ public struct ExactSearch: Sendable {
             var r0 = 0
             while r0 < nr {
                 let rm = min(rb, nr - r0)
-                products.withUnsafeMutableBufferPointer { c in
-                    vdb_sgemm(0, 1, Int32(qm), Int32(rm), Int32(d), 1, queries[q0], Int32(d), rows[r0], Int32(d), 0, c.baseAddress, Int32(rm))
-                }
-                let cBox = UncheckedSendable(products.withUnsafeBufferPointer { $0 })
-                let qBox = UncheckedSendable(qNorms.withUnsafeBufferPointer { $0 })
-                let rBox = UncheckedSendable(rNorms.withUnsafeBufferPointer { $0 })
+                vdb_sgemm(0, 1, Int32(qm), Int32(rm), Int32(d), 1, queries[q0], Int32(d), rows[r0], Int32(d), 0,
+                          products.baseAddress, Int32(rm))
+                let cBox = UncheckedSendable(UnsafeBufferPointer(products))
+                let qBox = UncheckedSendable(UnsafeBufferPointer(qNorms))
+                let rBox = UncheckedSendable(UnsafeBufferPointer(rNorms))
                 let idBox = UncheckedSendable(ids)
                 let chunks = min(threads, qm)
                 let base = q0, rowBase = r0
