@@ -14,17 +14,7 @@ import Glibc
 /// the one batch in flight is entirely present or entirely absent, nothing later exists, and
 /// search agrees with brute force. `VECDB_CRASH_ITERATIONS` sets the number of kills (default 20).
 @Suite struct CrashTests {
-    static var writerPath: String? {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        // Inside an .xctest bundle on some layouts.
-        for _ in 0..<3 {
-            let candidate = dir.appendingPathComponent("vecdb-crash-writer").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }
+    static var writerPath: String? { builtExecutable(named: "vecdb-crash-writer") }
 
     @Test func sigkillAtRandomMomentsLosesNoAcknowledgedBatch() throws {
         let writer = try #require(Self.writerPath, "vecdb-crash-writer must be built next to the test binary (swift build builds it)")
