@@ -78,6 +78,11 @@ struct HNSWCollectionTests {
         let c = try db.collection("items")
         #expect(c.indexedSegments.indexed == c.indexedSegments.total)
         #expect(c.searchEF == 48 && c.indexOptions == HNSWOptions(M: 12, efConstruction: 100))
+        // The graphs opened from their files keep the structural invariants.
+        for entry in c.indexes.state.withLock({ Array($0.graphs.values) }) {
+            #expect(entry.graph.count == entry.segment.count)
+            #expect(entry.graph.invariantViolations().isEmpty)
+        }
         let after = try (0..<20).map { try c.search(Self.query($0), k: 10, ef: 64) }
         #expect(after == before)
         #expect(try Self.recall(c, ef: 64) >= 0.95)
