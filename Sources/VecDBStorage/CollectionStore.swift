@@ -231,7 +231,9 @@ package final class CollectionStore: @unchecked Sendable {
                                                 vectorBytes: $0.segment.fileSize, payloadRawBytes: Int($0.segment.payloads.rawBytes),
                                                 payloadFileBytes: $0.segment.payloads.fileSize)
                 },
-                walBytes: s.wal?.size ?? 0, walGeneration: s.manifest.walGeneration)
+                // A read-only store has no WAL writer; the file's size is the figure then.
+                walBytes: s.wal?.size ?? fs.fileSize(directory + "/" + WriteAheadLog.fileName(generation: s.manifest.walGeneration)) ?? 0,
+                walGeneration: s.manifest.walGeneration)
         }
     }
 
