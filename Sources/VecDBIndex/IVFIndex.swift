@@ -145,7 +145,22 @@ public final class IVFIndex: @unchecked Sendable {
             }
         }
         centroids = km.centroids
-        trainingMeanDistance = (km.objectiveHistory.last ?? 0) / Double(max(1, km.sampleCount))
+        // The drift baseline: squared L2 distance of (up to 65,536 evenly spaced) training rows
+        // to the centroid of the list they are assigned to, by the same rule as `add`.
+        let step = max(1, rows.count / 65_536)
+        var sampled = [Float]()
+        sampled.reserveCapacity((rows.count / step + 1) * dimension)
+        for r in stride(from: 0, to: rows.count, by: step) { sampled.append(contentsOf: UnsafeBufferPointer(start: rows[r], count: dimension)) }
+        trainingMeanDistance = try RowMatrix.with(sampled, dimension: dimension) { (m) throws(VecDBError) -> Double in
+            let labels = try coarseAssign(m, threads: parameters.threads)
+            var total = 0.0
+            centroids.withUnsafeBufferPointer { cb in
+                for r in 0..<m.count {
+                    total += Double(kernels.l2sqF32(m[r], cb.baseAddress.unsafelyUnwrapped + Int(labels[r]) * dimension, dimension))
+                }
+            }
+            return total / Double(max(1, m.count))
+        }
     }
 
     /// Adds rows; they get ids `count, count + 1, …`.

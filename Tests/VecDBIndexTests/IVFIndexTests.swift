@@ -8,8 +8,8 @@ enum IVFData {
     static let d = 16
     static let n = 4000
     static let nlist = 32
-    static let rows = SyntheticData.clustered(count: n, dimension: d, clusters: 40, sigma: 0.15, seed: 7)
-    static let queries = SyntheticData.clustered(count: 60, dimension: d, clusters: 40, sigma: 0.15, seed: 7, pointSeed: 99_001)
+    static let rows = SyntheticData.clustered(count: n, dimension: d, clusters: 200, sigma: 0.3, seed: 7)
+    static let queries = SyntheticData.clustered(count: 60, dimension: d, clusters: 200, sigma: 0.3, seed: 7, pointSeed: 99_001)
 
     static func query(_ i: Int) -> [Float] { Array(queries[(i * d)..<((i + 1) * d)]) }
 
@@ -152,10 +152,11 @@ struct IVFIndexTests {
     func flatRecall(metric: Metric) throws {
         let index = try IVFData.build(.flat, metric: metric)
         #expect(index.count == IVFData.n && index.listSizes.reduce(0, +) == IVFData.n)
-        let r1 = try IVFData.recall(index, metric: metric, nprobe: 1)
-        let r4 = try IVFData.recall(index, metric: metric, nprobe: 4)
+        let sweep = try [1, 2, 4, 8].map { try IVFData.recall(index, metric: metric, nprobe: $0) }
         let rAll = try IVFData.recall(index, metric: metric, nprobe: IVFData.nlist)
-        #expect(r1 < r4 && r4 <= rAll, "recall \(r1) at 1, \(r4) at 4")
+        #expect(sweep[0] < sweep[1] && sweep[1] < sweep[2] && sweep[2] <= sweep[3] && sweep[3] <= rAll,
+                "recall \(sweep) at nprobe 1, 2, 4, 8; \(rAll) at nlist")
+        #expect(sweep[0] < 0.9, "the data is too easy to show the effect of nprobe: \(sweep[0]) at nprobe = 1")
         #expect(rAll == 1.0, "recall \(rAll) at nprobe = nlist")
         // More than nlist is the same as nlist.
         let q = IVFData.query(0)
