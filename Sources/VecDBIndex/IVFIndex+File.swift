@@ -159,13 +159,13 @@ extension IVFIndex {
         guard d >= 1, d <= 1 << 16, nlist >= 1, nlist <= 1 << 24 else { throw bad("dimension \(d) or nlist \(nlist) out of range") }
         let index: IVFIndex
         do { index = try IVFIndex(metric: metric, dimension: d, nlist: nlist, encoding: encoding) } catch { throw bad(error.message) }
-        let n = Int(get(32, UInt64.self))
+        let n = Int(clamping: get(32, UInt64.self))
         guard n <= Int(UInt32.max) else { throw bad("row count \(n) out of range") }
         if verifyBody {
             let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[fileHeaderSize..<size]))
             guard crc == get(40, UInt32.self) else { throw bad("body checksum mismatch") }
         }
-        let offsets = (0..<5).map { Int(get(72 + 8 * $0, UInt64.self)) }
+        let offsets = (0..<5).map { Int(clamping: get(72 + 8 * $0, UInt64.self)) }
         guard offsets[4] == size else { throw bad("file is \(size) bytes, the header says \(offsets[4])") }
         let quantiserFloats: Int
         switch encoding {
@@ -189,12 +189,12 @@ extension IVFIndex {
         index.deletedCount = Int(get(44, UInt32.self))
         index.trainingMeanDistance = Double(bitPattern: get(48, UInt64.self))
         index.addedDistanceSum = Double(bitPattern: get(56, UInt64.self))
-        index.addedCount = Int(get(64, UInt64.self))
+        index.addedCount = Int(clamping: get(64, UInt64.self))
         let base = bytes.baseAddress.unsafelyUnwrapped
         var rowsInLists = 0
         for l in 0..<nlist {
-            let off = Int(get(offsets[2] + 16 * l, UInt64.self))
-            let rows = Int(get(offsets[2] + 16 * l + 8, UInt64.self))
+            let off = Int(clamping: get(offsets[2] + 16 * l, UInt64.self))
+            let rows = Int(clamping: get(offsets[2] + 16 * l + 8, UInt64.self))
             guard rows <= n, off % 64 == 0, off >= fileHeaderSize, off <= size else { throw bad("list \(l) lies outside the file") }
             let codesAt = (off + rows * 4 + 63) & ~63
             guard codesAt <= size, rows * index.codeSize <= size - codesAt else { throw bad("list \(l) lies outside the file") }

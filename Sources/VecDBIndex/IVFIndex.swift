@@ -129,14 +129,18 @@ public final class IVFIndex: @unchecked Sendable {
         case .flat: break
         case .sq8: sq = try ScalarQuantizer.train(rows: rows)
         case .pq(let m):
-            // Residuals of (a sample of) the rows from their nearest centroid.
-            let limit = min(rows.count, max(65_536, ProductQuantizer.ksub))
-            let sub = RowMatrix(base: rows.base, count: limit, dimension: dimension)
-            let (labels, _) = try km.assign(sub, threads: parameters.threads)
-            var residuals = [Float](repeating: 0, count: limit * dimension)
-            for r in 0..<limit {
+            // Residuals of (up to 65,536 evenly spaced) rows from their nearest centroid.
+            let step = max(1, rows.count / 65_536)
+            var picked = [Float]()
+            picked.reserveCapacity((rows.count / step + 1) * dimension)
+            for r in stride(from: 0, to: rows.count, by: step) { picked.append(contentsOf: UnsafeBufferPointer(start: rows[r], count: dimension)) }
+            let labels = try RowMatrix.with(picked, dimension: dimension) { (sub) throws(VecDBError) -> [Int32] in
+                try km.assign(sub, threads: parameters.threads).labels
+            }
+            var residuals = picked
+            for r in 0..<labels.count {
                 let c = Int(labels[r]) * dimension
-                for j in 0..<dimension { residuals[r * dimension + j] = sub[r][j] - km.centroids[c + j] }
+                for j in 0..<dimension { residuals[r * dimension + j] -= km.centroids[c + j] }
             }
             var p = parameters
             p.iterations = min(p.iterations, 25)
