@@ -204,6 +204,7 @@ extension IVFIndex {
         }
         guard rowsInLists == n else { throw bad("the lists hold \(rowsInLists) rows, the header says \(n)") }
         index.lists.mapping = region
+        index.preparePQListTerms()
         return index
     }
 

@@ -74,6 +74,10 @@ public final class IVFIndex: @unchecked Sendable {
     public internal(set) var centroids: [Float] = []
     var sq: ScalarQuantizer?
     var pq: ProductQuantizer?
+    /// For PQ under L2: per list, sub-space and sub-centroid, `‖r‖² + 2 c·r` (list centroid `c`,
+    /// sub-centroid `r`), so a list's distance table is this minus `2 q·r`, plus `‖q − c‖²`.
+    /// `nlist × m × 256` floats, derived from the centroids (not stored in the file).
+    var pqListTerms: [Float] = []
     /// Mean squared distance of the training sample to its nearest centroid.
     public internal(set) var trainingMeanDistance: Double = 0
     var addedDistanceSum: Double = 0
@@ -149,6 +153,7 @@ public final class IVFIndex: @unchecked Sendable {
             }
         }
         centroids = km.centroids
+        preparePQListTerms()
         // The drift baseline: squared L2 distance of (up to 65,536 evenly spaced) training rows
         // to the centroid of the list they are assigned to, by the same rule as `add`.
         let step = max(1, rows.count / 65_536)
@@ -165,6 +170,32 @@ public final class IVFIndex: @unchecked Sendable {
             }
             return total / Double(max(1, m.count))
         }
+    }
+
+    /// Fills ``pqListTerms`` for PQ under L2.
+    func preparePQListTerms() {
+        guard let pq, !usesIP, isTrained else { pqListTerms = []; return }
+        let ks = ProductQuantizer.ksub, m = pq.m, ds = pq.dsub, d = dimension
+        var terms = [Float](repeating: 0, count: nlist * m * ks)
+        var norms = [Float](repeating: 0, count: m * ks)
+        pq.centroids.withUnsafeBufferPointer { pb in
+            let r = pb.baseAddress.unsafelyUnwrapped
+            for t in 0..<(m * ks) { norms[t] = kernels.ipF32(r + t * ds, r + t * ds, ds) }
+            centroids.withUnsafeBufferPointer { cb in
+                terms.withUnsafeMutableBufferPointer { tb in
+                    let out = tb.baseAddress.unsafelyUnwrapped
+                    for l in 0..<nlist {
+                        let c = cb.baseAddress.unsafelyUnwrapped + l * d
+                        for j in 0..<m {
+                            let o = out + (l * m + j) * ks
+                            kernels.ipF32Batch(c + j * ds, r + j * ks * ds, ds, ks, o)
+                            for t in 0..<ks { o[t] = norms[j * ks + t] + 2 * o[t] }
+                        }
+                    }
+                }
+            }
+        }
+        pqListTerms = terms
     }
 
     /// Adds rows; they get ids `count, count + 1, …`.
@@ -373,8 +404,11 @@ public final class IVFIndex: @unchecked Sendable {
         var residualQuery = [Float](repeating: 0, count: d)
         if let pq {
             table = [Float](repeating: 0, count: pq.m * ProductQuantizer.ksub)
-            if ip { table.withUnsafeMutableBufferPointer { pq.distanceTable(q, metric: metric, into: $0.baseAddress.unsafelyUnwrapped, kernels: kernels) } }
+            // −q·r per sub-centroid: the whole table for inner product, a term of it for L2.
+            table.withUnsafeMutableBufferPointer { pq.distanceTable(q, metric: .ip, into: $0.baseAddress.unsafelyUnwrapped, kernels: kernels) }
         }
+        let queryTable = table
+        let listTerms = pqListTerms
         for probe in probes {
             lists.withList(probe.list) { ids, codes, n in
                 guard n > 0 else { return }
@@ -409,6 +443,12 @@ public final class IVFIndex: @unchecked Sendable {
                     if ip {
                         // −q·(c + r) = −q·c + Σ table; −q·c is the probe's coarse distance.
                         bias = probe.distance
+                    } else if listTerms.count == nlist * m * ProductQuantizer.ksub {
+                        // ‖q − c − r‖² = ‖q − c‖² + (‖r‖² + 2 c·r) − 2 q·r: the probe's coarse
+                        // distance, the list's precomputed terms, and the query's table.
+                        bias = probe.distance
+                        let width = m * ProductQuantizer.ksub, base = probe.list * width
+                        for t in 0..<width { table[t] = listTerms[base + t] + 2 * queryTable[t] }
                     } else {
                         // ‖q − (c + r)‖² = ‖(q − c) − r‖²: a table per list.
                         centroids.withUnsafeBufferPointer { cb in

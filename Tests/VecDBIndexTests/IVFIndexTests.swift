@@ -195,6 +195,34 @@ struct IVFIndexTests {
         #expect(reranked >= 0.95 && reranked >= plain, "re-ranked recall \(reranked), plain \(plain)")
     }
 
+    @Test("IVF-PQ distances equal the exact distance to the reconstructed vector (centroid + decoded residual)",
+          arguments: [Metric.l2, .ip])
+    func pqDistances(metric: Metric) throws {
+        let d = IVFData.d
+        let index = try IVFData.build(.pq(m: 4), metric: metric)
+        let pq = try #require(index.pq)
+        // The vector each row stands for, from its list's centroid and its code.
+        var reconstructed = [UInt32: [Float]]()
+        for l in 0..<index.nlist {
+            index.lists.withList(l) { ids, codes, n in
+                for r in 0..<n {
+                    let residual = pq.decode(codes + r * pq.m)
+                    reconstructed[ids[r]] = (0..<d).map { index.centroids[l * d + $0] + residual[$0] }
+                }
+            }
+        }
+        #expect(reconstructed.count == IVFData.n)
+        for i in 0..<10 {
+            let q = IVFData.query(i)
+            let got = try index.search(q, k: 20, nprobe: 6)
+            #expect(got.count == 20)
+            for g in got {
+                let want = SyntheticData.referenceDistance(q, try #require(reconstructed[UInt32(g.id)]), metric)
+                #expect(abs(Double(g.distance) - want) <= 1e-3 * max(1, abs(want)), "row \(g.id): \(g.distance) vs \(want)")
+            }
+        }
+    }
+
     @Test("cosine is inner product on unit vectors, with distance 1 − q·x")
     func cosine() throws {
         var unit = [Float]()
