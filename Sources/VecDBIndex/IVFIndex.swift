@@ -268,21 +268,13 @@ public final class IVFIndex: @unchecked Sendable {
 
     /// The list each row belongs to: nearest centroid by L2, or by largest inner product.
     func coarseAssign(_ rows: RowMatrix, threads: Int) throws(VecDBError) -> [Int32] {
-        if !usesIP {
-            let km = KMeans(k: nlist, dimension: dimension, centroids: centroids, objectiveHistory: [], sampleCount: 0)
-            return try km.assign(rows, threads: threads).labels
+        guard rows.dimension == dimension else {
+            throw VecDBError(.dimensionMismatch, "\(what) expects \(dimension) dimensions, got \(rows.dimension)")
         }
         var labels = [Int32](repeating: 0, count: rows.count)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: nlist) { tmp in
-            let out = tmp.baseAddress.unsafelyUnwrapped
-            centroids.withUnsafeBufferPointer { cb in
-                for r in 0..<rows.count {
-                    kernels.ipF32Batch(rows[r], cb.baseAddress.unsafelyUnwrapped, dimension, nlist, out)
-                    var best = -Float.infinity, bestJ = 0
-                    for j in 0..<nlist where out[j] > best { best = out[j]; bestJ = j }
-                    labels[r] = Int32(bestJ)
-                }
-            }
+        var dists = [Float](repeating: 0, count: rows.count)
+        RowMatrix.with(centroids, dimension: dimension) { c in
+            KMeans.assign(rows, centroids: c, threads: max(1, threads), innerProduct: usesIP, labels: &labels, distances: &dists)
         }
         return labels
     }

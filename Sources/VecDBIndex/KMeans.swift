@@ -177,7 +177,10 @@ public struct KMeans: Sendable {
     static let blockRows = 256
 
     /// The assignment step: nearest centroid (ties to the lower index) and squared distance.
-    static func assign(_ x: RowMatrix, centroids c: RowMatrix, threads: Int,
+    ///
+    /// With `innerProduct`, the centroid with the largest inner product instead, and the
+    /// negated inner product as the distance (the coarse assignment of an IVF index under `ip`).
+    static func assign(_ x: RowMatrix, centroids c: RowMatrix, threads: Int, innerProduct: Bool = false,
                        labels: inout [Int32], distances: inout [Float]) {
         let n = x.count, d = x.dimension, k = c.count
         guard n > 0, k > 0 else { return }
@@ -207,7 +210,10 @@ public struct KMeans: Sendable {
                                 for i in 0..<m {
                                     let row = x[s + i]
                                     var best: Float = .infinity, bestJ = 0
-                                    if useGEMM {
+                                    if useGEMM && innerProduct {
+                                        let line = out + i * k
+                                        for j in 0..<k where -line[j] < best { best = -line[j]; bestJ = j }
+                                    } else if useGEMM {
                                         let xn = kernels.ipF32(row, row, d)
                                         let line = out + i * k
                                         for j in 0..<k {
@@ -215,6 +221,9 @@ public struct KMeans: Sendable {
                                             if v < best { best = v; bestJ = j }
                                         }
                                         best = max(0, best)
+                                    } else if innerProduct {
+                                        kernels.ipF32Batch(row, c.base, d, k, out)
+                                        for j in 0..<k where -out[j] < best { best = -out[j]; bestJ = j }
                                     } else {
                                         kernels.l2sqF32Batch(row, c.base, d, k, out)
                                         for j in 0..<k where out[j] < best { best = out[j]; bestJ = j }

@@ -223,6 +223,26 @@ struct IVFIndexTests {
         }
     }
 
+    @Test("rows go to the nearest list: smallest L2 distance, or largest inner product", arguments: [Metric.l2, .ip])
+    func coarseAssignment(metric: Metric) throws {
+        let d = IVFData.d
+        let index = try IVFData.build(.flat, metric: metric)
+        let labels = try RowMatrix.with(IVFData.rows, dimension: d) { m in try index.coarseAssign(m, threads: 2) }
+        var agree = 0
+        for r in 0..<IVFData.n {
+            let x = Array(IVFData.rows[(r * d)..<((r + 1) * d)])
+            let scores = (0..<index.nlist).map { SyntheticData.referenceDistance(x, Array(index.centroids[($0 * d)..<(($0 + 1) * d)]), metric) }
+            let best = scores.min()!
+            if scores[Int(labels[r])] == best { agree += 1 }
+            #expect(scores[Int(labels[r])] <= best + 1e-4 * max(1, abs(best)), "row \(r)")
+        }
+        #expect(agree >= IVFData.n * 999 / 1000)
+        // Every row sits in the list it was assigned to.
+        var listOf = [UInt32: Int]()
+        for l in 0..<index.nlist { index.lists.withList(l) { ids, _, n in for i in 0..<n { listOf[ids[i]] = l } } }
+        #expect((0..<IVFData.n).allSatisfy { listOf[UInt32($0)] == Int(labels[$0]) })
+    }
+
     @Test("cosine is inner product on unit vectors, with distance 1 − q·x")
     func cosine() throws {
         var unit = [Float]()
