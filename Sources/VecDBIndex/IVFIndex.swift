@@ -26,9 +26,9 @@ import VecDBKernels
 /// collection segment that holds the full vectors. Deleted rows are marked in a tombstone
 /// bitset and never returned.
 ///
-/// **Drift.** Training records the mean squared distance of the training sample to its nearest
-/// centroid. Every added vector's squared distance to the centroid it is assigned to is
-/// accumulated; ``drift`` is the ratio of the added vectors' mean to the training mean. Near 1
+/// **Drift.** Training records the mean squared L2 distance of the training rows (up to 65,536,
+/// evenly spaced) to the centroid of the list each is assigned to, by the same rule as adds use.
+/// Every added vector's squared distance to the centroid of its list is accumulated; ``drift`` is the ratio of the added vectors' mean to the training mean. Near 1
 /// the centroids still describe the data; well above 1 (say 1.5) the data has moved away from
 /// the trained partition, lists become less selective, and ``retrained(vectors:threads:)``
 /// should be called. (Squared L2 is used for both metrics.)
