@@ -392,15 +392,10 @@ public final class IVFIndex: @unchecked Sendable {
         let d = dimension, limit = UInt32(count)
         let ip = usesIP
         let tomb = tombstones
-        var table = [Float]()
-        var residualQuery = [Float](repeating: 0, count: d)
         if let pq {
-            table = [Float](repeating: 0, count: pq.m * ProductQuantizer.ksub)
-            // −q·r per sub-centroid: the whole table for inner product, a term of it for L2.
-            table.withUnsafeMutableBufferPointer { pq.distanceTable(q, metric: .ip, into: $0.baseAddress.unsafelyUnwrapped, kernels: kernels) }
+            scanPQ(q, pq: pq, lists: probes, allow: allow, heap: &heap)
+            return
         }
-        let queryTable = table
-        let listTerms = pqListTerms
         for probe in probes {
             lists.withList(probe.list) { ids, codes, n in
                 guard n > 0 else { return }
@@ -429,38 +424,56 @@ public final class IVFIndex: @unchecked Sendable {
                             }
                         }
                     }
-                case .pq(let m):
-                    guard let pq else { return }
-                    var bias: Float = 0
-                    if ip {
-                        // −q·(c + r) = −q·c + Σ table; −q·c is the probe's coarse distance.
-                        bias = probe.distance
-                    } else if listTerms.count == nlist * m * ProductQuantizer.ksub {
-                        // ‖q − c − r‖² = ‖q − c‖² + (‖r‖² + 2 c·r) − 2 q·r: the probe's coarse
-                        // distance, the list's precomputed terms, and the query's table.
-                        bias = probe.distance
-                        let width = m * ProductQuantizer.ksub, base = probe.list * width
-                        for t in 0..<width { table[t] = listTerms[base + t] + 2 * queryTable[t] }
-                    } else {
-                        // ‖q − (c + r)‖² = ‖(q − c) − r‖²: a table per list.
-                        centroids.withUnsafeBufferPointer { cb in
-                            let c = cb.baseAddress.unsafelyUnwrapped + probe.list * d
-                            for j in 0..<d { residualQuery[j] = q[j] - c[j] }
-                        }
-                        residualQuery.withUnsafeBufferPointer { rq in
-                            table.withUnsafeMutableBufferPointer { pq.distanceTable(rq.baseAddress.unsafelyUnwrapped, metric: .l2, into: $0.baseAddress.unsafelyUnwrapped, kernels: kernels) }
-                        }
-                    }
-                    table.withUnsafeBufferPointer { tb in
-                        let t = tb.baseAddress.unsafelyUnwrapped
-                        for r in 0..<n {
-                            let id = ids[r]
-                            if id >= limit || tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { continue }
-                            if let allow, !allow(id) { continue }
-                            let code = codes + r * m
-                            var s = bias
-                            for j in 0..<m { s += t[j * ProductQuantizer.ksub + Int(code[j])] }
-                            heap.push(distance: s, id: UInt64(id))
+                case .pq:
+                    break
+                }
+            }
+        }
+    }
+
+    /// The PQ scan: per query, the table of `−q·r` for every sub-centroid `r`; per probed list,
+    /// for L2, the list's table `(‖r‖² + 2c·r) − 2q·r` plus `‖q − c‖²` as a bias (or, without
+    /// precomputed terms, the table of `‖(q − c) − r‖²`); for inner product the query's table
+    /// with `−q·c` as the bias. A code's distance is the bias plus `m` table entries.
+    func scanPQ(_ q: UnsafePointer<Float>, pq: ProductQuantizer, lists probes: [(list: Int, distance: Float)],
+                allow: ((UInt32) -> Bool)?, heap: inout TopKHeap) {
+        let m = pq.m, ks = ProductQuantizer.ksub, width = m * ks, d = dimension
+        let limit = UInt32(count), ip = usesIP
+        let precomputed = !ip && pqListTerms.count == nlist * width
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width + d) { buf in
+            let queryTable = buf.baseAddress.unsafelyUnwrapped
+            let listTable = queryTable + width
+            let residual = listTable + width
+            pq.distanceTable(q, metric: .ip, into: queryTable, kernels: kernels)
+            tombstones.withUnsafeBufferPointer { tomb in
+                pqListTerms.withUnsafeBufferPointer { terms in
+                    centroids.withUnsafeBufferPointer { cents in
+                        for probe in probes {
+                            let t: UnsafePointer<Float>
+                            var bias: Float = probe.distance
+                            if ip {
+                                t = UnsafePointer(queryTable)
+                            } else if precomputed, let lt = terms.baseAddress.map({ $0 + probe.list * width }) {
+                                for i in 0..<width { listTable[i] = lt[i] + 2 * queryTable[i] }
+                                t = UnsafePointer(listTable)
+                            } else {
+                                let c = cents.baseAddress.unsafelyUnwrapped + probe.list * d
+                                for j in 0..<d { residual[j] = q[j] - c[j] }
+                                pq.distanceTable(residual, metric: .l2, into: listTable, kernels: kernels)
+                                bias = 0
+                                t = UnsafePointer(listTable)
+                            }
+                            lists.withList(probe.list) { ids, codes, n in
+                                for r in 0..<n {
+                                    let id = ids[r]
+                                    if id >= limit || tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { continue }
+                                    if let allow, !allow(id) { continue }
+                                    let code = codes + r * m
+                                    var s = bias
+                                    for j in 0..<m { s += t[j * ks + Int(code[j])] }
+                                    heap.push(distance: s, id: UInt64(id))
+                                }
+                            }
                         }
                     }
                 }

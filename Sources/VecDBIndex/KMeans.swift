@@ -32,13 +32,18 @@ public struct KMeans: Sendable {
         public var maxSample: Int
         public var seed: UInt64
         public var threads: Int
+        /// k-means++ seeding draws from at most `max(seedingRowsPerCentroid × k, 4096)` rows of
+        /// the sample (chosen with the seed), since each centroid it picks costs a pass over
+        /// the rows; Lloyd iterations then use the whole sample.
+        public var seedingRowsPerCentroid: Int
 
         public init(iterations: Int = 20, maxSample: Int = 1 << 18, seed: UInt64 = 1234,
-                    threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 8) {
             self.iterations = iterations
             self.maxSample = maxSample
             self.seed = seed
             self.threads = threads
+            self.seedingRowsPerCentroid = seedingRowsPerCentroid
         }
     }
 
@@ -86,7 +91,19 @@ public struct KMeans: Sendable {
 
         var result = KMeans(k: k, dimension: d, centroids: [], objectiveHistory: [], sampleCount: n)
         RowMatrix.with(sample, dimension: d) { x in
-            var centroids = Self.plusPlus(x, k: k, rng: &rng, threads: threads)
+            let seedingRows = max(k * max(1, parameters.seedingRowsPerCentroid), 4096)
+            var centroids: [Float]
+            if n > seedingRows {
+                var order = Array(0..<n)
+                for i in 0..<seedingRows { order.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }
+                var pool = [Float](repeating: 0, count: seedingRows * d)
+                pool.withUnsafeMutableBufferPointer { p in
+                    for (i, r) in order[0..<seedingRows].sorted().enumerated() { (p.baseAddress.unsafelyUnwrapped + i * d).update(from: x[r], count: d) }
+                }
+                centroids = RowMatrix.with(pool, dimension: d) { Self.plusPlus($0, k: k, rng: &rng, threads: threads) }
+            } else {
+                centroids = Self.plusPlus(x, k: k, rng: &rng, threads: threads)
+            }
             var labels = [Int32](repeating: 0, count: n)
             var dists = [Float](repeating: 0, count: n)
             for iteration in 0...parameters.iterations {
