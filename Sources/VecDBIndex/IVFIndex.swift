@@ -26,7 +26,7 @@ import VecDBKernels
 /// collection segment that holds the full vectors. Deleted rows are marked in a tombstone
 /// bitset and never returned.
 ///
-/// **Drift.** Training records the mean squared L2 distance of the training rows (up to 65,536,
+/// **Drift.** Training records the mean squared L2 distance of the training rows (up to 8,192,
 /// evenly spaced) to the centroid of the list each is assigned to, by the same rule as adds use.
 /// Every added vector's squared distance to the centroid of its list is accumulated; ``drift`` is the ratio of the added vectors' mean to the training mean. Near 1
 /// the centroids still describe the data; well above 1 (say 1.5) the data has moved away from
@@ -154,9 +154,9 @@ public final class IVFIndex: @unchecked Sendable {
         }
         centroids = km.centroids
         preparePQListTerms()
-        // The drift baseline: squared L2 distance of (up to 65,536 evenly spaced) training rows
+        // The drift baseline: squared L2 distance of (up to 8,192 evenly spaced) training rows
         // to the centroid of the list they are assigned to, by the same rule as `add`.
-        let step = max(1, rows.count / 65_536)
+        let step = max(1, rows.count / 8_192)
         var sampled = [Float]()
         sampled.reserveCapacity((rows.count / step + 1) * dimension)
         for r in stride(from: 0, to: rows.count, by: step) { sampled.append(contentsOf: UnsafeBufferPointer(start: rows[r], count: dimension)) }

