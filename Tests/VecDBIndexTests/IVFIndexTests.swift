@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import VecDBIndex
 import VecDBKernels
@@ -285,6 +286,7 @@ struct IVFIndexTests {
         #expect(reopened.count == index.count && reopened.deletedCount == index.deletedCount)
         #expect(reopened.encoding == encoding && reopened.listSizes == index.listSizes)
         #expect(reopened.drift == index.drift)
+        #expect((0..<UInt32(4000)).allSatisfy { reopened.isDeleted($0) == ($0 % 7 == 0) })
         for i in 0..<(IVFData.queries.count / IVFData.d) {
             for nprobe in [1, 5] {
                 #expect(try reopened.search(IVFData.query(i), k: 10, nprobe: nprobe) == index.search(IVFData.query(i), k: 10, nprobe: nprobe))
@@ -299,6 +301,21 @@ struct IVFIndexTests {
         let hit = try reopened.search(IVFData.query(2), k: 1, nprobe: IVFData.nlist)
         if encoding == .flat { #expect(hit.first?.id == 4002 && hit.first?.distance == 0) }
         else { #expect(hit.count == 1) }
+    }
+
+    @Test("concurrent searches of one index give the same results as serial ones")
+    func concurrentSearches() throws {
+        let index = try IVFData.build(.sq8)
+        let nq = IVFData.queries.count / IVFData.d
+        let serial = try (0..<nq).map { try index.search(IVFData.query($0), k: 10, nprobe: 4) }
+        let results = Mutex([[Neighbor]](repeating: [], count: nq))
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            for i in stride(from: t, to: nq, by: 4) {
+                let r = (try? index.search(IVFData.query(i), k: 10, nprobe: 4)) ?? []
+                results.withLock { $0[i] = r }
+            }
+        }
+        #expect(results.withLock { $0 } == serial)
     }
 
     @Test("damaged files give corruptFile errors naming the file")
