@@ -17,6 +17,7 @@ struct BenchCommand: ParsableCommand {
     enum Kind: String, ExpressibleByArgument, CaseIterable {
         case exact
         case hnsw
+        case ivf
         case storage
     }
 
@@ -59,6 +60,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "HNSW: the ef values swept, comma-separated.")
     var efSweep: String = "10,16,24,32,48,64,96,128,192,256,384,512"
 
+    @Option(help: "IVF: inverted lists (k-means centroids).")
+    var nlist: Int = 1024
+
+    @Option(help: "IVF: the nprobe values swept, comma-separated.")
+    var nprobeSweep: String = "1,2,4,8,16,32,64,128"
+
+    @Option(help: "IVF-PQ: sub-quantisers of 8 bits (must divide the dimension).")
+    var pqM: Int = 16
+
     @Option(help: "storage: rows ingested (128-d).")
     var rows: Int = 1_000_000
 
@@ -73,6 +83,12 @@ struct BenchCommand: ParsableCommand {
         if let metric { _ = try Metric(parsing: metric) }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard nlist >= 1 else { throw ValidationError("--nlist must be at least 1") }
+        guard pqM >= 1 else { throw ValidationError("--pq-m must be at least 1") }
+        let probes = nprobeSweep.split(separator: ",").map { Int($0) }
+        guard !probes.isEmpty, probes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--nprobe-sweep must be comma-separated integers ≥ 1, got '\(nprobeSweep)'")
+        }
         guard (1...100).contains(k) else { throw ValidationError("-k must be between 1 and 100 (the ground-truth depth)") }
     }
 
@@ -101,6 +117,18 @@ struct BenchCommand: ParsableCommand {
                                  "--ef-sweep", efSweep])
             }
             RecallSummary.print(out.rows(), dataset: data.name)
+        case .ivf:
+            let data = try BenchData.load(dataset: dataset, base: base, queries: queries, metric: metric,
+                                          maxQueries: maxQueries ?? 10_000, threads: max(threads, 2))
+            let sweep = nprobeSweep.split(separator: ",").compactMap { Int($0) }
+            try IVFBenchmark(data: data, k: k, threads: threads, repeats: repeats, nlist: nlist, nprobeSweep: sweep,
+                             pqM: pqM).run(out)
+            if peers {
+                try Peers.run(data.peerArguments(kind: "ivf", k: k, threads: threads, output: output)
+                              + ["--repeats", String(repeats), "--nlist", String(nlist), "--nprobe-sweep", nprobeSweep,
+                                 "--pq-m", String(pqM)])
+            }
+            IVFSummary.print(out.rows(), dataset: data.name)
         }
     }
 }

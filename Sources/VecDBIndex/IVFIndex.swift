@@ -1,0 +1,525 @@
+import Foundation
+import VecDBKernels
+
+/// An inverted-file index: k-means centroids partition the vectors into `nlist` lists, and a
+/// search scans only the `nprobe` lists whose centroids are nearest the query.
+///
+/// Each list stores the row ids (`UInt32`) of its vectors, then their codes, contiguously:
+///
+/// ```
+///   list i:  ┌ ids: count × UInt32 ┐┌ codes: count × codeSize bytes ┐
+/// ```
+///
+/// where a code is, by ``Encoding``:
+/// - `.flat`: the vector itself, `dimension` Float32 values;
+/// - `.sq8`: `dimension` bytes of per-dimension scalar quantisation (``ScalarQuantizer``),
+///   scanned with the `l2sqSQ8` / `ipSQ8` kernels;
+/// - `.pq(m)`: `m` bytes of product quantisation (``ProductQuantizer``) of the vector's
+///   *residual* from its list centroid, scanned with per-query distance tables, and optionally
+///   re-ranked exactly from the full vectors (``Rerank``).
+///
+/// Metrics: `l2` and `ip`. `cosine` is `ip` on unit vectors, as in the rest of VecDB: the
+/// caller normalises the rows it adds; the query is normalised here, and the reported distance
+/// is `1 − q·x`.
+///
+/// Row ids are given in order of addition (0, 1, 2, …), so that they match the rows of the
+/// collection segment that holds the full vectors. Deleted rows are marked in a tombstone
+/// bitset and never returned.
+///
+/// **Drift.** Training records the mean squared L2 distance of the training rows (up to 8,192,
+/// evenly spaced) to the centroid of the list each is assigned to, by the same rule as adds use.
+/// Every added vector's squared distance to the centroid of its list is accumulated; ``drift`` is the ratio of the added vectors' mean to the training mean. Near 1
+/// the centroids still describe the data; well above 1 (say 1.5) the data has moved away from
+/// the trained partition, lists become less selective, and ``retrained(vectors:threads:)``
+/// should be called. (Squared L2 is used for both metrics.)
+///
+/// Thread safety: searches may run concurrently with each other. ``add(_:threads:)`` and
+/// ``delete(_:)`` must not overlap with searches or each other; the owner serialises them.
+public final class IVFIndex: @unchecked Sendable {
+    /// How vectors are stored in the lists.
+    public enum Encoding: Sendable, Hashable, CustomStringConvertible {
+        case flat
+        case sq8
+        case pq(m: Int)
+
+        public var description: String {
+            switch self {
+            case .flat: return "flat"
+            case .sq8: return "sq8"
+            case .pq(let m): return "pq\(m)"
+            }
+        }
+    }
+
+    /// Exact re-ranking of PQ candidates from the full vectors.
+    public struct Rerank: @unchecked Sendable {
+        /// The full vectors, indexed by row id.
+        public var vectors: RowMatrix
+        /// How many PQ candidates are re-ranked (at least `k`).
+        public var candidates: Int
+        public init(vectors: RowMatrix, candidates: Int) {
+            self.vectors = vectors
+            self.candidates = candidates
+        }
+    }
+
+    public let metric: Metric
+    public let dimension: Int
+    public let nlist: Int
+    public let encoding: Encoding
+    /// Bytes per stored vector code.
+    public let codeSize: Int
+
+    /// `nlist × dimension` floats; empty before training.
+    public internal(set) var centroids: [Float] = []
+    var sq: ScalarQuantizer?
+    var pq: ProductQuantizer?
+    /// For PQ under L2: per list, sub-space and sub-centroid, `‖r‖² + 2 c·r` (list centroid `c`,
+    /// sub-centroid `r`), so a list's distance table is this minus `2 q·r`, plus `‖q − c‖²`.
+    /// `nlist × m × 256` floats, derived from the centroids (not stored in the file).
+    var pqListTerms: [Float] = []
+    /// Mean squared distance of the training sample to its nearest centroid.
+    public internal(set) var trainingMeanDistance: Double = 0
+    var addedDistanceSum: Double = 0
+    var addedCount: Int = 0
+
+    /// Rows added (deleted ones included); the next row id.
+    public internal(set) var count: Int = 0
+    var tombstones: [UInt64] = []
+    public internal(set) var deletedCount = 0
+    var lists: InvertedLists
+
+    let kernels: DistanceKernels
+
+    public var isTrained: Bool { !centroids.isEmpty }
+
+    /// An untrained index.
+    ///
+    /// - Throws: ``VecDBError/Code/invalidArgument`` when `nlist < 1`, the dimension is not
+    ///   positive, or `m` does not divide the dimension.
+    public init(metric: Metric, dimension: Int, nlist: Int, encoding: Encoding, kernels: DistanceKernels = .best) throws(VecDBError) {
+        guard dimension >= 1 else { throw VecDBError(.invalidArgument, "IVF index needs a dimension ≥ 1, got \(dimension)") }
+        guard nlist >= 1 else { throw VecDBError(.invalidArgument, "IVF nlist must be at least 1, got \(nlist)") }
+        self.metric = metric
+        self.dimension = dimension
+        self.nlist = nlist
+        self.encoding = encoding
+        self.kernels = kernels
+        switch encoding {
+        case .flat: codeSize = dimension * 4
+        case .sq8: codeSize = dimension
+        case .pq(let m):
+            try ProductQuantizer.validate(dimension: dimension, m: m)
+            codeSize = m
+        }
+        lists = InvertedLists(nlist: nlist, codeSize: codeSize)
+    }
+
+    var usesIP: Bool { metric != .l2 }
+    var what: String { "IVF index (\(encoding), \(dimension) dimensions)" }
+
+    /// Trains the centroids (and the quantiser) on `rows` or a sample of them.
+    ///
+    /// - Throws: ``VecDBError/Code/dimensionMismatch``, ``VecDBError/Code/nonFiniteValue``,
+    ///   ``VecDBError/Code/invalidArgument`` (fewer rows than `nlist`, or than 256 for PQ,
+    ///   or an index already trained).
+    public func train(_ rows: RowMatrix, parameters: KMeans.Parameters = .init()) throws(VecDBError) {
+        guard !isTrained else { throw VecDBError(.invalidArgument, "\(what) is already trained; use retrained(vectors:)") }
+        guard rows.dimension == dimension else {
+            throw VecDBError(.dimensionMismatch, "\(what) expects \(dimension) dimensions, got \(rows.dimension)")
+        }
+        let km = try KMeans.train(rows: rows, k: nlist, parameters: parameters)
+        switch encoding {
+        case .flat: break
+        case .sq8: sq = try ScalarQuantizer.train(rows: rows)
+        case .pq(let m):
+            // Residuals of (up to 65,536 evenly spaced) rows from their nearest centroid.
+            let step = max(1, rows.count / 65_536)
+            var picked = [Float]()
+            picked.reserveCapacity((rows.count / step + 1) * dimension)
+            for r in stride(from: 0, to: rows.count, by: step) { picked.append(contentsOf: UnsafeBufferPointer(start: rows[r], count: dimension)) }
+            let labels = try RowMatrix.with(picked, dimension: dimension) { (sub) throws(VecDBError) -> [Int32] in
+                try km.assign(sub, threads: parameters.threads).labels
+            }
+            var residuals = picked
+            for r in 0..<labels.count {
+                let c = Int(labels[r]) * dimension
+                for j in 0..<dimension { residuals[r * dimension + j] -= km.centroids[c + j] }
+            }
+            var p = parameters
+            p.iterations = min(p.iterations, 25)
+            pq = try RowMatrix.with(residuals, dimension: dimension) { (res) throws(VecDBError) -> ProductQuantizer in
+                try ProductQuantizer.train(rows: res, m: m, parameters: p)
+            }
+        }
+        centroids = km.centroids
+        preparePQListTerms()
+        // The drift baseline: squared L2 distance of (up to 8,192 evenly spaced) training rows
+        // to the centroid of the list they are assigned to, by the same rule as `add`.
+        let step = max(1, rows.count / 8_192)
+        var sampled = [Float]()
+        sampled.reserveCapacity((rows.count / step + 1) * dimension)
+        for r in stride(from: 0, to: rows.count, by: step) { sampled.append(contentsOf: UnsafeBufferPointer(start: rows[r], count: dimension)) }
+        trainingMeanDistance = try RowMatrix.with(sampled, dimension: dimension) { (m) throws(VecDBError) -> Double in
+            let labels = try coarseAssign(m, threads: parameters.threads)
+            var total = 0.0
+            centroids.withUnsafeBufferPointer { cb in
+                for r in 0..<m.count {
+                    total += Double(kernels.l2sqF32(m[r], cb.baseAddress.unsafelyUnwrapped + Int(labels[r]) * dimension, dimension))
+                }
+            }
+            return total / Double(max(1, m.count))
+        }
+    }
+
+    /// Fills ``pqListTerms`` for PQ under L2.
+    func preparePQListTerms() {
+        guard let pq, !usesIP, isTrained else { pqListTerms = []; return }
+        let ks = ProductQuantizer.ksub, m = pq.m, ds = pq.dsub, d = dimension
+        var terms = [Float](repeating: 0, count: nlist * m * ks)
+        var norms = [Float](repeating: 0, count: m * ks)
+        pq.centroids.withUnsafeBufferPointer { pb in
+            let r = pb.baseAddress.unsafelyUnwrapped
+            for t in 0..<(m * ks) { norms[t] = kernels.ipF32(r + t * ds, r + t * ds, ds) }
+            centroids.withUnsafeBufferPointer { cb in
+                terms.withUnsafeMutableBufferPointer { tb in
+                    let out = tb.baseAddress.unsafelyUnwrapped
+                    for l in 0..<nlist {
+                        let c = cb.baseAddress.unsafelyUnwrapped + l * d
+                        for j in 0..<m {
+                            let o = out + (l * m + j) * ks
+                            kernels.ipF32Batch(c + j * ds, r + j * ks * ds, ds, ks, o)
+                            for t in 0..<ks { o[t] = norms[j * ks + t] + 2 * o[t] }
+                        }
+                    }
+                }
+            }
+        }
+        pqListTerms = terms
+    }
+
+    /// Adds rows; they get ids `count, count + 1, …`.
+    ///
+    /// - Returns: the ids given.
+    /// - Throws: ``VecDBError/Code/invalidArgument`` before training or past 2³² rows,
+    ///   ``VecDBError/Code/dimensionMismatch``, ``VecDBError/Code/nonFiniteValue``.
+    /// - Complexity: O(rows × nlist × dimension).
+    @discardableResult
+    public func add(_ rows: RowMatrix, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(VecDBError) -> Range<UInt32> {
+        guard isTrained else { throw VecDBError(.invalidArgument, "\(what) is not trained; call train before add") }
+        guard rows.dimension == dimension else {
+            throw VecDBError(.dimensionMismatch, "\(what) expects \(dimension) dimensions, got \(rows.dimension)")
+        }
+        guard count + rows.count <= Int(UInt32.max) else {
+            throw VecDBError(.invalidArgument, "\(what) holds at most \(UInt32.max) rows")
+        }
+        try KMeans.checkFinite(rows, what: what)
+        let n = rows.count
+        let first = count
+        guard n > 0 else { return UInt32(first)..<UInt32(first) }
+        let labels = try coarseAssign(rows, threads: threads)
+        // Squared L2 distances to the assigned centroids, for drift.
+        var codes = [UInt8](repeating: 0, count: n * codeSize)
+        var residuals: [Float] = []
+        if case .pq = encoding { residuals = [Float](repeating: 0, count: n * dimension) }
+        var driftSum = 0.0
+        centroids.withUnsafeBufferPointer { cb in
+            codes.withUnsafeMutableBufferPointer { out in
+                for r in 0..<n {
+                    let c = cb.baseAddress.unsafelyUnwrapped + Int(labels[r]) * dimension
+                    driftSum += Double(kernels.l2sqF32(rows[r], c, dimension))
+                    let dst = out.baseAddress.unsafelyUnwrapped + r * codeSize
+                    switch encoding {
+                    case .flat:
+                        UnsafeMutableRawPointer(dst).copyMemory(from: rows[r], byteCount: codeSize)
+                    case .sq8:
+                        sq?.encode(rows[r], into: dst)
+                    case .pq:
+                        for j in 0..<dimension { residuals[r * dimension + j] = rows[r][j] - c[j] }
+                    }
+                }
+            }
+        }
+        if let pq {
+            codes = try RowMatrix.with(residuals, dimension: dimension) { (res) throws(VecDBError) -> [UInt8] in
+                try pq.encode(res, threads: threads)
+            }
+        }
+        codes.withUnsafeBufferPointer { cb in
+            for r in 0..<n {
+                lists.append(list: Int(labels[r]), id: UInt32(first + r), code: cb.baseAddress.unsafelyUnwrapped + r * codeSize)
+            }
+        }
+        count += n
+        tombstones.append(contentsOf: repeatElement(0, count: (count + 63) / 64 - tombstones.count))
+        addedDistanceSum += driftSum
+        addedCount += n
+        return UInt32(first)..<UInt32(count)
+    }
+
+    /// Adds rows given as a flat array of `dimension`-float vectors.
+    @discardableResult
+    public func add(_ values: [Float], threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(VecDBError) -> Range<UInt32> {
+        guard values.count % dimension == 0 else {
+            throw VecDBError(.dimensionMismatch, "\(what) expects rows of \(dimension) dimensions; \(values.count) values is not a whole number of rows")
+        }
+        return try RowMatrix.with(values, dimension: dimension) { (m) throws(VecDBError) -> Range<UInt32> in try add(m, threads: threads) }
+    }
+
+    /// The list each row belongs to: nearest centroid by L2, or by largest inner product.
+    func coarseAssign(_ rows: RowMatrix, threads: Int) throws(VecDBError) -> [Int32] {
+        guard rows.dimension == dimension else {
+            throw VecDBError(.dimensionMismatch, "\(what) expects \(dimension) dimensions, got \(rows.dimension)")
+        }
+        var labels = [Int32](repeating: 0, count: rows.count)
+        var dists = [Float](repeating: 0, count: rows.count)
+        RowMatrix.with(centroids, dimension: dimension) { c in
+            KMeans.assign(rows, centroids: c, threads: max(1, threads), innerProduct: usesIP, labels: &labels, distances: &dists)
+        }
+        return labels
+    }
+
+    /// Marks a row deleted; it is never returned again.
+    ///
+    /// - Returns: whether the row was live.
+    /// - Throws: ``VecDBError/Code/notFound`` for an id never added.
+    @discardableResult
+    public func delete(_ id: UInt32) throws(VecDBError) -> Bool {
+        guard Int(id) < count else { throw VecDBError(.notFound, "\(what) has no row \(id); it holds \(count)") }
+        let w = Int(id) >> 6, bit = UInt64(1) << (UInt64(id) & 63)
+        if tombstones[w] & bit != 0 { return false }
+        tombstones[w] |= bit
+        deletedCount += 1
+        return true
+    }
+
+    /// Whether a row is marked deleted.
+    public func isDeleted(_ id: UInt32) -> Bool {
+        let w = Int(id) >> 6
+        return w < tombstones.count && tombstones[w] & (UInt64(1) << (UInt64(id) & 63)) != 0
+    }
+
+    /// How far added vectors lie from their centroids, relative to the training sample; `nil`
+    /// before anything is added. See the type's discussion.
+    public var drift: Double? {
+        guard addedCount > 0, trainingMeanDistance > 0 else { return nil }
+        return addedDistanceSum / Double(addedCount) / trainingMeanDistance
+    }
+
+    /// Rows in each list (deleted rows included).
+    public var listSizes: [Int] { (0..<nlist).map { lists.count(of: $0) } }
+
+    /// A new index with the same settings, trained afresh on `vectors` (the full vectors, row
+    /// `i` being id `i`, `vectors.count == count`), holding every row under its old id and the
+    /// same deletions. Use it when ``drift`` shows the centroids no longer fit the data; the
+    /// caller swaps the new index in for the old one.
+    ///
+    /// - Throws: ``VecDBError/Code/invalidArgument`` when `vectors` does not hold every row.
+    public func retrained(vectors: RowMatrix, parameters: KMeans.Parameters = .init()) throws(VecDBError) -> IVFIndex {
+        guard vectors.count == count else {
+            throw VecDBError(.invalidArgument, "\(what) retraining needs all \(count) rows, got \(vectors.count)")
+        }
+        let fresh = try IVFIndex(metric: metric, dimension: dimension, nlist: nlist, encoding: encoding, kernels: kernels)
+        try fresh.train(vectors, parameters: parameters)
+        try fresh.add(vectors, threads: parameters.threads)
+        fresh.tombstones = tombstones
+        fresh.deletedCount = deletedCount
+        return fresh
+    }
+
+    /// The `k` nearest live rows to `query` among the `nprobe` nearest lists.
+    ///
+    /// - Parameters:
+    ///   - nprobe: lists scanned, at least 1; more than `nlist` scans them all.
+    ///   - allow: when given, rows it rejects are skipped.
+    ///   - rerank: for PQ, re-rank this many candidates by exact distance from the full vectors.
+    /// - Returns: at most `k` neighbours, by distance then id.
+    /// - Throws: ``VecDBError/Code/dimensionMismatch``, ``VecDBError/Code/nonFiniteValue``,
+    ///   ``VecDBError/Code/invalidArgument`` (untrained index, `k < 0`, `nprobe < 1`, re-rank
+    ///   vectors of another dimension).
+    /// - Complexity: O(nlist × dimension + rows scanned × code size).
+    public func search(_ query: [Float], k: Int, nprobe: Int, allow: ((UInt32) -> Bool)? = nil,
+                       rerank: Rerank? = nil) throws(VecDBError) -> [Neighbor] {
+        try VectorValidation.check(query, dimension: dimension, what: what)
+        guard isTrained else { throw VecDBError(.invalidArgument, "\(what) is not trained") }
+        guard k >= 0 else { throw VecDBError(.invalidArgument, "k must be ≥ 0, got \(k)") }
+        guard nprobe >= 1 else { throw VecDBError(.invalidArgument, "nprobe must be at least 1, got \(nprobe)") }
+        if let rerank, rerank.vectors.dimension != dimension {
+            throw VecDBError(.invalidArgument, "re-rank vectors have \(rerank.vectors.dimension) dimensions, \(what) has \(dimension)")
+        }
+        if k == 0 || count == 0 { return [] }
+        let q = metric == .cosine ? ExactSearch.normalized(query) : query
+        let offset: Float = metric == .cosine ? 1 : 0
+        return q.withUnsafeBufferPointer { qb in
+            let qp = qb.baseAddress.unsafelyUnwrapped
+            let probes = nearestLists(qp, nprobe: min(nprobe, nlist))
+            let wanted = rerank.map { max(k, $0.candidates) } ?? k
+            var heap = TopKHeap(k: wanted)
+            scan(qp, lists: probes, allow: allow, heap: &heap)
+            guard let rerank else { return heap.sorted().map { Neighbor(id: $0.id, distance: $0.distance + offset) } }
+            var exact = TopKHeap(k: k)
+            for c in heap.sorted() where Int(c.id) < rerank.vectors.count {
+                let row = rerank.vectors[Int(c.id)]
+                let dist = usesIP ? -kernels.ipF32(qp, row, dimension) : kernels.l2sqF32(qp, row, dimension)
+                exact.push(distance: dist, id: c.id)
+            }
+            return exact.sorted().map { Neighbor(id: $0.id, distance: $0.distance + offset) }
+        }
+    }
+
+    /// The `nprobe` lists whose centroids are nearest the query, with the query–centroid
+    /// distance (used by PQ for inner product).
+    func nearestLists(_ q: UnsafePointer<Float>, nprobe: Int) -> [(list: Int, distance: Float)] {
+        var heap = TopKHeap(k: nprobe)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: nlist) { tmp in
+            let out = tmp.baseAddress.unsafelyUnwrapped
+            centroids.withUnsafeBufferPointer { cb in
+                if usesIP {
+                    kernels.ipF32Batch(q, cb.baseAddress.unsafelyUnwrapped, dimension, nlist, out)
+                    for j in 0..<nlist { out[j] = -out[j] }
+                } else {
+                    kernels.l2sqF32Batch(q, cb.baseAddress.unsafelyUnwrapped, dimension, nlist, out)
+                }
+            }
+            for j in 0..<nlist { heap.push(distance: out[j], id: UInt64(j)) }
+        }
+        return heap.sorted().map { (Int($0.id), $0.distance) }
+    }
+
+    /// Offers every live, allowed row of the probed lists to `heap`, with its encoded distance.
+    func scan(_ q: UnsafePointer<Float>, lists probes: [(list: Int, distance: Float)], allow: ((UInt32) -> Bool)?,
+              heap: inout TopKHeap) {
+        let d = dimension, limit = UInt32(count)
+        let ip = usesIP
+        let tomb = tombstones
+        if let pq {
+            scanPQ(q, pq: pq, lists: probes, allow: allow, heap: &heap)
+            return
+        }
+        for probe in probes {
+            lists.withList(probe.list) { ids, codes, n in
+                guard n > 0 else { return }
+                switch encoding {
+                case .flat:
+                    let vectors = UnsafeRawPointer(codes).assumingMemoryBound(to: Float.self)
+                    let f = ip ? kernels.ipF32 : kernels.l2sqF32
+                    for r in 0..<n {
+                        let id = ids[r]
+                        if id >= limit || tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { continue }
+                        if let allow, !allow(id) { continue }
+                        let v = f(q, vectors + r * d, d)
+                        heap.push(distance: ip ? -v : v, id: UInt64(id))
+                    }
+                case .sq8:
+                    guard let sq else { return }
+                    let f = ip ? kernels.ipSQ8 : kernels.l2sqSQ8
+                    sq.vmin.withUnsafeBufferPointer { mn in
+                        sq.vscale.withUnsafeBufferPointer { sc in
+                            for r in 0..<n {
+                                let id = ids[r]
+                                if id >= limit || tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { continue }
+                                if let allow, !allow(id) { continue }
+                                let v = f(q, codes + r * d, mn.baseAddress, sc.baseAddress, d)
+                                heap.push(distance: ip ? -v : v, id: UInt64(id))
+                            }
+                        }
+                    }
+                case .pq:
+                    break
+                }
+            }
+        }
+    }
+
+    /// The PQ scan: per query, the table of `−q·r` for every sub-centroid `r`; per probed list,
+    /// for L2, the list's table `(‖r‖² + 2c·r) − 2q·r` plus `‖q − c‖²` as a bias (or, without
+    /// precomputed terms, the table of `‖(q − c) − r‖²`); for inner product the query's table
+    /// with `−q·c` as the bias. A code's distance is the bias plus `m` table entries.
+    func scanPQ(_ q: UnsafePointer<Float>, pq: ProductQuantizer, lists probes: [(list: Int, distance: Float)],
+                allow: ((UInt32) -> Bool)?, heap: inout TopKHeap) {
+        let m = pq.m, ks = ProductQuantizer.ksub, width = m * ks, d = dimension
+        let limit = UInt32(count), ip = usesIP
+        let precomputed = !ip && pqListTerms.count == nlist * width
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width + d) { buf in
+            let queryTable = buf.baseAddress.unsafelyUnwrapped
+            let listTable = queryTable + width
+            let residual = listTable + width
+            pq.distanceTable(q, metric: .ip, into: queryTable, kernels: kernels)
+            tombstones.withUnsafeBufferPointer { tomb in
+                pqListTerms.withUnsafeBufferPointer { terms in
+                    centroids.withUnsafeBufferPointer { cents in
+                        for probe in probes {
+                            let t: UnsafePointer<Float>
+                            var bias: Float = probe.distance
+                            if ip {
+                                t = UnsafePointer(queryTable)
+                            } else if precomputed, let lt = terms.baseAddress.map({ $0 + probe.list * width }) {
+                                for i in 0..<width { listTable[i] = lt[i] + 2 * queryTable[i] }
+                                t = UnsafePointer(listTable)
+                            } else {
+                                let c = cents.baseAddress.unsafelyUnwrapped + probe.list * d
+                                for j in 0..<d { residual[j] = q[j] - c[j] }
+                                pq.distanceTable(residual, metric: .l2, into: listTable, kernels: kernels)
+                                bias = 0
+                                t = UnsafePointer(listTable)
+                            }
+                            lists.withList(probe.list) { ids, codes, n in
+                                for r in 0..<n {
+                                    let id = ids[r]
+                                    if id >= limit || tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { continue }
+                                    if let allow, !allow(id) { continue }
+                                    let code = codes + r * m
+                                    var s = bias
+                                    for j in 0..<m { s += t[j * ks + Int(code[j])] }
+                                    heap.push(distance: s, id: UInt64(id))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The `nlist` inverted lists: owned arrays, or views into a memory-mapped file that are
+/// copied out the first time a list is appended to.
+struct InvertedLists {
+    let codeSize: Int
+    var ids: [[UInt32]]
+    var codes: [[UInt8]]
+    /// Per list, when it still lives in the mapping: ids, codes, count.
+    var mapped: [(ids: UnsafePointer<UInt32>, codes: UnsafePointer<UInt8>, count: Int)?]
+    /// Keeps the mapping alive.
+    var mapping: AnyObject?
+
+    init(nlist: Int, codeSize: Int) {
+        self.codeSize = codeSize
+        ids = Array(repeating: [], count: nlist)
+        codes = Array(repeating: [], count: nlist)
+        mapped = Array(repeating: nil, count: nlist)
+    }
+
+    func count(of list: Int) -> Int { mapped[list]?.count ?? ids[list].count }
+
+    mutating func append(list: Int, id: UInt32, code: UnsafePointer<UInt8>) {
+        if let m = mapped[list] {
+            ids[list] = Array(UnsafeBufferPointer(start: m.ids, count: m.count))
+            codes[list] = Array(UnsafeBufferPointer(start: m.codes, count: m.count * codeSize))
+            mapped[list] = nil
+        }
+        ids[list].append(id)
+        codes[list].append(contentsOf: UnsafeBufferPointer(start: code, count: codeSize))
+    }
+
+    /// Calls `body` with the list's ids, codes and count.
+    func withList(_ list: Int, _ body: (UnsafePointer<UInt32>, UnsafePointer<UInt8>, Int) -> Void) {
+        if let m = mapped[list] { body(m.ids, m.codes, m.count); return }
+        ids[list].withUnsafeBufferPointer { ib in
+            codes[list].withUnsafeBufferPointer { cb in
+                guard let i = ib.baseAddress, let c = cb.baseAddress else { return }
+                body(i, c, ib.count)
+            }
+        }
+    }
+}

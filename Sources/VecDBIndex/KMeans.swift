@@ -1,0 +1,328 @@
+import Dispatch
+import Foundation
+import VecDBKernels
+
+/// Lloyd's k-means under squared Euclidean distance, with k-means++ seeding.
+///
+/// Training draws a sample of at most `maxSample` rows with a fixed seed, seeds `k` centroids
+/// with k-means++ (each next centroid drawn with probability proportional to its squared
+/// distance to the nearest one already chosen), then alternates assignment and update steps.
+/// The assignment step is spread over threads with `DispatchQueue.concurrentPerform`; when
+/// `k` and the dimension are large enough it computes the distance matrix with one BLAS GEMM
+/// per block of rows, as `‖x‖² − 2 x·c + ‖c‖²`.
+///
+/// A cluster left empty by an assignment step is re-seeded deterministically at the sample
+/// point farthest from its own centroid (the next farthest for the next empty cluster), so a
+/// run is reproducible from its seed whatever the thread count.
+public struct KMeans: Sendable {
+    public let k: Int
+    public let dimension: Int
+    /// `k × dimension` floats, row-major.
+    public internal(set) var centroids: [Float]
+    /// The objective (sum of squared distances of the sample to their nearest centroid),
+    /// measured at each iteration's assignment step, before its update: the first entry is the
+    /// k-means++ seeding's. The final update only lowers it further.
+    public internal(set) var objectiveHistory: [Double]
+    /// Rows the centroids were trained on.
+    public internal(set) var sampleCount: Int
+
+    /// Training parameters.
+    public struct Parameters: Sendable, Equatable {
+        public var iterations: Int
+        /// At most this many rows are sampled for training (all rows when fewer).
+        public var maxSample: Int
+        public var seed: UInt64
+        public var threads: Int
+        /// k-means++ seeding draws from at most `max(seedingRowsPerCentroid × k, 4096)` rows of
+        /// the sample (chosen with the seed), since each centroid it picks costs a pass over
+        /// the rows; Lloyd iterations then use the whole sample.
+        public var seedingRowsPerCentroid: Int
+
+        public init(iterations: Int = 20, maxSample: Int = 1 << 18, seed: UInt64 = 1234,
+                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 8) {
+            self.iterations = iterations
+            self.maxSample = maxSample
+            self.seed = seed
+            self.threads = threads
+            self.seedingRowsPerCentroid = seedingRowsPerCentroid
+        }
+    }
+
+    /// Trains `k` centroids on (a sample of) `rows`.
+    ///
+    /// - Throws: ``VecDBError/Code/invalidArgument`` when `k < 1`, there are fewer rows than
+    ///   `k`, or a parameter is out of range; ``VecDBError/Code/nonFiniteValue`` for NaN or
+    ///   infinite inputs.
+    /// - Complexity: O(iterations × sample × k × dimension).
+    public static func train(rows: RowMatrix, k: Int, parameters: Parameters = .init()) throws(VecDBError) -> KMeans {
+        guard k >= 1 else { throw VecDBError(.invalidArgument, "k-means needs k ≥ 1, got \(k)") }
+        guard rows.count > 0 else { throw VecDBError(.invalidArgument, "k-means needs training rows, got none") }
+        guard rows.dimension >= 1 else { throw VecDBError(.invalidArgument, "k-means needs a dimension ≥ 1") }
+        guard parameters.iterations >= 0 else { throw VecDBError(.invalidArgument, "k-means iterations must be ≥ 0, got \(parameters.iterations)") }
+        guard parameters.maxSample >= k else {
+            throw VecDBError(.invalidArgument, "k-means sample limit \(parameters.maxSample) is smaller than k = \(k)")
+        }
+        guard rows.count >= k else {
+            throw VecDBError(.invalidArgument, "k-means with k = \(k) needs at least \(k) rows, got \(rows.count)")
+        }
+        try checkFinite(rows, what: "k-means training data")
+        let d = rows.dimension
+        let threads = max(1, parameters.threads)
+        var rng = SeededGenerator(seed: parameters.seed)
+
+        // Sample: a partial Fisher–Yates shuffle, then sorted for locality.
+        var sample: [Float]
+        let n: Int
+        if rows.count > parameters.maxSample {
+            var order = Array(0..<rows.count)
+            for i in 0..<parameters.maxSample {
+                let j = i + Int(rng.next() % UInt64(rows.count - i))
+                order.swapAt(i, j)
+            }
+            let chosen = order[0..<parameters.maxSample].sorted()
+            n = chosen.count
+            sample = [Float](repeating: 0, count: n * d)
+            sample.withUnsafeMutableBufferPointer { s in
+                for (i, r) in chosen.enumerated() { (s.baseAddress.unsafelyUnwrapped + i * d).update(from: rows[r], count: d) }
+            }
+        } else {
+            n = rows.count
+            sample = Array(UnsafeBufferPointer(start: rows.base, count: n * d))
+        }
+
+        var result = KMeans(k: k, dimension: d, centroids: [], objectiveHistory: [], sampleCount: n)
+        RowMatrix.with(sample, dimension: d) { x in
+            let seedingRows = max(k * max(1, parameters.seedingRowsPerCentroid), 4096)
+            var centroids: [Float]
+            if n > seedingRows {
+                var order = Array(0..<n)
+                for i in 0..<seedingRows { order.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }
+                var pool = [Float](repeating: 0, count: seedingRows * d)
+                pool.withUnsafeMutableBufferPointer { p in
+                    for (i, r) in order[0..<seedingRows].sorted().enumerated() { (p.baseAddress.unsafelyUnwrapped + i * d).update(from: x[r], count: d) }
+                }
+                centroids = RowMatrix.with(pool, dimension: d) { Self.plusPlus($0, k: k, rng: &rng, threads: threads) }
+            } else {
+                centroids = Self.plusPlus(x, k: k, rng: &rng, threads: threads)
+            }
+            var labels = [Int32](repeating: 0, count: n)
+            var dists = [Float](repeating: 0, count: n)
+            // As FAISS counts them: each iteration is an assignment (whose objective is recorded)
+            // then an update; with no iterations, the seeding's objective alone is recorded.
+            for _ in 0..<max(1, parameters.iterations) {
+                RowMatrix.with(centroids, dimension: d) { c in
+                    Self.assign(x, centroids: c, threads: threads, labels: &labels, distances: &dists)
+                }
+                result.objectiveHistory.append(dists.reduce(0.0) { $0 + Double($1) })
+                if parameters.iterations == 0 { break }
+                centroids = Self.update(x, labels: labels, distances: dists, previous: centroids, k: k)
+            }
+            result.centroids = centroids
+        }
+        return result
+    }
+
+    /// The nearest centroid of each row and its squared distance.
+    ///
+    /// - Throws: ``VecDBError/Code/dimensionMismatch`` when the dimensions differ.
+    public func assign(_ rows: RowMatrix, threads: Int = 1) throws(VecDBError) -> (labels: [Int32], distances: [Float]) {
+        guard rows.dimension == dimension else {
+            throw VecDBError(.dimensionMismatch, "k-means centroids have \(dimension) dimensions, the rows have \(rows.dimension)")
+        }
+        var labels = [Int32](repeating: 0, count: rows.count)
+        var dists = [Float](repeating: 0, count: rows.count)
+        RowMatrix.with(centroids, dimension: dimension) { c in
+            Self.assign(rows, centroids: c, threads: max(1, threads), labels: &labels, distances: &dists)
+        }
+        return (labels, dists)
+    }
+
+    static func checkFinite(_ rows: RowMatrix, what: String) throws(VecDBError) {
+        let total = rows.count * rows.dimension
+        for i in 0..<total where !rows.base[i].isFinite {
+            throw VecDBError(.nonFiniteValue, "\(what): row \(i / rows.dimension) component \(i % rows.dimension) is \(rows.base[i]); vectors must be finite")
+        }
+    }
+
+    /// k-means++ seeding. The running minimum distance of each row is updated with the batch
+    /// kernel, in parallel over row ranges.
+    static func plusPlus(_ x: RowMatrix, k: Int, rng: inout SeededGenerator, threads: Int) -> [Float] {
+        let n = x.count, d = x.dimension
+        var centroids = [Float](repeating: 0, count: k * d)
+        var minDist = [Float](repeating: .infinity, count: n)
+        let batch = DistanceKernels.best.l2sqF32Batch
+        var next = Int(rng.next() % UInt64(n))
+        let chunks = min(threads, max(1, n / 4096))
+        for c in 0..<k {
+            centroids.withUnsafeMutableBufferPointer { cb in
+                (cb.baseAddress.unsafelyUnwrapped + c * d).update(from: x[next], count: d)
+            }
+            if c == k - 1 { break }
+            let centre = UncheckedSendableBox(x[next])
+            minDist.withUnsafeMutableBufferPointer { mb in
+                let box = UncheckedSendableBox(mb.baseAddress.unsafelyUnwrapped)
+                DispatchQueue.concurrentPerform(iterations: chunks) { t in
+                    let lo = n * t / chunks, hi = n * (t + 1) / chunks
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 1024) { tmp in
+                        let out = tmp.baseAddress.unsafelyUnwrapped
+                        var s = lo
+                        while s < hi {
+                            let m = min(1024, hi - s)
+                            batch(centre.value, x[s], d, m, out)
+                            for j in 0..<m where out[j] < box.value[s + j] { box.value[s + j] = out[j] }
+                            s += m
+                        }
+                    }
+                }
+            }
+            var total = 0.0
+            for v in minDist { total += Double(v) }
+            if total <= 0 {
+                // Every row coincides with a chosen centroid: take the next row not yet chosen.
+                next = (next + 1) % n
+                continue
+            }
+            let target = Double(rng.nextUnitFloat()) * total
+            var acc = 0.0
+            next = n - 1
+            for i in 0..<n {
+                acc += Double(minDist[i])
+                if acc > target, minDist[i] > 0 { next = i; break }
+            }
+        }
+        return centroids
+    }
+
+    /// Rows per GEMM block in the assignment step.
+    static let blockRows = 256
+
+    /// The assignment step: nearest centroid (ties to the lower index) and squared distance.
+    ///
+    /// With `innerProduct`, the centroid with the largest inner product instead, and the
+    /// negated inner product as the distance (the coarse assignment of an IVF index under `ip`).
+    static func assign(_ x: RowMatrix, centroids c: RowMatrix, threads: Int, innerProduct: Bool = false,
+                       labels: inout [Int32], distances: inout [Float]) {
+        let n = x.count, d = x.dimension, k = c.count
+        guard n > 0, k > 0 else { return }
+        let kernels = DistanceKernels.best
+        let useGEMM = k >= 16 && d >= 8
+        var cNorms = [Float](repeating: 0, count: k)
+        for j in 0..<k { cNorms[j] = kernels.ipF32(c[j], c[j], d) }
+        if useGEMM { BLAS.setThreads(1) }
+        let chunks = min(threads, max(1, n / blockRows))
+        labels.withUnsafeMutableBufferPointer { lb in
+            distances.withUnsafeMutableBufferPointer { db in
+                cNorms.withUnsafeBufferPointer { nb in
+                    let lBox = UncheckedSendableBox(lb.baseAddress.unsafelyUnwrapped)
+                    let dBox = UncheckedSendableBox(db.baseAddress.unsafelyUnwrapped)
+                    let nBox = UncheckedSendableBox(nb.baseAddress.unsafelyUnwrapped)
+                    DispatchQueue.concurrentPerform(iterations: chunks) { t in
+                        let lo = n * t / chunks, hi = n * (t + 1) / chunks
+                        let cap = useGEMM ? blockRows * k : k
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: cap) { tmp in
+                            let out = tmp.baseAddress.unsafelyUnwrapped
+                            var s = lo
+                            while s < hi {
+                                let m = useGEMM ? min(blockRows, hi - s) : 1
+                                if useGEMM {
+                                    BLAS.sgemm(transB: true, m: m, n: k, k: d, a: x[s], lda: d, b: c.base, ldb: d, c: out, ldc: k)
+                                }
+                                for i in 0..<m {
+                                    let row = x[s + i]
+                                    var best: Float = .infinity, bestJ = 0
+                                    if useGEMM && innerProduct {
+                                        (best, bestJ) = argmin(out + i * k, scale: -1, plus: nil, count: k)
+                                    } else if useGEMM {
+                                        // ‖x‖² − 2 x·c + ‖c‖²: the argmin does not need ‖x‖².
+                                        let xn = kernels.ipF32(row, row, d)
+                                        (best, bestJ) = argmin(out + i * k, scale: -2, plus: nBox.value, count: k)
+                                        best = max(0, xn + best)
+                                    } else if innerProduct {
+                                        kernels.ipF32Batch(row, c.base, d, k, out)
+                                        for j in 0..<k where -out[j] < best { best = -out[j]; bestJ = j }
+                                    } else {
+                                        kernels.l2sqF32Batch(row, c.base, d, k, out)
+                                        for j in 0..<k where out[j] < best { best = out[j]; bestJ = j }
+                                    }
+                                    lBox.value[s + i] = Int32(bestJ)
+                                    dBox.value[s + i] = best
+                                }
+                                s += m
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The smallest `scale · line[j] + plus[j]` and its index (the lowest on ties), 16 lanes
+    /// at a time.
+    @inline(__always)
+    static func argmin(_ line: UnsafePointer<Float>, scale: Float, plus: UnsafePointer<Float>?, count k: Int) -> (Float, Int) {
+        typealias V = SIMD16<Float>
+        typealias I = SIMD16<Int32>
+        var bestV = V(repeating: .infinity)
+        var bestI = I(repeating: 0)
+        var idx = I(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        let step = I(repeating: 16)
+        let sv = V(repeating: scale)
+        var j = 0
+        let raw = UnsafeRawPointer(line)
+        while j + 16 <= k {
+            var v = raw.loadUnaligned(fromByteOffset: j * 4, as: V.self) * sv
+            if let plus { v += UnsafeRawPointer(plus).loadUnaligned(fromByteOffset: j * 4, as: V.self) }
+            let mask = v .< bestV
+            bestV.replace(with: v, where: mask)
+            bestI.replace(with: idx, where: mask)
+            idx &+= step
+            j += 16
+        }
+        var best = Float.infinity, bestJ = 0
+        for lane in 0..<16 where bestV[lane] < best || (bestV[lane] == best && Int(bestI[lane]) < bestJ) {
+            best = bestV[lane]; bestJ = Int(bestI[lane])
+        }
+        while j < k {
+            let v = scale * line[j] + (plus?[j] ?? 0)
+            if v < best { best = v; bestJ = j }
+            j += 1
+        }
+        return (best, bestJ)
+    }
+
+    /// The update step: each centroid moves to the mean of its rows; empty clusters are
+    /// re-seeded at the rows farthest from their centroids.
+    static func update(_ x: RowMatrix, labels: [Int32], distances: [Float], previous: [Float], k: Int) -> [Float] {
+        let n = x.count, d = x.dimension
+        var sums = [Double](repeating: 0, count: k * d)
+        var counts = [Int](repeating: 0, count: k)
+        for i in 0..<n {
+            let l = Int(labels[i])
+            counts[l] += 1
+            let row = x[i]
+            let base = l * d
+            for j in 0..<d { sums[base + j] += Double(row[j]) }
+        }
+        var out = previous
+        for c in 0..<k where counts[c] > 0 {
+            let inv = 1.0 / Double(counts[c])
+            for j in 0..<d { out[c * d + j] = Float(sums[c * d + j] * inv) }
+        }
+        let empty = (0..<k).filter { counts[$0] == 0 }
+        if !empty.isEmpty {
+            // Farthest rows first; ties by lower index, so the choice is deterministic.
+            let far = (0..<n).sorted { distances[$0] > distances[$1] || (distances[$0] == distances[$1] && $0 < $1) }
+            for (e, c) in empty.enumerated() where e < far.count {
+                let row = x[far[e]]
+                for j in 0..<d { out[c * d + j] = row[j] }
+            }
+        }
+        return out
+    }
+}
+
+/// A value shared across the threads of one `concurrentPerform`, each touching its own range.
+struct UncheckedSendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
