@@ -96,40 +96,44 @@ struct BenchCommand: ParsableCommand {
         let out = try BenchOutput(path: output)
         switch kind {
         case .exact:
-            let data = try BenchData.load(dataset: dataset, base: base, queries: queries, metric: metric,
-                                          maxQueries: maxQueries ?? 1000, threads: max(threads, 2))
+            let data = try loadData(defaultMaxQueries: 1000)
             try ExactBenchmark(data: data, k: k, threads: threads, repeats: repeats).run(out)
-            if peers { try Peers.run(data.peerArguments(kind: "exact", k: k, threads: threads, output: output) + ["--repeats", String(repeats)]) }
+            try runPeers(.exact, data)
             Summary.print(out.rows(), dataset: data.name)
         case .storage:
             let dir = DatasetCatalog().cacheDirectory + "/bench-storage.vecdb"
             try StorageBenchmark(rows: rows, directory: dir).run(out)
             try? FileManager.default.removeItem(atPath: dir)
         case .hnsw:
-            let data = try BenchData.load(dataset: dataset, base: base, queries: queries, metric: metric,
-                                          maxQueries: maxQueries ?? 10_000, threads: max(threads, 2))
+            let data = try loadData(defaultMaxQueries: 10_000)
             let sweep = efSweep.split(separator: ",").compactMap { Int($0) }
             try HNSWBenchmark(data: data, k: k, threads: threads, repeats: repeats, M: hnswM, efConstruction: efConstruction,
                               efSweep: sweep).run(out)
-            if peers {
-                try Peers.run(data.peerArguments(kind: "hnsw", k: k, threads: threads, output: output)
-                              + ["--repeats", String(repeats), "--m", String(hnswM), "--ef-construction", String(efConstruction),
-                                 "--ef-sweep", efSweep])
-            }
+            try runPeers(.hnsw, data, ["--m", String(hnswM), "--ef-construction", String(efConstruction), "--ef-sweep", efSweep])
             RecallSummary.print(out.rows(), dataset: data.name)
         case .ivf:
-            let data = try BenchData.load(dataset: dataset, base: base, queries: queries, metric: metric,
-                                          maxQueries: maxQueries ?? 10_000, threads: max(threads, 2))
+            let data = try loadData(defaultMaxQueries: 10_000)
             let sweep = nprobeSweep.split(separator: ",").compactMap { Int($0) }
             try IVFBenchmark(data: data, k: k, threads: threads, repeats: repeats, nlist: nlist, nprobeSweep: sweep,
                              pqM: pqM).run(out)
-            if peers {
-                try Peers.run(data.peerArguments(kind: "ivf", k: k, threads: threads, output: output)
-                              + ["--repeats", String(repeats), "--nlist", String(nlist), "--nprobe-sweep", nprobeSweep,
-                                 "--pq-m", String(pqM)])
-            }
+            try runPeers(.ivf, data, ["--nlist", String(nlist), "--nprobe-sweep", nprobeSweep, "--pq-m", String(pqM)])
             IVFSummary.print(out.rows(), dataset: data.name)
         }
+    }
+}
+
+extension BenchCommand {
+    /// The search benchmarks' data: `--dataset`, or `--base`/`--queries`/`--metric`.
+    func loadData(defaultMaxQueries: Int) throws -> BenchData {
+        try BenchData.load(dataset: dataset, base: base, queries: queries, metric: metric,
+                           maxQueries: maxQueries ?? defaultMaxQueries, threads: max(threads, 2))
+    }
+
+    /// With `--peers`, runs the peers script on the same data and output, with `extra` arguments.
+    func runPeers(_ kind: Kind, _ data: BenchData, _ extra: [String] = []) throws {
+        guard peers else { return }
+        try Peers.run(data.peerArguments(kind: kind.rawValue, k: k, threads: threads, output: output)
+                      + ["--repeats", String(repeats)] + extra)
     }
 }
 
