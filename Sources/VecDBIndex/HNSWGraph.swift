@@ -46,10 +46,11 @@ public final class HNSWGraph: @unchecked Sendable {
     public let metric: Metric
     public let dimension: Int
     public let parameters: Parameters
-    let maxM: Int
-    let maxM0: Int
-    let stride0: Int
-    let strideU: Int
+    /// Link bounds and block strides, derived from `M`.
+    var maxM: Int { parameters.M }
+    var maxM0: Int { parameters.M * 2 }
+    var stride0: Int { 1 + parameters.M * 2 }
+    var strideU: Int { 1 + parameters.M }
 
     public private(set) var count: Int
     var capacity: Int
@@ -71,7 +72,8 @@ public final class HNSWGraph: @unchecked Sendable {
     let pair: DistanceKernels.F32
     let negate: Bool
     let bias: Float
-    let levelMultiplier: Double
+    /// Node levels are drawn as floor(-ln(U) / ln M).
+    var levelMultiplier: Double { 1 / log(Double(max(2, parameters.M))) }
     var rng: SeededGenerator
     let visitedPool = VisitedPool()
 
@@ -84,10 +86,7 @@ public final class HNSWGraph: @unchecked Sendable {
         self.metric = metric
         self.dimension = vectors.dimension
         self.parameters = parameters
-        maxM = parameters.M
-        maxM0 = parameters.M * 2
-        stride0 = 1 + maxM0
-        strideU = 1 + maxM
+        let stride0 = 1 + parameters.M * 2, strideU = 1 + parameters.M
         count = 0
         capacity = max(16, vectors.count)
         level0 = .allocate(capacity: capacity * stride0)
@@ -104,7 +103,6 @@ public final class HNSWGraph: @unchecked Sendable {
         mapping = nil
         self.vectors = vectors
         (pair, negate, bias) = Self.kernel(metric, kernels)
-        levelMultiplier = 1 / log(Double(max(2, parameters.M)))
         rng = SeededGenerator(seed: parameters.seed)
     }
 
@@ -117,10 +115,6 @@ public final class HNSWGraph: @unchecked Sendable {
         self.metric = metric
         self.dimension = vectors.dimension
         self.parameters = parameters
-        maxM = parameters.M
-        maxM0 = parameters.M * 2
-        stride0 = 1 + maxM0
-        strideU = 1 + maxM
         count = n
         capacity = n
         self.level0 = level0
@@ -141,7 +135,6 @@ public final class HNSWGraph: @unchecked Sendable {
         mapping = mapped
         self.vectors = vectors
         (pair, negate, bias) = Self.kernel(metric, kernels)
-        levelMultiplier = 1 / log(Double(max(2, parameters.M)))
         rng = SeededGenerator(seed: parameters.seed)
         // Every upper block must lie inside the upper section, so traversal cannot leave it.
         for i in 0..<n {
@@ -237,9 +230,10 @@ public final class HNSWGraph: @unchecked Sendable {
         reserve(n)
         let first = count
         // Draw every new node's level up front, so upper blocks can be laid out before threads start.
+        let multiplier = levelMultiplier
         for i in first..<n {
             let u = max(Double(rng.nextUnitFloat()), 1e-12)
-            let lvl = min(Self.maximumLevel, Int(-log(u) * levelMultiplier))
+            let lvl = min(Self.maximumLevel, Int(-log(u) * multiplier))
             levels[i] = UInt8(lvl)
             level0[i * stride0] = 0
             if lvl > 0 {

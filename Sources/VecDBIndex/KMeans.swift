@@ -158,9 +158,9 @@ public struct KMeans: Sendable {
                 (cb.baseAddress.unsafelyUnwrapped + c * d).update(from: x[next], count: d)
             }
             if c == k - 1 { break }
-            let centre = UncheckedSendableBox(x[next])
+            let centre = UncheckedSendable(x[next])
             minDist.withUnsafeMutableBufferPointer { mb in
-                let box = UncheckedSendableBox(mb.baseAddress.unsafelyUnwrapped)
+                let box = UncheckedSendable(mb.baseAddress.unsafelyUnwrapped)
                 DispatchQueue.concurrentPerform(iterations: chunks) { t in
                     let lo = n * t / chunks, hi = n * (t + 1) / chunks
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: 1024) { tmp in
@@ -213,9 +213,9 @@ public struct KMeans: Sendable {
         labels.withUnsafeMutableBufferPointer { lb in
             distances.withUnsafeMutableBufferPointer { db in
                 cNorms.withUnsafeBufferPointer { nb in
-                    let lBox = UncheckedSendableBox(lb.baseAddress.unsafelyUnwrapped)
-                    let dBox = UncheckedSendableBox(db.baseAddress.unsafelyUnwrapped)
-                    let nBox = UncheckedSendableBox(nb.baseAddress.unsafelyUnwrapped)
+                    let lBox = UncheckedSendable(lb.baseAddress.unsafelyUnwrapped)
+                    let dBox = UncheckedSendable(db.baseAddress.unsafelyUnwrapped)
+                    let nBox = UncheckedSendable(nb.baseAddress.unsafelyUnwrapped)
                     DispatchQueue.concurrentPerform(iterations: chunks) { t in
                         let lo = n * t / chunks, hi = n * (t + 1) / chunks
                         let cap = useGEMM ? blockRows * k : k
@@ -319,10 +319,4 @@ public struct KMeans: Sendable {
         }
         return out
     }
-}
-
-/// A value shared across the threads of one `concurrentPerform`, each touching its own range.
-struct UncheckedSendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -40,8 +40,7 @@ public struct RowMatrix: @unchecked Sendable {
 
 /// Wraps a value that is shared across threads under a discipline the compiler cannot see,
 /// such as disjoint index ranges of one buffer.
-@usableFromInline
-struct UncheckedSendable<T>: @unchecked Sendable {
-    @usableFromInline var value: T
-    @usableFromInline init(_ value: T) { self.value = value }
+package struct UncheckedSendable<T>: @unchecked Sendable {
+    package var value: T
+    package init(_ value: T) { self.value = value }
 }

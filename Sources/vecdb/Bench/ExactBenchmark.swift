@@ -39,7 +39,7 @@ struct ExactBenchmark {
                     let box = UnsafeMutableBufferPointer<[UInt64]>.allocate(capacity: nq)
                     box.initialize(repeating: [])
                     defer { box.deallocate() }
-                    let shared = SendableBox(box)
+                    let shared = UncheckedSendable(box)
                     DispatchQueue.concurrentPerform(iterations: threads) { t in
                         for i in stride(from: t, to: nq, by: threads) {
                             var heap = TopKHeap(k: k)
@@ -74,11 +74,6 @@ struct ExactBenchmark {
                 ])
         }
     }
-}
-
-struct SendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 /// A plain single-thread memory read: sum a buffer much larger than the caches.
