@@ -44,7 +44,7 @@ let package = Package(
         // Facade: Database, Collection, queries and filters.
         .target(name: "VecDB", dependencies: ["VecDBKernels", "VecDBStorage", "VecDBIndex"]),
         // Data-set readers and fetchers (fvecs, npy, IDX, CSV), used by the CLI and benchmarks.
-        .target(name: "VecDBDatasets", dependencies: ["VecDBKernels"]),
+        .target(name: "VecDBDatasets", dependencies: ["VecDBKernels", "VecDBStorage"]),
         // The shell.
         .executableTarget(
             name: "vecdb",
