@@ -20,7 +20,7 @@ public final class Collection: Sendable {
         dimension = store.dimension
         metric = store.metric
         elementType = store.elementType
-        indexes = SegmentIndexes(directory: store.directory, metric: store.metric, fs: store.fileSystem)
+        indexes = SegmentIndexes(directory: store.directory, metric: store.metric, dimension: store.dimension, fs: store.fileSystem)
         let snapshot = store.snapshot()
         try indexes.load(snapshot)
         refreshIndexesInBackground(snapshot)
@@ -107,12 +107,13 @@ public final class Collection: Sendable {
     /// - Throws: ``VecDBError/Code/dimensionMismatch``, ``VecDBError/Code/nonFiniteValue``,
     ///   ``VecDBError/Code/corruptFile`` (a payload block the filter needs is damaged).
     /// - Complexity: O(count × dimension).
-    /// With an HNSW index (``createIndex(_:threads:progress:)``), indexed segments are searched
-    /// through their graphs with candidate list size `ef` (default ``defaultEF``), and the rest
-    /// exactly; without one, every row is compared. `ef` defaults to the collection's
-    /// (``searchEF``), set when the index was created.
-    public func search(_ query: [Float], k: Int, filter: Filter? = nil, ef: Int? = nil) throws(VecDBError) -> [SearchResult] {
-        try CollectionSnapshot(collection: self, snapshot: store.snapshot()).search(query, k: k, filter: filter, ef: ef)
+    /// With an index, indexed segments are searched through it, and the rest (the memory
+    /// buffer, segments whose index is still being built) exactly; without one, every row is
+    /// compared.
+    /// - HNSW: candidate list size `ef`, by default the collection's (``searchEF``).
+    /// - IVF: `nprobe` lists scanned, by default the collection's (``searchNprobe``).
+    public func search(_ query: [Float], k: Int, filter: Filter? = nil, ef: Int? = nil, nprobe: Int? = nil) throws(VecDBError) -> [SearchResult] {
+        try CollectionSnapshot(collection: self, snapshot: store.snapshot()).search(query, k: k, filter: filter, ef: ef, nprobe: nprobe)
     }
 
     /// A consistent, read-only view of the collection as it is now.
@@ -153,7 +154,7 @@ public final class Collection: Sendable {
         let s = store.statistics()
         let raw = s.segments.reduce(0) { $0 + $1.payloadRawBytes }
         let file = s.segments.reduce(0) { $0 + $1.payloadFileBytes }
-        return CollectionStats(
+        var out = CollectionStats(
             name: name, dimension: dimension, metric: metric, elementType: elementType, count: s.liveRows,
             memtableRows: s.memtableRows, memtableDeletedRows: s.memtableDeletedRows, segmentCount: s.segments.count,
             deletedRows: s.segments.reduce(s.memtableDeletedRows) { $0 + $1.deletedRows },
@@ -163,6 +164,10 @@ public final class Collection: Sendable {
                 CollectionStats.Segment(id: $0.id, rows: $0.rows, deletedRows: $0.deletedRows, vectorFileBytes: $0.vectorBytes,
                                         payloadRawBytes: $0.payloadRawBytes, payloadFileBytes: $0.payloadFileBytes)
             })
+        out.index = index.map(\.summary)
+        out.indexedSegments = indexedSegments.indexed
+        out.indexDrift = indexDrift
+        return out
     }
 }
 
@@ -179,9 +184,10 @@ public struct CollectionSnapshot: Sendable {
 
     public var count: Int { snapshot.liveCount }
 
-    /// See ``Collection/search(_:k:filter:ef:)``.
-    public func search(_ query: [Float], k: Int, filter: Filter? = nil, ef: Int? = nil) throws(VecDBError) -> [SearchResult] {
+    /// See ``Collection/search(_:k:filter:ef:nprobe:)``.
+    public func search(_ query: [Float], k: Int, filter: Filter? = nil, ef: Int? = nil, nprobe: Int? = nil) throws(VecDBError) -> [SearchResult] {
         if let ef, ef < 1 { throw VecDBError(.invalidArgument, "ef must be at least 1, got \(ef)") }
+        if let nprobe, nprobe < 1 { throw VecDBError(.invalidArgument, "nprobe must be at least 1, got \(nprobe)") }
         try VectorValidation.check(query, dimension: collection.dimension, what: "search in \(collection.what): query")
         guard k > 0 else {
             if k < 0 { throw VecDBError(.invalidArgument, "k must be positive, got \(k)") }
@@ -194,7 +200,8 @@ public struct CollectionSnapshot: Sendable {
                 return f.matches(p)
             }
         }
-        let indexed = collection.indexes.searcher(ef: ef ?? collection.searchEF, k: k, filtered: filter != nil)
+        let indexed = collection.indexes.searcher(ef: ef ?? collection.searchEF, nprobe: nprobe ?? collection.searchNprobe, k: k,
+                                                  filtered: filter != nil)
         return try snapshot.search(query, k: k, accept: accept, indexed: indexed).map { h throws(VecDBError) in
             SearchResult(key: h.key, distance: h.distance, payload: try h.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
         }

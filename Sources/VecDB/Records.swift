@@ -53,6 +53,12 @@ public struct CollectionStats: Codable, Sendable, Hashable {
     /// Raw payload bytes over compressed payload file bytes (sealed segments only; 0 when none).
     public var payloadCompressionRatio: Double
     public var segments: [Segment]
+    /// The index kept ("hnsw M=16 efConstruction=200", "ivf-pq nlist=1024 m=16"), or nil.
+    public var index: String? = nil
+    /// Segments with their index built.
+    public var indexedSegments: Int = 0
+    /// For IVF: see ``Collection/indexDrift``.
+    public var indexDrift: Double? = nil
 }
 
 /// How a ``Database`` is opened.

@@ -4,93 +4,188 @@ import VecDBIndex
 import VecDBKernels
 import VecDBStorage
 
-/// The HNSW graphs of a collection's segments.
+/// The indexes of a collection's segments: an HNSW graph, or IVF inverted lists, per segment.
 ///
-/// Segments are immutable, so each gets its own graph, built once and written next to it as
-/// `hnsw-<id>.idx`; searches merge the per-segment results with the exact scan of the memtable
-/// (and of any segment whose graph is not built yet), like the sealed and growing segments of
-/// an LSM design. Graphs are derived data: a missing or damaged graph file is rebuilt, never
-/// trusted, and the segment is searched exactly meanwhile.
+/// Segments are immutable, so each gets its own index, built once and written next to it as
+/// `hnsw-<id>.idx` or `ivf-<id>.idx`; searches merge the per-segment results with the exact scan
+/// of the memtable (and of any segment whose index is not built yet), like the sealed and
+/// growing segments of an LSM design. Indexes are derived data: a missing or damaged file is
+/// rebuilt, never trusted, and the segment is searched exactly meanwhile.
 ///
-/// Thread-safe: the registry is a `Mutex`; a graph is immutable once registered, and every
-/// search holds its segment (and so the mapped vectors the graph links) through its snapshot.
+/// IVF lists of every segment share one partition of the space: the centroids (and SQ/PQ
+/// quantiser) are trained once, when the index is created or retrained, and kept in
+/// `ivf-quantizer.idx`; a segment sealed later has its rows assigned to the nearest of those
+/// lists. How far those rows lie from their centroids, against the training sample, is the
+/// collection's drift (``Collection/indexDrift``).
+///
+/// Thread-safe: the registry is a `Mutex`; an index is immutable once registered, and every
+/// search holds its segment (and so the mapped vectors it refers to) through its snapshot.
 final class SegmentIndexes: Sendable {
+    enum Index: @unchecked Sendable {
+        case graph(HNSWGraph)
+        case ivf(IVFIndex)
+    }
+
     struct Entry: Sendable {
         let segment: Segment
-        let graph: HNSWGraph
+        let index: Index
     }
 
     struct State {
         var spec: IndexSpec?
-        var graphs: [UInt64: Entry] = [:]
+        var entries: [UInt64: Entry] = [:]
+        /// The trained, empty IVF index whose centroids every segment's lists share.
+        var quantizer: UncheckedSendable<IVFIndex>?
         var building = false
     }
 
     let directory: String
     let metric: Metric
+    let dimension: Int
     let fs: FileSystem
     let state = Mutex(State())
-    /// Held while graphs are built and written, so the background builder and an explicit
+    /// Held while indexes are built and written, so the background builder and an explicit
     /// refresh never write the same file at once.
     let buildLock = Mutex(())
-    /// Builds graphs for segments sealed after the index was created, off the write path.
+    /// Builds indexes for segments sealed after the index was created, off the write path.
     let queue = DispatchQueue(label: "vecdb.index-builder", qos: .utility)
 
-    init(directory: String, metric: Metric, fs: FileSystem = .system) {
+    static let quantizerFileName = "ivf-quantizer.idx"
+
+    init(directory: String, metric: Metric, dimension: Int, fs: FileSystem = .system) {
         self.directory = directory
         self.metric = metric
+        self.dimension = dimension
         self.fs = fs
     }
 
     var specPath: String { directory + "/" + IndexSpec.fileName }
-    static func graphFileName(_ id: UInt64) -> String { "hnsw-" + String(Segment.fileName(id: id).dropFirst(4).dropLast(4)) + ".idx" }
+    var quantizerPath: String { directory + "/" + Self.quantizerFileName }
+    static func segmentSuffix(_ id: UInt64) -> String { String(Segment.fileName(id: id).dropFirst(4).dropLast(4)) }
+    static func graphFileName(_ id: UInt64) -> String { "hnsw-" + segmentSuffix(id) + ".idx" }
+    static func listsFileName(_ id: UInt64) -> String { "ivf-" + segmentSuffix(id) + ".idx" }
     func graphPath(_ id: UInt64) -> String { directory + "/" + Self.graphFileName(id) }
+    func listsPath(_ id: UInt64) -> String { directory + "/" + Self.listsFileName(id) }
 
     var spec: IndexSpec? { state.withLock { $0.spec } }
 
-    /// Reads the spec and maps the graphs of `snapshot`'s segments. A damaged spec is an error;
-    /// a damaged graph is dropped and rebuilt later.
+    /// Reads the spec and maps the indexes of `snapshot`'s segments. A damaged spec is an error;
+    /// a damaged segment index is dropped and rebuilt later. A damaged IVF quantiser file means
+    /// the lists are retrained by the next refresh.
     func load(_ snapshot: Snapshot) throws(VecDBError) {
         guard fs.exists(specPath) else { return }
         let spec = try IndexSpec(bytes: try fs.readAll(specPath), path: specPath)
-        var graphs: [UInt64: Entry] = [:]
-        for v in snapshot.segments {
-            let path = graphPath(v.segment.id)
-            guard fs.exists(path) else { continue }
-            if let g = try? HNSWGraph.open(path, vectors: v.segment.rows(), metric: metric, fs: fs), g.count == v.segment.count,
-               g.parameters == spec.hnsw {
-                // (a graph built with other parameters is rebuilt)
-                graphs[v.segment.id] = Entry(segment: v.segment, graph: g)
+        var entries: [UInt64: Entry] = [:]
+        var quantizer: IVFIndex?
+        switch spec.kind {
+        case .hnsw(let parameters):
+            for v in snapshot.segments {
+                let path = graphPath(v.segment.id)
+                guard fs.exists(path) else { continue }
+                // A graph built with other parameters is rebuilt.
+                if let g = try? HNSWGraph.open(path, vectors: v.segment.rows(), metric: metric, fs: fs), g.count == v.segment.count,
+                   g.parameters == parameters {
+                    entries[v.segment.id] = Entry(segment: v.segment, index: .graph(g))
+                }
+            }
+        case .ivf(let parameters):
+            if let q = try? IVFIndex.open(quantizerPath, fs: fs, verifyBody: true), q.isTrained, q.encoding == parameters.encoding,
+               q.nlist == parameters.nlist, q.metric == metric, q.dimension == dimension {
+                quantizer = q
+                for v in snapshot.segments {
+                    let path = listsPath(v.segment.id)
+                    guard fs.exists(path) else { continue }
+                    if let lists = try? IVFIndex.open(path, fs: fs), lists.count == v.segment.count, lists.sharesTraining(with: q) {
+                        entries[v.segment.id] = Entry(segment: v.segment, index: .ivf(lists))
+                    }
+                }
             }
         }
         state.withLock {
             $0.spec = spec
-            $0.graphs = graphs
+            $0.entries = entries
+            $0.quantizer = quantizer.map(UncheckedSendable.init)
         }
     }
 
-    /// Records the spec durably and builds a graph for every segment of `snapshot` that lacks one.
-    func create(_ spec: IndexSpec, snapshot: Snapshot, threads: Int, progress: (@Sendable (Int, Int) -> Void)?) throws(VecDBError) {
-        try spec.hnsw.validate()
-        let changed = state.withLock { s -> Bool in
-            let changed = s.spec != spec
-            if s.spec?.hnsw != spec.hnsw { s.graphs = [:] }
-            s.spec = spec
-            return changed
+    /// Records the spec durably, trains the IVF centroids when the spec asks for IVF, and
+    /// builds an index for every segment of `snapshot`.
+    ///
+    /// The old index (files included) stays usable until the new one is recorded.
+    func create(_ spec: IndexSpec, snapshot: Snapshot, threads: Int, retrain: Bool = false,
+                progress: (@Sendable (Int, Int) -> Void)?) throws(VecDBError) {
+        try buildLock.withLock { (_: inout ()) throws(VecDBError) in
+            var quantizer: IVFIndex?
+            switch spec.kind {
+            case .hnsw(let p):
+                try p.validate()
+            case .ivf(let p):
+                try p.validate(dimension: dimension)
+                let current = state.withLock { s in s.spec == spec ? s.quantizer?.value : nil }
+                if let current, !retrain {
+                    quantizer = current
+                } else {
+                    let q = try train(p, snapshot: snapshot, threads: threads)
+                    try q.write(to: quantizerPath, fs: fs)
+                    quantizer = q
+                }
+            }
+            let changed = state.withLock { s -> Bool in
+                let changed = s.spec != spec || quantizer.map { q in s.quantizer.map { $0.value !== q } ?? true } ?? false
+                if changed { s.entries = [:] }
+                s.spec = spec
+                s.quantizer = quantizer.map(UncheckedSendable.init)
+                return changed
+            }
+            if changed || !fs.exists(specPath) { try fs.replaceAtomically(specPath, with: spec.bytes()) }
+            try refreshLocked(snapshot, threads: threads, progress: progress)
         }
-        if changed || !fs.exists(specPath) { try fs.replaceAtomically(specPath, with: spec.bytes()) }
-        try refresh(snapshot, threads: threads, progress: progress)
     }
 
-    /// Builds the graphs `snapshot` is missing, drops those of segments that are gone, and
+    /// Trains IVF centroids and quantiser on up to `maxSample` live rows of `snapshot`, evenly
+    /// spaced over its segments.
+    func train(_ p: IVFIndex.Parameters, snapshot: Snapshot, threads: Int) throws(VecDBError) -> IVFIndex {
+        let live = snapshot.segments.reduce(0) { $0 + $1.liveCount }
+        let needed = max(p.nlist, p.encoding == .flat || p.encoding == .sq8 ? 1 : ProductQuantizer.ksub)
+        guard live >= needed else {
+            throw VecDBError(.invalidArgument, "an IVF index with nlist \(p.nlist)\(needed > p.nlist ? " and PQ" : "") needs at least \(needed) stored vectors to train on; the collection holds \(live)")
+        }
+        let step = max(1, live / p.maxSample)
+        var sample = [Float]()
+        sample.reserveCapacity((live / step + 1) * dimension)
+        var ordinal = 0
+        for v in snapshot.segments {
+            let rows = v.segment.rows()
+            for r in 0..<v.segment.count where !v.dead.contains(r) {
+                if ordinal % step == 0 { sample.append(contentsOf: UnsafeBufferPointer(start: rows[r], count: dimension)) }
+                ordinal += 1
+            }
+        }
+        let index = try IVFIndex(metric: metric, dimension: dimension, nlist: p.nlist, encoding: p.encoding)
+        let kp = KMeans.Parameters(iterations: p.iterations, maxSample: p.maxSample, seed: p.seed, threads: max(1, threads))
+        try RowMatrix.with(sample, dimension: dimension) { (m) throws(VecDBError) in try index.train(m, parameters: kp) }
+        return index
+    }
+
+    /// Builds the indexes `snapshot` is missing, drops those of segments that are gone, and
     /// removes their files.
     func refresh(_ snapshot: Snapshot, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws(VecDBError) {
         try buildLock.withLock { (_: inout ()) throws(VecDBError) in try refreshLocked(snapshot, threads: threads, progress: progress) }
     }
 
     func refreshLocked(_ snapshot: Snapshot, threads: Int, progress: (@Sendable (Int, Int) -> Void)?) throws(VecDBError) {
-        guard let spec = self.spec else { return }
-        let have = state.withLock { Set($0.graphs.keys) }
+        guard var spec = self.spec else { return }
+        if case .ivf(let p) = spec.kind, state.withLock({ $0.quantizer == nil }) {
+            // The quantiser file was lost or damaged: train again from the data.
+            let q = try train(p, snapshot: snapshot, threads: threads)
+            try q.write(to: quantizerPath, fs: fs)
+            state.withLock {
+                $0.quantizer = UncheckedSendable(q)
+                $0.entries = [:]
+            }
+            spec = self.spec ?? spec
+        }
+        let (have, quantizer) = state.withLock { (Set($0.entries.keys), $0.quantizer?.value) }
         let total = snapshot.segments.reduce(0) { $0 + $1.segment.count }
         var done = 0
         for v in snapshot.segments {
@@ -100,28 +195,45 @@ final class SegmentIndexes: Sendable {
                 continue
             }
             let base = done
-            let g = try HNSWGraph.build(vectors: v.segment.rows(), metric: metric, parameters: spec.hnsw, threads: threads,
-                                        progress: progress.map { p in { @Sendable n in p(base + n, total) } })
-            try g.write(to: graphPath(id), fs: fs)
-            state.withLock { $0.graphs[id] = Entry(segment: v.segment, graph: g) }
+            let index: Index
+            switch spec.kind {
+            case .hnsw(let p):
+                let g = try HNSWGraph.build(vectors: v.segment.rows(), metric: metric, parameters: p, threads: threads,
+                                            progress: progress.map { p in { @Sendable n in p(base + n, total) } })
+                try g.write(to: graphPath(id), fs: fs)
+                index = .graph(g)
+            case .ivf:
+                guard let quantizer else { return }
+                let lists = try quantizer.emptyCopy()
+                try lists.add(v.segment.rows(), threads: threads)
+                try lists.write(to: listsPath(id), fs: fs)
+                index = .ivf(lists)
+            }
+            state.withLock { $0.entries[id] = Entry(segment: v.segment, index: index) }
             done += v.segment.count
+            progress?(done, total)
         }
         progress?(total, total)
         let live = Set(snapshot.segments.map(\.segment.id))
-        state.withLock { s in s.graphs = s.graphs.filter { live.contains($0.key) } }
-        removeOrphans(live: live)
+        state.withLock { s in s.entries = s.entries.filter { live.contains($0.key) } }
+        removeOrphans(live: live, spec: spec)
     }
 
-    /// Deletes graph files whose segment no longer exists, and temporary files of interrupted writes.
-    func removeOrphans(live: Set<UInt64>) {
+    /// Deletes index files whose segment no longer exists or that belong to another index
+    /// type, and temporary files of interrupted writes.
+    func removeOrphans(live: Set<UInt64>, spec: IndexSpec) {
         guard let names = try? fs.list(directory) else { return }
-        let keep = Set(live.map(Self.graphFileName))
-        for n in names where n.hasPrefix("hnsw-") && !keep.contains(n) {
+        var keep: Set<String>
+        switch spec.kind {
+        case .hnsw: keep = Set(live.map(Self.graphFileName))
+        case .ivf: keep = Set(live.map(Self.listsFileName)).union([Self.quantizerFileName])
+        }
+        for n in names where (n.hasPrefix("hnsw-") || n.hasPrefix("ivf-")) && !keep.contains(n) {
             try? fs.unlink(directory + "/" + n)
         }
     }
 
-    /// Starts building missing graphs in the background, once at a time.
+    /// Starts building missing indexes in the background, once at a time.
     func refreshInBackground(_ current: @escaping @Sendable () -> Snapshot) {
         let start = state.withLock { s -> Bool in
             guard s.spec != nil, !s.building else { return false }
@@ -136,52 +248,108 @@ final class SegmentIndexes: Sendable {
     }
 
     func needsRefreshSegment(_ id: UInt64) -> Bool {
-        state.withLock { $0.spec != nil && $0.graphs[id] == nil }
+        state.withLock { $0.spec != nil && $0.entries[id] == nil }
     }
 
     func needsRefresh(_ snapshot: Snapshot) -> Bool {
-        state.withLock { s in s.spec != nil && snapshot.segments.contains { s.graphs[$0.segment.id] == nil } }
+        state.withLock { s in s.spec != nil && snapshot.segments.contains { s.entries[$0.segment.id] == nil } }
+    }
+
+    /// The mean squared distance of indexed rows to their IVF centroids over that of the
+    /// training sample; nil without an IVF index or rows.
+    var drift: Double? {
+        state.withLock { s -> Double? in
+            guard let q = s.quantizer?.value, q.trainingMeanDistance > 0 else { return nil }
+            var sum = 0.0, count = 0
+            for e in s.entries.values {
+                if case .ivf(let lists) = e.index {
+                    let t = lists.driftTotals
+                    sum += t.sum
+                    count += t.count
+                }
+            }
+            return count > 0 ? sum / Double(count) / q.trainingMeanDistance : nil
+        }
+    }
+
+    /// Rows per IVF list over every indexed segment; nil without an IVF index.
+    var listSizes: [Int]? {
+        state.withLock { s -> [Int]? in
+            guard let q = s.quantizer?.value else { return nil }
+            var sizes = [Int](repeating: 0, count: q.nlist)
+            for e in s.entries.values {
+                if case .ivf(let lists) = e.index {
+                    for (i, n) in lists.listSizes.enumerated() { sizes[i] += n }
+                }
+            }
+            return sizes
+        }
+    }
+
+    /// Counts a segment's rows that `allow` admits; returns the admission table and the count.
+    static func matches(_ n: Int, _ allow: (Int) -> Bool) -> ([Bool], Int) {
+        var pass = [Bool](repeating: false, count: n)
+        var matches = 0
+        for r in 0..<n where allow(r) {
+            pass[r] = true
+            matches += 1
+        }
+        return (pass, matches)
     }
 
     /// The hook the snapshot search calls for each segment.
     ///
-    /// Without a filter, the graph is searched directly (deleted rows are skipped during the
-    /// walk). With a filter, the matching rows are counted first: when few match, scanning them
-    /// exactly is both faster and exact; otherwise the graph is walked with the filter and an
-    /// `ef` widened by the inverse of the selectivity, so recall holds as matches thin out.
-    func searcher(ef: Int, k: Int, filtered: Bool) -> IndexedSegmentSearch? {
-        let graphs = state.withLock { $0.graphs }
-        guard !graphs.isEmpty else { return nil }
+    /// Without a filter, the index is searched directly (deleted rows are skipped). With a
+    /// filter, the matching rows are counted first: when few match, scanning them exactly is
+    /// both faster and exact; otherwise the index is searched with the filter and its width
+    /// (HNSW `ef`, IVF `nprobe`) widened by the inverse of the selectivity, so recall holds as
+    /// matches thin out.
+    ///
+    /// - Parameters:
+    ///   - ef: HNSW candidate list size.
+    ///   - nprobe: IVF lists probed.
+    func searcher(ef: Int, nprobe: Int, k: Int, filtered: Bool) -> IndexedSegmentSearch? {
+        let (entries, spec) = state.withLock { ($0.entries, $0.spec) }
+        guard !entries.isEmpty, let spec else { return nil }
         let metric = self.metric
+        let rerank = spec.ivf?.rerank ?? 0
+        // IVF lists share their centroids, so the probed lists are found once per query.
+        var probes: (nprobe: Int, lists: [(list: Int, distance: Float)])?
         return { view, query, allow, idBase, heap in
-            guard let entry = graphs[view.segment.id], entry.segment === view.segment else { return false }
-            let g = entry.graph
+            guard let entry = entries[view.segment.id], entry.segment === view.segment else { return false }
             let n = view.segment.count
-            var width = max(ef, k)
-            var allowNode: ((UInt32) -> Bool)?
-            if let allow {
-                if filtered {
-                    var pass = [Bool](repeating: false, count: n)
-                    var matches = 0
-                    for r in 0..<n where allow(r) {
-                        pass[r] = true
-                        matches += 1
+            var pass: [Bool] = []
+            var selectivity = 1.0
+            var allowRow: ((Int) -> Bool)? = allow
+            if let allow, filtered {
+                let (p, matches) = Self.matches(n, allow)
+                if matches == 0 { return true }
+                selectivity = Double(matches) / Double(n)
+                if matches <= 16 * max(ef, k) || selectivity < 0.02 {
+                    let es = ExactSearch(metric: metric, dimension: view.segment.dimension, rowsNormalized: metric == .cosine)
+                    if view.segment.elementType == .float32 {
+                        es.scan(prepared: query, rows: view.segment.rows(), idBase: idBase, allow: { p[$0] }, heap: &heap)
+                    } else {
+                        view.segment.scanQuantised(query, metric: metric, kernels: es.kernels, idBase: idBase, allow: { p[$0] }, heap: &heap)
                     }
-                    if matches == 0 { return true }
-                    let selectivity = Double(matches) / Double(n)
-                    if matches <= 16 * width || selectivity < 0.02 {
-                        let es = ExactSearch(metric: metric, dimension: view.segment.dimension, rowsNormalized: metric == .cosine)
-                        es.scan(prepared: query, rows: view.segment.rows(), idBase: idBase, allow: { pass[$0] }, heap: &heap)
-                        return true
-                    }
-                    width = min(n, Int(Double(width) / selectivity))
-                    allowNode = { pass[Int($0)] }
-                } else {
-                    allowNode = { allow(Int($0)) }
+                    return true
                 }
+                pass = p
+                allowRow = { pass[$0] }
             }
-            for hit in g.search(query, k: heap.k, ef: width, allow: allowNode) {
-                heap.push(distance: hit.distance, id: idBase | hit.id)
+            switch entry.index {
+            case .graph(let g):
+                let width = selectivity < 1 ? min(n, Int(Double(max(ef, k)) / selectivity)) : max(ef, k)
+                let allowNode: ((UInt32) -> Bool)? = allowRow.map { a in { a(Int($0)) } }
+                for hit in g.search(query, k: heap.k, ef: width, allow: allowNode) {
+                    heap.push(distance: hit.distance, id: idBase | hit.id)
+                }
+            case .ivf(let lists):
+                let width = selectivity < 1 ? min(lists.nlist, Int((Double(nprobe) / selectivity).rounded(.up))) : nprobe
+                if probes == nil || probes?.nprobe != width { probes = (width, lists.probes(query, nprobe: width)) }
+                let allowID: ((UInt32) -> Bool)? = allowRow.map { a in { a(Int($0)) } }
+                let exact: IVFIndex.Rerank? = rerank > 0 ? IVFIndex.Rerank(vectors: view.segment.rows(), candidates: rerank) : nil
+                lists.search(prepared: query, probes: probes?.lists ?? [], allow: allowID, rerank: exact, idBase: idBase, into: &heap)
             }
             return true
         }

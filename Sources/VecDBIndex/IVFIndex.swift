@@ -51,6 +51,46 @@ public final class IVFIndex: @unchecked Sendable {
         }
     }
 
+    /// How a collection's IVF index is built: the encoding, the number of lists, and the
+    /// k-means training run.
+    public struct Parameters: Sendable, Equatable {
+        public var encoding: Encoding
+        /// Inverted lists (k-means centroids).
+        public var nlist: Int
+        /// Lloyd iterations of the coarse k-means (and, capped at 25, of each PQ sub-quantiser).
+        public var iterations: Int
+        /// At most this many rows are sampled for training.
+        public var maxSample: Int
+        /// Seeds k-means++ and the training sample, so a build is reproducible.
+        public var seed: UInt64
+        /// For PQ: how many candidates a search re-ranks exactly from the stored vectors (0: none).
+        public var rerank: Int
+
+        public init(encoding: Encoding = .flat, nlist: Int = 1024, iterations: Int = 20, maxSample: Int = 1 << 18,
+                    seed: UInt64 = 1234, rerank: Int = 0) {
+            self.encoding = encoding
+            self.nlist = nlist
+            self.iterations = iterations
+            self.maxSample = maxSample
+            self.seed = seed
+            self.rerank = rerank
+        }
+
+        /// - Throws: ``VecDBError/Code/invalidArgument`` naming the parameter out of range.
+        public func validate(dimension: Int? = nil) throws(VecDBError) {
+            guard (1...(1 << 20)).contains(nlist) else { throw VecDBError(.invalidArgument, "IVF nlist must be between 1 and 1048576, got \(nlist)") }
+            guard (1...1000).contains(iterations) else { throw VecDBError(.invalidArgument, "IVF training iterations must be between 1 and 1000, got \(iterations)") }
+            guard maxSample >= 1 else { throw VecDBError(.invalidArgument, "IVF training sample must hold at least 1 row, got \(maxSample)") }
+            guard (0...100_000).contains(rerank) else { throw VecDBError(.invalidArgument, "IVF re-rank candidates must be between 0 and 100000, got \(rerank)") }
+            if case .pq(let m) = encoding {
+                guard m >= 1 else { throw VecDBError(.invalidArgument, "IVF-PQ needs m ≥ 1 sub-quantisers, got \(m)") }
+                if let dimension { try ProductQuantizer.validate(dimension: dimension, m: m) }
+            } else if rerank != 0 {
+                throw VecDBError(.invalidArgument, "re-ranking applies to IVF-PQ only; \(encoding) lists hold exact distances")
+            }
+        }
+    }
+
     /// Exact re-ranking of PQ candidates from the full vectors.
     public struct Rerank: @unchecked Sendable {
         /// The full vectors, indexed by row id.
@@ -327,6 +367,32 @@ public final class IVFIndex: @unchecked Sendable {
         return fresh
     }
 
+    /// An index with the same trained centroids and quantiser and no rows, so that several
+    /// indexes (one per collection segment) share one partition of the space. Its drift
+    /// baseline is this index's.
+    ///
+    /// - Throws: ``VecDBError/Code/invalidArgument`` for an untrained index.
+    public func emptyCopy() throws(VecDBError) -> IVFIndex {
+        guard isTrained else { throw VecDBError(.invalidArgument, "\(what) is not trained; there is nothing to copy") }
+        let copy = try IVFIndex(metric: metric, dimension: dimension, nlist: nlist, encoding: encoding, kernels: kernels)
+        copy.centroids = centroids
+        copy.sq = sq
+        copy.pq = pq
+        copy.pqListTerms = pqListTerms
+        copy.trainingMeanDistance = trainingMeanDistance
+        return copy
+    }
+
+    /// Whether `other` partitions and encodes the space exactly as this index does.
+    public func sharesTraining(with other: IVFIndex) -> Bool {
+        metric == other.metric && dimension == other.dimension && nlist == other.nlist && encoding == other.encoding
+            && centroids == other.centroids && sq?.vmin == other.sq?.vmin && sq?.vscale == other.sq?.vscale
+            && pq?.centroids == other.pq?.centroids
+    }
+
+    /// The sum of added rows' squared distances to their centroids, and how many rows.
+    public var driftTotals: (sum: Double, count: Int) { (addedDistanceSum, addedCount) }
+
     /// The `k` nearest live rows to `query` among the `nprobe` nearest lists.
     ///
     /// - Parameters:
@@ -349,21 +415,41 @@ public final class IVFIndex: @unchecked Sendable {
         }
         if k == 0 || count == 0 { return [] }
         let q = metric == .cosine ? ExactSearch.normalized(query) : query
-        let offset: Float = metric == .cosine ? 1 : 0
         return q.withUnsafeBufferPointer { qb in
             let qp = qb.baseAddress.unsafelyUnwrapped
-            let probes = nearestLists(qp, nprobe: min(nprobe, nlist))
-            let wanted = rerank.map { max(k, $0.candidates) } ?? k
-            var heap = TopKHeap(k: wanted)
-            scan(qp, lists: probes, allow: allow, heap: &heap)
-            guard let rerank else { return heap.sorted().map { Neighbor(id: $0.id, distance: $0.distance + offset) } }
-            var exact = TopKHeap(k: k)
-            for c in heap.sorted() where Int(c.id) < rerank.vectors.count {
-                let row = rerank.vectors[Int(c.id)]
-                let dist = usesIP ? -kernels.ipF32(qp, row, dimension) : kernels.l2sqF32(qp, row, dimension)
-                exact.push(distance: dist, id: c.id)
-            }
-            return exact.sorted().map { Neighbor(id: $0.id, distance: $0.distance + offset) }
+            var heap = TopKHeap(k: k)
+            search(prepared: qp, probes: probes(qp, nprobe: nprobe), allow: allow, rerank: rerank, idBase: 0, into: &heap)
+            return heap.sorted().map { Neighbor(id: $0.id, distance: $0.distance) }
+        }
+    }
+
+    /// The `nprobe` lists nearest a prepared query (unit length for cosine); every index that
+    /// ``sharesTraining(with:)`` this one probes the same lists, so a caller searching several
+    /// computes them once.
+    package func probes(_ q: UnsafePointer<Float>, nprobe: Int) -> [(list: Int, distance: Float)] {
+        nearestLists(q, nprobe: min(max(1, nprobe), nlist))
+    }
+
+    /// Offers the live, allowed rows of the probed lists to `heap` (which may hold other
+    /// sources' rows), with ids `idBase | row` and distances by the metric (`1 − q·x` for
+    /// cosine). With `rerank`, the best `max(heap.k, candidates)` by PQ distance are re-scored
+    /// exactly from the full vectors first.
+    ///
+    /// `q` must be prepared: `dimension` finite floats, unit length for cosine.
+    package func search(prepared q: UnsafePointer<Float>, probes: [(list: Int, distance: Float)], allow: ((UInt32) -> Bool)?,
+                        rerank: Rerank?, idBase: UInt64, into heap: inout TopKHeap) {
+        guard heap.k > 0, count > 0, isTrained else { return }
+        let offset: Float = metric == .cosine ? 1 : 0
+        guard let rerank, rerank.vectors.dimension == dimension else {
+            scan(q, lists: probes, allow: allow, idBase: idBase, offset: offset, heap: &heap)
+            return
+        }
+        var candidates = TopKHeap(k: max(heap.k, rerank.candidates))
+        scan(q, lists: probes, allow: allow, idBase: 0, offset: 0, heap: &candidates)
+        for c in candidates.sorted() where Int(c.id) < rerank.vectors.count {
+            let row = rerank.vectors[Int(c.id)]
+            let dist = usesIP ? -kernels.ipF32(q, row, dimension) : kernels.l2sqF32(q, row, dimension)
+            heap.push(distance: dist + offset, id: idBase | c.id)
         }
     }
 
@@ -388,12 +474,12 @@ public final class IVFIndex: @unchecked Sendable {
 
     /// Offers every live, allowed row of the probed lists to `heap`, with its encoded distance.
     func scan(_ q: UnsafePointer<Float>, lists probes: [(list: Int, distance: Float)], allow: ((UInt32) -> Bool)?,
-              heap: inout TopKHeap) {
+              idBase: UInt64, offset: Float, heap: inout TopKHeap) {
         let d = dimension, limit = UInt32(count)
         let ip = usesIP
         let tomb = tombstones
         if let pq {
-            scanPQ(q, pq: pq, lists: probes, allow: allow, heap: &heap)
+            scanPQ(q, pq: pq, lists: probes, allow: allow, idBase: idBase, offset: offset, heap: &heap)
             return
         }
         for probe in probes {
@@ -408,7 +494,7 @@ public final class IVFIndex: @unchecked Sendable {
                         if id >= limit || tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { continue }
                         if let allow, !allow(id) { continue }
                         let v = f(q, vectors + r * d, d)
-                        heap.push(distance: ip ? -v : v, id: UInt64(id))
+                        heap.push(distance: (ip ? -v : v) + offset, id: idBase | UInt64(id))
                     }
                 case .sq8:
                     guard let sq else { return }
@@ -420,7 +506,7 @@ public final class IVFIndex: @unchecked Sendable {
                                 if id >= limit || tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { continue }
                                 if let allow, !allow(id) { continue }
                                 let v = f(q, codes + r * d, mn.baseAddress, sc.baseAddress, d)
-                                heap.push(distance: ip ? -v : v, id: UInt64(id))
+                                heap.push(distance: (ip ? -v : v) + offset, id: idBase | UInt64(id))
                             }
                         }
                     }
@@ -436,7 +522,7 @@ public final class IVFIndex: @unchecked Sendable {
     /// precomputed terms, the table of `‖(q − c) − r‖²`); for inner product the query's table
     /// with `−q·c` as the bias. A code's distance is the bias plus `m` table entries.
     func scanPQ(_ q: UnsafePointer<Float>, pq: ProductQuantizer, lists probes: [(list: Int, distance: Float)],
-                allow: ((UInt32) -> Bool)?, heap: inout TopKHeap) {
+                allow: ((UInt32) -> Bool)?, idBase: UInt64, offset: Float, heap: inout TopKHeap) {
         let m = pq.m, ks = ProductQuantizer.ksub, width = m * ks, d = dimension
         let limit = UInt32(count), ip = usesIP
         let precomputed = !ip && pqListTerms.count == nlist * width
@@ -450,7 +536,7 @@ public final class IVFIndex: @unchecked Sendable {
                     centroids.withUnsafeBufferPointer { cents in
                         for probe in probes {
                             let t: UnsafePointer<Float>
-                            var bias: Float = probe.distance
+                            var bias: Float = probe.distance + offset
                             if ip {
                                 t = UnsafePointer(queryTable)
                             } else if precomputed, let lt = terms.baseAddress.map({ $0 + probe.list * width }) {
@@ -460,7 +546,7 @@ public final class IVFIndex: @unchecked Sendable {
                                 let c = cents.baseAddress.unsafelyUnwrapped + probe.list * d
                                 for j in 0..<d { residual[j] = q[j] - c[j] }
                                 pq.distanceTable(residual, metric: .l2, into: listTable, kernels: kernels)
-                                bias = 0
+                                bias = offset
                                 t = UnsafePointer(listTable)
                             }
                             lists.withList(probe.list) { ids, codes, n in
@@ -471,7 +557,7 @@ public final class IVFIndex: @unchecked Sendable {
                                     let code = codes + r * m
                                     var s = bias
                                     for j in 0..<m { s += t[j * ks + Int(code[j])] }
-                                    heap.push(distance: s, id: UInt64(id))
+                                    heap.push(distance: s, id: idBase | UInt64(id))
                                 }
                             }
                         }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import VecDB
 
-/// `vecdb search DB COLLECTION (--vector 1,2,3 | --queries FILE) -k K [--json] [--filter EXPR]`.
+/// `vecdb search DB COLLECTION (--vector 1,2,3 | --queries FILE) -k K [--json] [--filter EXPR] [--ef N] [--nprobe N]`.
 struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "search", abstract: "Find the nearest neighbours of vectors.")
 
@@ -23,6 +23,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "HNSW candidate list size (larger: slower, more accurate).")
     var ef: Int?
 
+    @Option(help: "IVF lists probed (larger: slower, more accurate).")
+    var nprobe: Int?
+
     @Flag(help: "One JSON line per query: keys and distances in rank order.")
     var json = false
 
@@ -30,6 +33,7 @@ struct SearchCommand: ParsableCommand {
         guard (vector == nil) != (queries == nil) else { throw ValidationError("give exactly one of --vector and --queries") }
         guard k >= 1 else { throw ValidationError("-k must be at least 1") }
         if let ef, ef < 1 { throw ValidationError("--ef must be at least 1") }
+        if let nprobe, nprobe < 1 { throw ValidationError("--nprobe must be at least 1") }
         if let filter { _ = try Filter(parsing: filter) }
     }
 
@@ -39,7 +43,7 @@ struct SearchCommand: ParsableCommand {
         let (database, collection) = try target.open(readOnly: true)
         defer { database.close() }
         for (i, q) in qs.enumerated() {
-            let results = try collection.search(q, k: k, filter: f, ef: ef)
+            let results = try collection.search(q, k: k, filter: f, ef: ef, nprobe: nprobe)
             if json {
                 let line: Payload = .object([
                     "query": .number(Double(i)),

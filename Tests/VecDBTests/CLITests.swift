@@ -45,6 +45,35 @@ struct CLITests {
         #expect(stats.status == 0 && stats.stdout.contains(#""count":2"#), "\(stats.stdout)")
     }
 
+    @Test("index --type ivf-flat|ivf-sq8|ivf-pq, search --nprobe, stats shows the index, --retrain")
+    func ivfIndex() throws {
+        let db = dir.file("db")
+        #expect(try vecdb("create", db, "items", "--dim", "4", "--metric", "l2").status == 0)
+        let lines = (0..<600).map { i in "{\"key\": \(i), \"vector\": [\(i), \(i % 7), \(i % 13), \(i % 3)]}" }
+        let file = try write("ivf.jsonl", lines.joined(separator: "\n"))
+        #expect(try vecdb("insert", db, "items", "--file", file).status == 0)
+        let pq = try vecdb("index", db, "items", "--type", "ivf-pq", "--nlist", "8", "--m", "2", "--rerank", "20", "--threads", "1")
+        #expect(pq.status == 0 && pq.stdout.contains("ivf-pq m=2 rerank=20 nlist=8"), "\(pq.stdout)\(pq.stderr)")
+        let hit = try vecdb("search", db, "items", "--vector", "300,6,1,0", "-k", "1", "--nprobe", "8", "--json")
+        #expect(hit.status == 0 && hit.stdout.contains(#""keys":[300]"#), "\(hit.stdout)\(hit.stderr)")
+        let flat = try vecdb("index", db, "items", "--type", "ivf-flat", "--nlist", "8", "--nprobe", "2")
+        #expect(flat.status == 0, "\(flat.stderr)")
+        let stats = try vecdb("stats", db, "items")
+        #expect(stats.stdout.contains("index: ivf-flat nlist=8 nprobe=2, 1/1 segments indexed, drift"), "\(stats.stdout)")
+        let retrain = try vecdb("index", db, "items", "--retrain")
+        #expect(retrain.status == 0 && retrain.stdout.contains("retrained ivf-flat nlist=8"), "\(retrain.stdout)\(retrain.stderr)")
+        let exact = try vecdb("search", db, "items", "--vector", "599,4,1,2", "-k", "2", "--nprobe", "8", "--json")
+        #expect(exact.stdout.contains(#""keys":[599,598]"#), "\(exact.stdout)")
+        let badM = try vecdb("index", db, "items", "--type", "ivf-sq8", "--m", "4")
+        #expect(badM.status != 0 && badM.stderr.contains("--m applies to hnsw and ivf-pq"), "\(badM.stderr)")
+        let badType = try vecdb("index", db, "items", "--type", "ivf")
+        #expect(badType.status != 0 && badType.stderr.contains("unknown index type 'ivf'"), "\(badType.stderr)")
+        let badProbe = try vecdb("search", db, "items", "--vector", "1,2,3,4", "--nprobe", "0")
+        #expect(badProbe.status != 0 && badProbe.stderr.contains("--nprobe must be at least 1"), "\(badProbe.stderr)")
+        let tooMany = try vecdb("index", db, "items", "--type", "ivf-flat", "--nlist", "5000")
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("needs at least 5000 stored vectors"), "\(tooMany.stderr)")
+    }
+
     @Test("a batch with one bad row is rejected whole, with a clear message and a non-zero status")
     func atomicRejection() throws {
         let db = dir.file("db")

@@ -79,9 +79,13 @@ struct HNSWCollectionTests {
         #expect(c.indexedSegments.indexed == c.indexedSegments.total)
         #expect(c.searchEF == 48 && c.indexOptions == HNSWOptions(M: 12, efConstruction: 100))
         // The graphs opened from their files keep the structural invariants.
-        for entry in c.indexes.state.withLock({ Array($0.graphs.values) }) {
-            #expect(entry.graph.count == entry.segment.count)
-            #expect(entry.graph.invariantViolations().isEmpty)
+        for entry in c.indexes.state.withLock({ Array($0.entries.values) }) {
+            guard case .graph(let graph) = entry.index else {
+                Issue.record("segment \(entry.segment.id) has no graph")
+                continue
+            }
+            #expect(graph.count == entry.segment.count)
+            #expect(graph.invariantViolations().isEmpty)
         }
         let after = try (0..<20).map { try c.search(Self.query($0), k: 10, ef: 64) }
         #expect(after == before)
