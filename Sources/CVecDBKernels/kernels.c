@@ -573,3 +573,25 @@ const char *vdb_isa_name(vdb_isa isa) {
     }
     return "unknown";
 }
+
+// ---- half-precision rows to Float32 ----------------------------------------------------------
+
+__attribute__((target("avx2,f16c"))) static void f16_to_f32_array_f16c(const uint16_t *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = vdb_f16_to_f32(src[i]);
+}
+
+static void f16_to_f32_array_scalar(const uint16_t *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = vdb_f16_to_f32(src[i]);
+}
+
+void vdb_f16_to_f32_array(const uint16_t *src, float *dst, size_t n) {
+    static void (*chosen)(const uint16_t *, float *, size_t) = 0;
+    void (*f)(const uint16_t *, float *, size_t) = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
+    if (!f) {
+        f = (cpu_has_avx2() && vdb_kernels()->isa != VDB_ISA_SCALAR) ? f16_to_f32_array_f16c : f16_to_f32_array_scalar;
+        __atomic_store_n(&chosen, f, __ATOMIC_RELAXED);
+    }
+    f(src, dst, n);
+}

@@ -83,7 +83,7 @@ final class SegmentIndexes: Sendable {
                 let path = graphPath(v.segment.id)
                 guard fs.exists(path) else { continue }
                 // A graph built with other parameters is rebuilt.
-                if let g = try? HNSWGraph.open(path, vectors: v.segment.rows(), metric: metric, fs: fs), g.count == v.segment.count,
+                if let g = try? HNSWGraph.open(path, vectors: v.segment.storedRows(), metric: metric, fs: fs), g.count == v.segment.count,
                    g.parameters == parameters {
                     entries[v.segment.id] = Entry(segment: v.segment, index: .graph(g))
                 }
@@ -198,7 +198,7 @@ final class SegmentIndexes: Sendable {
             let index: Index
             switch spec.kind {
             case .hnsw(let p):
-                let g = try HNSWGraph.build(vectors: v.segment.rows(), metric: metric, parameters: p, threads: threads,
+                let g = try HNSWGraph.build(vectors: v.segment.storedRows(), metric: metric, parameters: p, threads: threads,
                                             progress: progress.map { p in { @Sendable n in p(base + n, total) } })
                 try g.write(to: graphPath(id), fs: fs)
                 index = .graph(g)

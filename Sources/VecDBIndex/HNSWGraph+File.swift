@@ -94,6 +94,12 @@ extension HNSWGraph {
     /// - Throws: ``VecDBError/Code/corruptFile`` naming the file and what is wrong.
     package static func open(_ path: String, vectors: RowMatrix, metric: Metric, fs: FileSystem = FileSystem(),
                              verifyBody: Bool = false) throws(VecDBError) -> HNSWGraph {
+        try open(path, vectors: StoredRows(vectors), metric: metric, fs: fs, verifyBody: verifyBody)
+    }
+
+    /// Opens an index file by memory-mapping it; the graph links `vectors` (Float32 or Float16).
+    package static func open(_ path: String, vectors: StoredRows, metric: Metric, fs: FileSystem = FileSystem(),
+                             verifyBody: Bool = false) throws(VecDBError) -> HNSWGraph {
         let h = try fs.open(path, writable: false)
         defer { h.close() }
         let size = try h.size()

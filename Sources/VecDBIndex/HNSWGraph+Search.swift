@@ -52,7 +52,7 @@ extension HNSWGraph {
         // Hot loop: everything it reads is hoisted into locals (class properties would cost an
         // exclusivity check per access).
         let d = dimension
-        let base = vectors.base
+        let base = vectors.base, rowBytes = vectors.rowBytes
         let pair = self.pair, negate = self.negate, bias = self.bias
         let l0 = level0, s0 = stride0, m0 = maxM0
         let marks = visited.marks, stamp = visited.epoch
@@ -62,14 +62,14 @@ extension HNSWGraph {
             if dist > bound && (found.count >= width || !filtering) { break }
             let block = l0 + Int(c) &* s0
             let n = min(Int(block[0]), m0)
-            if n > 0 && block[1] < limit { vdb_prefetch(base + Int(block[1]) &* d) }
+            if n > 0 && block[1] < limit { vdb_prefetch(base + Int(block[1]) &* rowBytes) }
             for j in 0..<n {
                 let cand = block[1 &+ j]
-                if j &+ 1 < n && block[2 &+ j] < limit { vdb_prefetch(base + Int(block[2 &+ j]) &* d) }
+                if j &+ 1 < n && block[2 &+ j] < limit { vdb_prefetch(base + Int(block[2 &+ j]) &* rowBytes) }
                 if cand >= limit { continue } // only a damaged file has these
                 if marks[Int(cand)] == stamp { continue }
                 marks[Int(cand)] = stamp
-                let raw = pair(query, base + Int(cand) &* d, d)
+                let raw = pair(query, base + Int(cand) &* rowBytes, d)
                 let dc = negate ? bias - raw : raw
                 if found.count < width || dc < bound {
                     frontier.push(dc, cand)

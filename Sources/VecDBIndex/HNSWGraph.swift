@@ -67,9 +67,9 @@ public final class HNSWGraph: @unchecked Sendable {
     /// Keeps a memory mapping alive when the graph was opened from a file; nil when owned.
     let mapping: AnyObject?
 
-    /// The vectors the graph links; row `i` is node `i`.
-    public let vectors: RowMatrix
-    let pair: DistanceKernels.F32
+    /// The vectors the graph links; row `i` is node `i`. Float16 rows are read in place.
+    public let vectors: StoredRows
+    let pair: RawPair
     let negate: Bool
     let bias: Float
     /// Node levels are drawn as floor(-ln(U) / ln M).
@@ -80,8 +80,16 @@ public final class HNSWGraph: @unchecked Sendable {
     static let noUpper = UInt32.max
     static let maximumLevel = 31
 
-    /// An empty graph over `vectors` (which may already hold rows; add them with ``add(upTo:threads:)``).
-    public init(metric: Metric, vectors: RowMatrix, parameters: Parameters = .init(), kernels: DistanceKernels = .best) throws(VecDBError) {
+    /// A distance kernel on a Float32 query and one stored row, whatever its element type.
+    typealias RawPair = @convention(c) (UnsafePointer<Float>?, UnsafeRawPointer?, Int) -> Float
+
+    /// An empty graph over Float32 `vectors` (which may already hold rows; add them with ``add(upTo:threads:)``).
+    public convenience init(metric: Metric, vectors: RowMatrix, parameters: Parameters = .init(), kernels: DistanceKernels = .best) throws(VecDBError) {
+        try self.init(metric: metric, vectors: StoredRows(vectors), parameters: parameters, kernels: kernels)
+    }
+
+    /// An empty graph over `vectors`, Float32 or Float16 (which may already hold rows; add them with ``add(upTo:threads:)``).
+    public init(metric: Metric, vectors: StoredRows, parameters: Parameters = .init(), kernels: DistanceKernels = .best) throws(VecDBError) {
         try parameters.validate()
         self.metric = metric
         self.dimension = vectors.dimension
@@ -102,13 +110,13 @@ public final class HNSWGraph: @unchecked Sendable {
         maxLevel = -1
         mapping = nil
         self.vectors = vectors
-        (pair, negate, bias) = Self.kernel(metric, kernels)
+        (pair, negate, bias) = Self.kernel(metric, vectors.element, kernels)
         rng = SeededGenerator(seed: parameters.seed)
     }
 
     /// A graph over structures that live in a memory mapping (`mapped` keeps it alive). The
     /// tombstone bitset is copied, so deletions can still be marked.
-    init(metric: Metric, vectors: RowMatrix, parameters: Parameters, mapped: AnyObject, count n: Int,
+    init(metric: Metric, vectors: StoredRows, parameters: Parameters, mapped: AnyObject, count n: Int,
          level0: UnsafeMutablePointer<UInt32>, levels: UnsafeMutablePointer<UInt8>, upperOffset: UnsafeMutablePointer<UInt32>,
          upper: UnsafeMutablePointer<UInt32>, upperCount: Int, deleted: UnsafeRawPointer, entryPoint: UInt32, maxLevel: Int,
          kernels: DistanceKernels = .best) throws(VecDBError) {
@@ -134,7 +142,7 @@ public final class HNSWGraph: @unchecked Sendable {
         self.maxLevel = maxLevel
         mapping = mapped
         self.vectors = vectors
-        (pair, negate, bias) = Self.kernel(metric, kernels)
+        (pair, negate, bias) = Self.kernel(metric, vectors.element, kernels)
         rng = SeededGenerator(seed: parameters.seed)
         // Every upper block must lie inside the upper section, so traversal cannot leave it.
         for i in 0..<n {
@@ -153,11 +161,18 @@ public final class HNSWGraph: @unchecked Sendable {
 
     /// The pair kernel and how to turn its result into a distance (smaller is closer).
     /// Cosine graphs hold unit vectors, so cosine distance is `1 - ip`.
-    static func kernel(_ metric: Metric, _ k: DistanceKernels) -> (DistanceKernels.F32, Bool, Float) {
+    /// Float16 rows use the kernels that read half precision in place (the pointer types differ,
+    /// the C calling convention does not).
+    static func kernel(_ metric: Metric, _ element: StoredRows.Element, _ k: DistanceKernels) -> (RawPair, Bool, Float) {
+        let l2: RawPair, ip: RawPair
+        switch element {
+        case .float32: (l2, ip) = (unsafeBitCast(k.l2sqF32, to: RawPair.self), unsafeBitCast(k.ipF32, to: RawPair.self))
+        case .float16: (l2, ip) = (unsafeBitCast(k.l2sqF16, to: RawPair.self), unsafeBitCast(k.ipF16, to: RawPair.self))
+        }
         switch metric {
-        case .l2: return (k.l2sqF32, false, 0)
-        case .ip: return (k.ipF32, true, 0)
-        case .cosine: return (k.ipF32, true, 1)
+        case .l2: return (l2, false, 0)
+        case .ip: return (ip, true, 0)
+        case .cosine: return (ip, true, 1)
         }
     }
 
@@ -175,7 +190,7 @@ public final class HNSWGraph: @unchecked Sendable {
 
     @inline(__always)
     func distance(_ q: UnsafePointer<Float>, _ node: UInt32) -> Float {
-        let raw = pair(q, vectors.base + Int(node) &* dimension, dimension)
+        let raw = pair(q, vectors.base + Int(node) &* vectors.rowBytes, dimension)
         return negate ? bias - raw : raw
     }
 
@@ -213,6 +228,12 @@ public final class HNSWGraph: @unchecked Sendable {
     ///   - threads: insertion threads; 1 gives a deterministic graph for a given seed.
     /// - Complexity: about O(n log n × efConstruction) distance computations.
     public static func build(vectors: RowMatrix, metric: Metric, parameters: Parameters = .init(), threads: Int = 1,
+                             progress: (@Sendable (Int) -> Void)? = nil) throws(VecDBError) -> HNSWGraph {
+        try build(vectors: StoredRows(vectors), metric: metric, parameters: parameters, threads: threads, progress: progress)
+    }
+
+    /// Builds a graph over every row of `vectors`, Float32 or Float16.
+    public static func build(vectors: StoredRows, metric: Metric, parameters: Parameters = .init(), threads: Int = 1,
                              progress: (@Sendable (Int) -> Void)? = nil) throws(VecDBError) -> HNSWGraph {
         let g = try HNSWGraph(metric: metric, vectors: vectors, parameters: parameters)
         try g.add(upTo: vectors.count, threads: threads, progress: progress)
@@ -364,8 +385,12 @@ public final class HNSWGraph: @unchecked Sendable {
         var pruneIn: PairList
         var pruneOut: PairList
         var linkCopy: [UInt32]
+        /// Three rows' worth of floats: Float16 rows are decoded here when they act as queries
+        /// (the node being inserted, a node being pruned, a candidate being compared).
+        let scratch: UnsafeMutablePointer<Float>
 
         init(graph: HNSWGraph) {
+            scratch = .allocate(capacity: 3 * graph.dimension)
             let ef = graph.parameters.efConstruction
             visited = VisitedSet(capacity: graph.capacity)
             frontier = CandidateHeap(order: .min, capacity: ef * 2)
@@ -376,10 +401,12 @@ public final class HNSWGraph: @unchecked Sendable {
             pruneOut = PairList(capacity: graph.maxM0 + 2)
             linkCopy = [UInt32](repeating: 0, count: graph.maxM0 + 1)
         }
+
+        deinit { scratch.deallocate() }
     }
 
     func insert(_ node: UInt32, _ ctx: inout BuildContext, locks: StripedLocks?) {
-        let q = vectors[Int(node)]
+        let q = vectors.floats(Int(node), scratch: ctx.scratch)
         let nodeLevel = Int(levels[Int(node)])
         // Entry point and top level; a node that raises the top level holds the global lock throughout.
         locks?.lockGlobal()
@@ -423,7 +450,8 @@ public final class HNSWGraph: @unchecked Sendable {
                 i &-= 1
             }
             if n > 0 { (currentDistance, current) = (ctx.candidates.distances[0], ctx.candidates.nodes[0]) }
-            selectNeighbors(ctx.candidates, into: &ctx.chosen, max: maxM)
+            let scratch = ctx.scratch + 2 &* dimension
+            selectNeighbors(ctx.candidates, into: &ctx.chosen, max: maxM, scratch: scratch)
             // Our own links: nobody else writes them until we link back, but readers may look.
             locks?.lock(node)
             let own = links(node, level)
@@ -456,7 +484,7 @@ public final class HNSWGraph: @unchecked Sendable {
             block[0] = UInt32(n &+ 1)
             return
         }
-        let t = vectors[Int(target)]
+        let t = vectors.floats(Int(target), scratch: ctx.scratch + dimension)
         ctx.pruneIn.count = 0
         ctx.pruneIn.append(d, node)
         for j in 0..<n {
@@ -464,14 +492,15 @@ public final class HNSWGraph: @unchecked Sendable {
             ctx.pruneIn.append(distance(t, other), other)
         }
         ctx.pruneIn.sort()
-        selectNeighbors(ctx.pruneIn, into: &ctx.pruneOut, max: limit)
+        let scratch = ctx.scratch + 2 &* dimension
+        selectNeighbors(ctx.pruneIn, into: &ctx.pruneOut, max: limit, scratch: scratch)
         block[0] = UInt32(ctx.pruneOut.count)
         for j in 0..<ctx.pruneOut.count { block[1 &+ j] = ctx.pruneOut.nodes[j] }
     }
 
     /// hnswlib's heuristic: walk candidates nearest first and keep one only if it is closer to the
     /// base than to every neighbour kept so far, which spreads links in different directions.
-    func selectNeighbors(_ sorted: borrowing PairList, into kept: inout PairList, max m: Int) {
+    func selectNeighbors(_ sorted: borrowing PairList, into kept: inout PairList, max m: Int, scratch: UnsafeMutablePointer<Float>) {
         kept.count = 0
         if sorted.count <= m {
             for j in 0..<sorted.count { kept.append(sorted.distances[j], sorted.nodes[j]) }
@@ -480,7 +509,7 @@ public final class HNSWGraph: @unchecked Sendable {
         for j in 0..<sorted.count {
             if kept.count >= m { break }
             let c = sorted.nodes[j], cd = sorted.distances[j]
-            let cv = vectors[Int(c)]
+            let cv = vectors.floats(Int(c), scratch: scratch)
             var good = true
             for s in 0..<kept.count where distance(cv, kept.nodes[s]) < cd {
                 good = false
@@ -511,7 +540,7 @@ public final class HNSWGraph: @unchecked Sendable {
         // Hot loop: everything it reads is hoisted into locals (class properties would cost an
         // exclusivity check per access).
         let marks = ctx.visited.marks, stamp = ctx.visited.epoch
-        let pair = self.pair, negate = self.negate, bias = self.bias, base = vectors.base, dim = dimension
+        let pair = self.pair, negate = self.negate, bias = self.bias, base = vectors.base, dim = dimension, rowBytes = vectors.rowBytes
         marks[Int(entry)] = stamp
         ctx.frontier.push(entryDistance, entry)
         ctx.found.push(entryDistance, entry)
@@ -524,7 +553,7 @@ public final class HNSWGraph: @unchecked Sendable {
                     let cand = linkBuffer[j]
                     if marks[Int(cand)] == stamp { continue }
                     marks[Int(cand)] = stamp
-                    let raw = pair(q, base + Int(cand) &* dim, dim)
+                    let raw = pair(q, base + Int(cand) &* rowBytes, dim)
                     let dc = negate ? bias - raw : raw
                     if ctx.found.count < ef || dc < ctx.found.topDistance {
                         ctx.frontier.push(dc, cand)

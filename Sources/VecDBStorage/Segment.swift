@@ -332,6 +332,18 @@ package final class Segment: @unchecked Sendable {
         return RowMatrix(base: d.base, count: count, dimension: dimension)
     }
 
+    /// The rows as stored, for indexes that read them in place: Float32 and Float16 segments
+    /// give a view of the mapping; Int8 segments give their decoded rows (``rows()``).
+    package func storedRows() -> StoredRows {
+        if elementType == .float16, count > 0, let raw = region.bytes.baseAddress {
+            return StoredRows(float16: (raw + vectorsOffset).assumingMemoryBound(to: UInt16.self), count: count, dimension: dimension)
+        }
+        return StoredRows(rows())
+    }
+
+    /// Whether ``rows()`` has decoded this (Float16 or Int8) segment into memory.
+    package var hasDecodedRows: Bool { decoded.withLock { $0 != nil } }
+
     func emptyRows() -> RowMatrix {
         RowMatrix(base: Segment.dummy.base, count: 0, dimension: dimension)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VecDB
+import VecDBStorage
 import VecDBTestSupport
 
 /// A collection with an HNSW index, checked against brute force over the same records.
@@ -151,6 +152,49 @@ struct HNSWCollectionTests {
         #expect(try Self.recall(c, ef: 64) >= 0.95) // the damaged segment is searched exactly meanwhile
         try c.refreshIndex()
         #expect(c.indexedSegments.indexed == c.indexedSegments.total)
+    }
+
+    @Test("Float16 collections: the graph walks the half-precision rows in place, never decoding the segment",
+          arguments: [Metric.l2, .cosine])
+    func float16(metric: Metric) throws {
+        let dir = TemporaryDirectory()
+        let n = 8_000
+        var before: [[SearchResult]] = []
+        do {
+            let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 4_000))
+            defer { db.close() }
+            let c = try db.createCollection("items", dimension: Self.d, metric: metric, elementType: .float16)
+            for start in stride(from: 0, to: n, by: 4_000) {
+                try c.upsert((start..<(start + 4_000)).map { Record(key: .int(UInt64($0)), vector: Self.row($0)) })
+            }
+            try c.createIndex(HNSWOptions(M: 12, efConstruction: 100), threads: 2)
+            #expect(c.indexedSegments == (2, 2))
+            // Oracle: brute force in Double over the vectors as stored (rounded to half precision).
+            let stored = (0..<n).map { i in c.prepared(Self.row(i)) }
+            var hits = 0
+            for i in 0..<60 {
+                let q = Self.query(i)
+                let got = try c.search(q, k: 10, ef: 64).compactMap { r -> Int? in
+                    if case .int(let v) = r.key { return Int(v) }
+                    return nil
+                }
+                var scored: [(Int, Double)] = []
+                for j in 0..<n { scored.append((j, SyntheticData.referenceDistance(q, stored[j], metric))) }
+                scored.sort { (a: (Int, Double), b: (Int, Double)) -> Bool in a.1 < b.1 || (a.1 == b.1 && a.0 < b.0) }
+                let want: [Int] = scored.prefix(10).map { $0.0 }
+                hits += Set(got).intersection(want).count
+            }
+            let recall = Double(hits) / 600
+            #expect(recall >= 0.95, "Float16 \(metric) recall \(recall)")
+            for v in c.store.snapshot().segments { #expect(!v.segment.hasDecodedRows, "segment \(v.segment.id) was decoded") }
+            before = try (0..<20).map { try c.search(Self.query($0), k: 10, ef: 64) }
+        }
+        let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 4_000))
+        defer { db.close() }
+        let c = try db.collection("items")
+        #expect(c.indexedSegments == (2, 2))
+        #expect(try (0..<20).map { try c.search(Self.query($0), k: 10, ef: 64) } == before)
+        for v in c.store.snapshot().segments { #expect(!v.segment.hasDecodedRows) }
     }
 
     @Test("a damaged index spec is reported by file name when opening")

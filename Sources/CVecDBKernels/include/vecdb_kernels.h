@@ -56,6 +56,8 @@ const char *vdb_isa_name(vdb_isa isa);
 uint16_t vdb_f32_to_f16(float f);
 float vdb_f16_to_f32(uint16_t h);
 void vdb_f32_to_f16_array(const float *src, uint16_t *dst, size_t n);
+/// Decodes n half-precision values (F16C when the CPU has it).
+void vdb_f16_to_f32_array(const uint16_t *src, float *dst, size_t n);
 
 /// Hints that `p` will be read soon (graph traversal prefetches the next vectors).
 static inline void vdb_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
