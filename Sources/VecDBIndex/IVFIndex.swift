@@ -111,7 +111,12 @@ public final class IVFIndex: @unchecked Sendable {
     public let codeSize: Int
 
     /// `nlist × dimension` floats; empty before training.
-    public internal(set) var centroids: [Float] = []
+    public internal(set) var centroids: [Float] = [] {
+        didSet { centroidsHalf = HalfFloat.encode(centroids) }
+    }
+    /// The centroids in half precision, for a first, cheaper pass over them when choosing
+    /// the lists to probe (derived, not stored in the file).
+    var centroidsHalf: [UInt16] = []
     var sq: ScalarQuantizer?
     var pq: ProductQuantizer?
     /// For PQ under L2: per list, sub-space and sub-centroid, `‖r‖² + 2 c·r` (list centroid `c`,
@@ -455,7 +460,35 @@ public final class IVFIndex: @unchecked Sendable {
 
     /// The `nprobe` lists whose centroids are nearest the query, with the query–centroid
     /// distance (used by PQ for inner product).
+    ///
+    /// With many lists, the centroids are first ranked in half precision (half the bytes of
+    /// the scan that dominates a search at small `nprobe`), and the best `2·nprobe + 8` of them
+    /// are ranked again exactly; only centroids whose half-precision distance errs by more than
+    /// the gap to that shortlist could be missed.
     func nearestLists(_ q: UnsafePointer<Float>, nprobe: Int) -> [(list: Int, distance: Float)] {
+        let shortlist = 2 * nprobe + 8
+        if nlist >= 64, shortlist < nlist, centroidsHalf.count == nlist * dimension {
+            var approx = TopKHeap(k: shortlist)
+            let f = usesIP ? kernels.ipF16 : kernels.l2sqF16
+            let sign: Float = usesIP ? -1 : 1
+            centroidsHalf.withUnsafeBufferPointer { hb in
+                let base = hb.baseAddress.unsafelyUnwrapped
+                for j in 0..<nlist {
+                    let v = sign * f(q, base + j &* dimension, dimension)
+                    if v <= approx.threshold { approx.push(distance: v, id: UInt64(j)) }
+                }
+            }
+            var heap = TopKHeap(k: nprobe)
+            centroids.withUnsafeBufferPointer { cb in
+                let base = cb.baseAddress.unsafelyUnwrapped
+                for c in approx.sorted() {
+                    let row = base + Int(c.id) * dimension
+                    let v = usesIP ? -kernels.ipF32(q, row, dimension) : kernels.l2sqF32(q, row, dimension)
+                    heap.push(distance: v, id: c.id)
+                }
+            }
+            return heap.sorted().map { (Int($0.id), $0.distance) }
+        }
         var heap = TopKHeap(k: nprobe)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: nlist) { tmp in
             let out = tmp.baseAddress.unsafelyUnwrapped
@@ -478,6 +511,7 @@ public final class IVFIndex: @unchecked Sendable {
         let d = dimension, limit = UInt32(count)
         let ip = usesIP
         let tomb = tombstones
+        let anyDeleted = deletedCount > 0
         if let pq {
             scanPQ(q, pq: pq, lists: probes, allow: allow, idBase: idBase, offset: offset, heap: &heap)
             return
@@ -491,7 +525,7 @@ public final class IVFIndex: @unchecked Sendable {
                     let f = ip ? kernels.ipF32 : kernels.l2sqF32
                     for r in 0..<n {
                         let id = ids[r]
-                        if id >= limit || tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { continue }
+                        if id >= limit || (anyDeleted && tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0) { continue }
                         if let allow, !allow(id) { continue }
                         let v = f(q, vectors + r * d, d)
                         heap.push(distance: (ip ? -v : v) + offset, id: idBase | UInt64(id))
@@ -503,7 +537,7 @@ public final class IVFIndex: @unchecked Sendable {
                         sq.vscale.withUnsafeBufferPointer { sc in
                             for r in 0..<n {
                                 let id = ids[r]
-                                if id >= limit || tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { continue }
+                                if id >= limit || (anyDeleted && tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0) { continue }
                                 if let allow, !allow(id) { continue }
                                 let v = f(q, codes + r * d, mn.baseAddress, sc.baseAddress, d)
                                 heap.push(distance: (ip ? -v : v) + offset, id: idBase | UInt64(id))
@@ -526,6 +560,7 @@ public final class IVFIndex: @unchecked Sendable {
         let m = pq.m, ks = ProductQuantizer.ksub, width = m * ks, d = dimension
         let limit = UInt32(count), ip = usesIP
         let precomputed = !ip && pqListTerms.count == nlist * width
+        let anyDeleted = deletedCount > 0
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width + d) { buf in
             let queryTable = buf.baseAddress.unsafelyUnwrapped
             let listTable = queryTable + width
@@ -552,12 +587,25 @@ public final class IVFIndex: @unchecked Sendable {
                             lists.withList(probe.list) { ids, codes, n in
                                 for r in 0..<n {
                                     let id = ids[r]
-                                    if id >= limit || tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { continue }
+                                    if id >= limit || (anyDeleted && tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0) { continue }
                                     if let allow, !allow(id) { continue }
                                     let code = codes + r * m
-                                    var s = bias
-                                    for j in 0..<m { s += t[j * ks + Int(code[j])] }
-                                    heap.push(distance: s, id: idBase | UInt64(id))
+                                    // Four independent sums, so the table loads overlap.
+                                    var s0 = bias, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                                    var j = 0
+                                    while j &+ 4 <= m {
+                                        s0 += t[j &* ks &+ Int(code[j])]
+                                        s1 += t[(j &+ 1) &* ks &+ Int(code[j &+ 1])]
+                                        s2 += t[(j &+ 2) &* ks &+ Int(code[j &+ 2])]
+                                        s3 += t[(j &+ 3) &* ks &+ Int(code[j &+ 3])]
+                                        j &+= 4
+                                    }
+                                    while j < m {
+                                        s0 += t[j &* ks &+ Int(code[j])]
+                                        j &+= 1
+                                    }
+                                    let s = (s0 + s1) + (s2 + s3)
+                                    if s <= heap.threshold { heap.push(distance: s, id: idBase | UInt64(id)) }
                                 }
                             }
                         }

@@ -75,6 +75,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also run the peers on the same data and append their rows.")
     var peers = false
 
+    @Flag(help: "hnsw: store the vectors in half precision (the graph reads them in place).")
+    var float16 = false
+
     func validate() throws {
         if let dataset { try DatasetCatalog.validate(dataset) }
         if kind != .storage && dataset == nil && (base == nil || queries == nil) {
@@ -107,7 +110,7 @@ struct BenchCommand: ParsableCommand {
         case .hnsw:
             let data = try loadData(defaultMaxQueries: 10_000)
             let sweep = efSweep.split(separator: ",").compactMap { Int($0) }
-            try HNSWBenchmark(data: data, k: k, threads: threads, repeats: repeats, M: hnswM, efConstruction: efConstruction,
+            try HNSWBenchmark(data: data, k: k, threads: threads, repeats: repeats, float16: float16, M: hnswM, efConstruction: efConstruction,
                               efSweep: sweep).run(out)
             try runPeers(.hnsw, data, ["--m", String(hnswM), "--ef-construction", String(efConstruction), "--ef-sweep", efSweep])
             RecallSummary.print(out.rows(), dataset: data.name)

@@ -9,6 +9,8 @@ struct HNSWBenchmark {
     let k: Int
     let threads: Int
     let repeats: Int
+    /// Vectors stored as IEEE half precision, read in place by the graph.
+    let float16: Bool
     let M: Int
     let efConstruction: Int
     let efSweep: [Int]
@@ -18,7 +20,11 @@ struct HNSWBenchmark {
         let rows = data.storedRows()
         let nq = data.queries.count
         let queries = data.preparedQueries()
-        try RowMatrix.with(rows, dimension: d) { (m: RowMatrix) throws in
+        let halves = float16 ? rows.map(HalfFloat.bits) : []
+        try RowMatrix.with(rows, dimension: d) { (m32: RowMatrix) throws in
+          try halves.withUnsafeBufferPointer { hb in
+            let m = float16 ? StoredRows(float16: hb.baseAddress.unsafelyUnwrapped, count: m32.count, dimension: d) : StoredRows(m32)
+            let label = float16 ? "HNSW-F16" : "HNSW"
             let t0 = now()
             let graph = try HNSWGraph.build(vectors: m, metric: data.metric,
                                             parameters: .init(M: M, efConstruction: efConstruction), threads: threads)
@@ -30,7 +36,7 @@ struct HNSWBenchmark {
             defer { try? FileManager.default.removeItem(atPath: file) }
             let mapped = try HNSWGraph.open(file, vectors: m, metric: data.metric, verifyBody: true)
             // The graph's own bytes plus the vectors it links (which a collection stores once).
-            let memory = mapped.memoryBytes + rows.count * 4
+            let memory = mapped.memoryBytes + m.byteCount
             for ef in efSweep {
                 var found = [[UInt64]](repeating: [], count: nq)
                 for i in 0..<min(10, nq) { _ = queries[i].withUnsafeBufferPointer { mapped.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef) } }
@@ -45,11 +51,12 @@ struct HNSWBenchmark {
                     passes.append(now() - start)
                 }
                 let qps = Double(nq) / passes.sorted()[passes.count / 2]
-                try out.searchRow(system: "vecdb", dataset: data.name, index: "HNSW",
+                try out.searchRow(system: "vecdb", dataset: data.name, index: label,
                                   params: ["M": M, "efConstruction": efConstruction, "ef": ef, "batch": 1, "repeats": repeats, "opened_by": "mmap"],
                                   k: k, recall: recall(found: found, truth: data.truth, k: k), qps: qps, buildSeconds: build,
                                   memoryBytes: memory, threads: threads)
             }
+          }
         }
     }
 }
