@@ -39,7 +39,7 @@ public struct KMeans: Sendable {
         public var seedingRowsPerCentroid: Int
 
         public init(iterations: Int = 20, maxSample: Int = 1 << 18, seed: UInt64 = 1234,
-                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 8) {
+                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 4) {
             self.iterations = iterations
             self.maxSample = maxSample
             self.seed = seed
