@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CVecDBKernels
+import VecDBKernels
+
+/// An element-wise non-linearity: ReLU, tanh, sigmoid or GELU.
+public final class Activation: Layer {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// max(x, 0)
+        case relu
+        /// tanh(x)
+        case tanh
+        /// 1 / (1 + e^(−x))
+        case sigmoid
+        /// x · Φ(x) with the exact normal CDF, Φ(x) = ½(1 + erf(x / √2)) (BERT's and MiniLM's "gelu").
+        case gelu
+    }
+
+    public let name: String
+    public let kind: Kind
+    var input: Tensor?
+    var output: Tensor?
+
+    public init(_ kind: Kind, name: String? = nil) {
+        self.kind = kind
+        self.name = name ?? kind.rawValue
+    }
+
+    public func forward(_ x: Tensor, training: Bool) throws(VecDBError) -> Tensor {
+        var y = Tensor(zeros: x.shape)
+        let n = x.count
+        x.storage.withUnsafeBufferPointer { xp in
+            y.storage.withUnsafeMutableBufferPointer { yp in
+                switch kind {
+                case .relu: vdb_nn_relu(xp.baseAddress, yp.baseAddress, n)
+                case .tanh: for i in 0..<n { yp[i] = tanhf(xp[i]) }
+                case .sigmoid: for i in 0..<n { yp[i] = Activation.sigmoid(xp[i]) }
+                case .gelu: for i in 0..<n { yp[i] = 0.5 * xp[i] * (1 + erff(xp[i] * 0.707_106_77)) }
+                }
+            }
+        }
+        input = x
+        output = y
+        return y
+    }
+
+    public func backward(_ g: Tensor) throws(VecDBError) -> Tensor {
+        let x = try cached(input), y = try cached(output, "output")
+        try requireGradient(g, matches: x.shape)
+        var dx = Tensor(zeros: x.shape)
+        let n = x.count
+        x.storage.withUnsafeBufferPointer { xp in
+            y.storage.withUnsafeBufferPointer { yp in
+                g.storage.withUnsafeBufferPointer { gp in
+                    dx.storage.withUnsafeMutableBufferPointer { dp in
+                        switch kind {
+                        case .relu: vdb_nn_relu_backward(xp.baseAddress, gp.baseAddress, dp.baseAddress, n)
+                        case .tanh: for i in 0..<n { dp[i] = gp[i] * (1 - yp[i] * yp[i]) }
+                        case .sigmoid: for i in 0..<n { dp[i] = gp[i] * yp[i] * (1 - yp[i]) }
+                        case .gelu:
+                            for i in 0..<n {
+                                let v = xp[i]
+                                let cdf = 0.5 * (1 + erff(v * 0.707_106_77))
+                                let pdf = expf(-0.5 * v * v) * 0.398_942_3
+                                dp[i] = gp[i] * (cdf + v * pdf)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
+    static func sigmoid(_ v: Float) -> Float {
+        v >= 0 ? 1 / (1 + expf(-v)) : { let e = expf(v); return e / (1 + e) }()
+    }
+}
+
+/// Inverted dropout: in training, each value is zeroed with probability `rate` and the rest are
+/// scaled by 1 / (1 − rate); in evaluation it is the identity.
+///
+/// The mask comes from the layer's own ``SeededGenerator``, so a seeded run is repeatable.
+public final class Dropout: Layer {
+    public let name: String
+    public let rate: Float
+    public var generator: SeededGenerator
+    /// Tests: reuse the last mask instead of drawing a new one (for finite differences).
+    var freezesMask = false
+    var mask: [Float]?
+    var lastTraining = false
+
+    public init(rate: Float, seed: UInt64 = 0, name: String = "dropout") {
+        self.name = name
+        self.rate = min(max(rate, 0), 0.999)
+        self.generator = SeededGenerator(seed: seed)
+    }
+
+    public func forward(_ x: Tensor, training: Bool) throws(VecDBError) -> Tensor {
+        lastTraining = training
+        guard training, rate > 0 else { return x }
+        if !(freezesMask && mask?.count == x.count) {
+            let keep = 1 / (1 - rate)
+            var m = [Float](repeating: 0, count: x.count)
+            for i in m.indices { m[i] = generator.nextUnitFloat() < rate ? 0 : keep }
+            mask = m
+        }
+        guard let m = mask else { return x }
+        var y = Tensor(zeros: x.shape)
+        x.storage.withUnsafeBufferPointer { xp in
+            m.withUnsafeBufferPointer { mp in
+                y.storage.withUnsafeMutableBufferPointer { vdb_nn_mul(xp.baseAddress, mp.baseAddress, $0.baseAddress, xp.count) }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ g: Tensor) throws(VecDBError) -> Tensor {
+        guard lastTraining, rate > 0 else { return g }
+        let m = try cached(mask, "mask")
+        guard m.count == g.count else {
+            throw VecDBError(.dimensionMismatch, "\(name): gradient shape \(Tensor.describe(g.shape)) differs from the last input's size \(m.count)")
+        }
+        var dx = Tensor(zeros: g.shape)
+        g.storage.withUnsafeBufferPointer { gp in
+            m.withUnsafeBufferPointer { mp in
+                dx.storage.withUnsafeMutableBufferPointer { vdb_nn_mul(gp.baseAddress, mp.baseAddress, $0.baseAddress, gp.count) }
+            }
+        }
+        return dx
+    }
+}

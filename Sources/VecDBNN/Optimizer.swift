@@ -1,0 +1,165 @@
+import CVecDBKernels
+import VecDBKernels
+
+/// Updates parameters from their accumulated gradients.
+///
+/// An optimiser keeps its per-parameter state (momentum, moment estimates) keyed by the
+/// parameter object, so one optimiser serves one model. Buffers (``Parameter/isTrainable`` false)
+/// are skipped. Sparse parameters (embeddings) are updated only in the rows that have a
+/// gradient; their state rows are updated lazily, when the row is next touched.
+public protocol Optimizer: AnyObject {
+    /// The rate the next ``step(_:)`` uses; a schedule sets it before each step.
+    var learningRate: Float { get set }
+    /// Steps taken so far.
+    var stepCount: Int { get }
+    /// One update of every trainable parameter, from its gradient. Does not clear gradients.
+    func step(_ parameters: [Parameter])
+}
+
+extension Optimizer {
+    /// Clears the gradients of `parameters`.
+    public func zeroGradients(_ parameters: [Parameter]) {
+        for p in parameters { p.zeroGradient() }
+    }
+}
+
+/// Stochastic gradient descent with momentum (optionally Nesterov) and L2 weight decay:
+/// `v ← μ·v + (g + λ·w)`, `w ← w − lr·v`.
+public final class SGD: Optimizer {
+    public var learningRate: Float
+    public let momentum: Float
+    public let weightDecay: Float
+    public let nesterov: Bool
+    public private(set) var stepCount = 0
+    var velocity: [ObjectIdentifier: [Float]] = [:]
+
+    public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        self.nesterov = nesterov
+    }
+
+    public func step(_ parameters: [Parameter]) {
+        stepCount += 1
+        for p in parameters where p.isTrainable {
+            let key = ObjectIdentifier(p)
+            var v = velocity[key] ?? [Float](repeating: 0, count: p.value.count)
+            velocity[key] = nil
+            if p.isSparse {
+                let w = p.rowWidth
+                p.value.storage.withUnsafeMutableBufferPointer { wp in
+                    p.sparseGradient.withUnsafeBufferPointer { gp in
+                        v.withUnsafeMutableBufferPointer { vp in
+                            guard let wb = wp.baseAddress, let gb = gp.baseAddress, let vb = vp.baseAddress else { return }
+                            for (slot, row) in p.sparseRows.enumerated() {
+                                let o = Int(row) * w
+                                vdb_nn_sgd(wb + o, gb + slot * w, vb + o, w, learningRate, momentum, weightDecay, nesterov ? 1 : 0)
+                            }
+                        }
+                    }
+                }
+            } else {
+                p.value.storage.withUnsafeMutableBufferPointer { wp in
+                    p.gradient.storage.withUnsafeBufferPointer { gp in
+                        v.withUnsafeMutableBufferPointer { vp in
+                            vdb_nn_sgd(wp.baseAddress, gp.baseAddress, vp.baseAddress, wp.count, learningRate, momentum,
+                                       weightDecay, nesterov ? 1 : 0)
+                        }
+                    }
+                }
+            }
+            velocity[key] = v
+        }
+    }
+}
+
+/// Adam, and AdamW with decoupled weight decay.
+///
+/// `d = g + λ₂·w` (L2 decay, Adam), `m ← β₁m + (1−β₁)d`, `v ← β₂v + (1−β₂)d²`,
+/// `w ← w − lr·(m̂ / (√v̂ + ε) + λ_w·w)` with bias-corrected `m̂ = m / (1−β₁ᵗ)`, `v̂ = v / (1−β₂ᵗ)`,
+/// and `λ_w` the decoupled (AdamW) decay. Sparse rows use the global step `t` (lazy Adam).
+public final class Adam: Optimizer {
+    public var learningRate: Float
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    /// L2 decay added to the gradient (classic Adam).
+    public let weightDecay: Float
+    /// Decoupled decay applied to the weights (AdamW).
+    public let decoupledWeightDecay: Float
+    public private(set) var stepCount = 0
+    var moments: [ObjectIdentifier: (m: [Float], v: [Float])] = [:]
+
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                weightDecay: Float = 0, decoupledWeightDecay: Float = 0) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.decoupledWeightDecay = decoupledWeightDecay
+    }
+
+    /// AdamW: Adam with decoupled weight decay (Loshchilov & Hutter).
+    public static func adamW(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                             weightDecay: Float = 0.01) -> Adam {
+        Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, decoupledWeightDecay: weightDecay)
+    }
+
+    public func step(_ parameters: [Parameter]) {
+        stepCount += 1
+        let t = Float(stepCount)
+        let bc1 = 1 - powf(beta1, t), bc2 = 1 - powf(beta2, t)
+        for p in parameters where p.isTrainable {
+            let key = ObjectIdentifier(p)
+            var state = moments[key] ?? ([Float](repeating: 0, count: p.value.count), [Float](repeating: 0, count: p.value.count))
+            moments[key] = nil
+            p.value.storage.withUnsafeMutableBufferPointer { wp in
+                state.m.withUnsafeMutableBufferPointer { mp in
+                    state.v.withUnsafeMutableBufferPointer { vp in
+                        guard let wb = wp.baseAddress, let mb = mp.baseAddress, let vb = vp.baseAddress else { return }
+                        if p.isSparse {
+                            let w = p.rowWidth
+                            p.sparseGradient.withUnsafeBufferPointer { gp in
+                                guard let gb = gp.baseAddress else { return }
+                                for (slot, row) in p.sparseRows.enumerated() {
+                                    let o = Int(row) * w
+                                    vdb_nn_adam(wb + o, gb + slot * w, mb + o, vb + o, w, learningRate, beta1, beta2, epsilon,
+                                                bc1, bc2, weightDecay, decoupledWeightDecay)
+                                }
+                            }
+                        } else {
+                            p.gradient.storage.withUnsafeBufferPointer { gp in
+                                vdb_nn_adam(wb, gp.baseAddress, mb, vb, wp.count, learningRate, beta1, beta2, epsilon,
+                                            bc1, bc2, weightDecay, decoupledWeightDecay)
+                            }
+                        }
+                    }
+                }
+            }
+            moments[key] = state
+        }
+    }
+}
+
+/// Gradient clipping by global norm.
+public enum GradientClipping {
+    /// Scales every gradient so that their joint Euclidean norm is at most `maxNorm`.
+    /// - Returns: the norm before clipping.
+    @discardableResult
+    public static func clipGlobalNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
+        let norm = Float(parameters.reduce(0.0) { $0 + $1.gradientSumOfSquares }.squareRoot())
+        if norm > maxNorm, norm > 0 {
+            let s = maxNorm / norm
+            for p in parameters { p.scaleGradient(s) }
+        }
+        return norm
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
