@@ -167,7 +167,7 @@ public enum Checkpoint {
     static func integers(_ values: [Any]) -> [Int]? {
         var out: [Int] = []
         for v in values {
-            guard let n = v as? NSNumber, !(v is Bool) else { return nil }
+            guard let n = v as? NSNumber else { return nil }
             let d = n.doubleValue
             guard d.rounded() == d, d >= -9.0e15, d <= 9.0e15 else { return nil }
             out.append(n.intValue)

@@ -115,12 +115,12 @@ public final class Adam: Optimizer {
             let key = ObjectIdentifier(p)
             var state = moments[key] ?? ([Float](repeating: 0, count: p.value.count), [Float](repeating: 0, count: p.value.count))
             moments[key] = nil
+            let w = p.rowWidth
             p.value.storage.withUnsafeMutableBufferPointer { wp in
                 state.m.withUnsafeMutableBufferPointer { mp in
                     state.v.withUnsafeMutableBufferPointer { vp in
                         guard let wb = wp.baseAddress, let mb = mp.baseAddress, let vb = vp.baseAddress else { return }
                         if p.isSparse {
-                            let w = p.rowWidth
                             p.sparseGradient.withUnsafeBufferPointer { gp in
                                 guard let gb = gp.baseAddress else { return }
                                 for (slot, row) in p.sparseRows.enumerated() {

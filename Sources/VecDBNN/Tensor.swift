@@ -81,7 +81,10 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// The value at a full index (one coordinate per axis), for tests and small tensors.
     public subscript(_ index: Int...) -> Float {
         get { storage[offset(index)] }
-        set { storage[offset(index)] = newValue }
+        set {
+            let o = offset(index)
+            storage[o] = newValue
+        }
     }
 
     func offset(_ index: [Int]) -> Int {
