@@ -1,13 +1,14 @@
 // Element-wise kernels for VecDBNN; see vecdb_nn_kernels.h.
 //
 // The loops are plain C the compiler vectorises; `target_clones` builds each for AVX-512,
-// AVX2+FMA and the baseline, and the dynamic loader binds the best one for this CPU once.
+// AVX2 and the baseline, chosen by CPU feature (not model, so AMD and Intel alike), and the
+// dynamic loader binds the best one for this CPU once.
 #include "vecdb_nn_kernels.h"
 
 #include <math.h>
 
 #if defined(__x86_64__) && defined(__linux__)
-#define VDB_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define VDB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define VDB_CLONES
 #endif

@@ -30,7 +30,7 @@ public final class Activation: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) throws(VecDBError) -> Tensor {
-        var y = Tensor(zeros: x.shape)
+        var y = Tensor(uninitialized: x.shape)
         let n = x.count
         x.storage.withUnsafeBufferPointer { xp in
             y.storage.withUnsafeMutableBufferPointer { yp in
@@ -50,7 +50,7 @@ public final class Activation: Layer {
     public func backward(_ g: Tensor) throws(VecDBError) -> Tensor {
         let x = try cached(input), y = try cached(output, "output")
         try requireGradient(g, matches: x.shape)
-        var dx = Tensor(zeros: x.shape)
+        var dx = Tensor(uninitialized: x.shape)
         let n = x.count
         x.storage.withUnsafeBufferPointer { xp in
             y.storage.withUnsafeBufferPointer { yp in
@@ -109,7 +109,7 @@ public final class Dropout: Layer {
             mask = m
         }
         guard let m = mask else { return x }
-        var y = Tensor(zeros: x.shape)
+        var y = Tensor(uninitialized: x.shape)
         x.storage.withUnsafeBufferPointer { xp in
             m.withUnsafeBufferPointer { mp in
                 y.storage.withUnsafeMutableBufferPointer { vdb_nn_mul(xp.baseAddress, mp.baseAddress, $0.baseAddress, xp.count) }
@@ -124,7 +124,7 @@ public final class Dropout: Layer {
         guard m.count == g.count else {
             throw VecDBError(.dimensionMismatch, "\(name): gradient shape \(Tensor.describe(g.shape)) differs from the last input's size \(m.count)")
         }
-        var dx = Tensor(zeros: g.shape)
+        var dx = Tensor(uninitialized: g.shape)
         g.storage.withUnsafeBufferPointer { gp in
             m.withUnsafeBufferPointer { mp in
                 dx.storage.withUnsafeMutableBufferPointer { vdb_nn_mul(gp.baseAddress, mp.baseAddress, $0.baseAddress, gp.count) }

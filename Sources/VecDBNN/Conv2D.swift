@@ -17,6 +17,8 @@ public final class Conv2D: Layer {
     public let padding: Int
     public let weight: Parameter
     public let bias: Parameter?
+    /// False for a network's first layer: backward then skips the input gradient (returns zeros).
+    public var needsInputGradient = true
     var cache: (cols: [Float], inputShape: [Int], outH: Int, outW: Int)?
 
     /// He-uniform weights (bound √(6 / (inChannels·k·k))) and zero bias.
@@ -46,13 +48,13 @@ public final class Conv2D: Layer {
             throw VecDBError(.dimensionMismatch, "conv2d '\(name)': input \(Tensor.describe(x.shape)) is smaller than the \(kernel)×\(kernel) kernel")
         }
         let k = inChannels * kernel * kernel, cols = n * outH * outW, plane = outH * outW
-        var colMatrix = [Float](repeating: 0, count: k * cols)
+        var colMatrix = uninitializedFloats(k * cols)
         im2col(x.storage, n: n, h: h, w: w, outH: outH, outW: outW, into: &colMatrix)
-        var product = [Float](repeating: 0, count: outChannels * cols)
+        var product = uninitializedFloats(outChannels * cols)
         gemm(transA: false, transB: false, m: outChannels, n: cols, k: k, a: weight.value.storage, lda: k,
              b: colMatrix, ldb: cols, beta: 0, c: &product, ldc: cols)
         // [outC, n, plane] → [n, outC, plane], adding the bias.
-        var y = [Float](repeating: 0, count: n * outChannels * plane)
+        var y = uninitializedFloats(n * outChannels * plane)
         y.withUnsafeMutableBufferPointer { yp in
             product.withUnsafeBufferPointer { pp in
                 guard let yb = yp.baseAddress, let pb = pp.baseAddress else { return }
@@ -75,7 +77,7 @@ public final class Conv2D: Layer {
         try requireGradient(g, matches: [n, outChannels, outH, outW])
         let k = inChannels * kernel * kernel, plane = outH * outW, cols = n * plane
         // [n, outC, plane] → [outC, n, plane]
-        var g2 = [Float](repeating: 0, count: outChannels * cols)
+        var g2 = uninitializedFloats(outChannels * cols)
         g2.withUnsafeMutableBufferPointer { dp in
             g.storage.withUnsafeBufferPointer { gp in
                 guard let db = dp.baseAddress, let gb = gp.baseAddress else { return }
@@ -87,15 +89,29 @@ public final class Conv2D: Layer {
             }
         }
         if let bias {
-            for o in 0..<outChannels {
-                var sum: Float = 0
-                for i in 0..<cols { sum += g2[o * cols + i] }
-                bias.gradient.storage[o] += sum
+            // Row sums of g2: [outC, cols] times a column of ones is a column sum of its transpose.
+            var partial = [Float](repeating: 0, count: outChannels)
+            g2.withUnsafeBufferPointer { gp in
+                guard let gb = gp.baseAddress else { return }
+                for o in 0..<outChannels {
+                    var acc = SIMD16<Float>(repeating: 0)
+                    let row = gb + o * cols
+                    var i = 0
+                    while i + 16 <= cols {
+                        acc += UnsafeRawPointer(row + i).loadUnaligned(as: SIMD16<Float>.self)
+                        i += 16
+                    }
+                    var sum = acc.sum()
+                    while i < cols { sum += row[i]; i += 1 }
+                    partial[o] = sum
+                }
             }
+            for o in 0..<outChannels { bias.gradient.storage[o] += partial[o] }
         }
         gemm(transA: false, transB: true, m: outChannels, n: k, k: cols, a: g2, lda: cols, b: colMatrix, ldb: cols,
              beta: 1, c: &weight.gradient.storage, ldc: k)
-        var dcols = [Float](repeating: 0, count: k * cols)
+        guard needsInputGradient else { return Tensor(zeros: shape) }
+        var dcols = uninitializedFloats(k * cols)
         gemm(transA: true, transB: false, m: k, n: cols, k: outChannels, a: weight.value.storage, lda: k, b: g2, ldb: cols,
              beta: 0, c: &dcols, ldc: cols)
         var dx = [Float](repeating: 0, count: shape.reduce(1, *))
@@ -103,7 +119,17 @@ public final class Conv2D: Layer {
         return Tensor(uncheckedShape: shape, storage: dx)
     }
 
-    /// Row `(c·k + ki)·k + kj`, column `(s·outH + oh)·outW + ow` holds input `[s, c, oh·stride − pad + ki, ow·stride − pad + kj]`.
+    /// The output columns `ow` whose input column `ow·stride − padding + kj` lies inside `0..<w`.
+    func validColumns(_ kj: Int, w: Int, outW: Int) -> Range<Int> {
+        // ow·stride ≥ padding − kj  and  ow·stride ≤ w − 1 + padding − kj
+        let lo = max(0, (padding - kj + stride - 1) / stride)
+        let hiValue = w - 1 + padding - kj
+        let hi = hiValue < 0 ? 0 : min(outW, hiValue / stride + 1)
+        return lo..<max(lo, hi)
+    }
+
+    /// Row `(c·k + ki)·k + kj`, column `(s·outH + oh)·outW + ow` holds input
+    /// `[s, c, oh·stride − pad + ki, ow·stride − pad + kj]`, or 0 in the padding. Every entry is written.
     func im2col(_ x: [Float], n: Int, h: Int, w: Int, outH: Int, outW: Int, into cols: inout [Float]) {
         let plane = outH * outW, total = n * plane
         x.withUnsafeBufferPointer { xp in
@@ -113,16 +139,24 @@ public final class Conv2D: Layer {
                     for ki in 0..<kernel {
                         for kj in 0..<kernel {
                             let row = cb + ((c * kernel + ki) * kernel + kj) * total
+                            let valid = validColumns(kj, w: w, outW: outW)
+                            let shift = kj - padding
                             for s in 0..<n {
                                 let img = xb + (s * inChannels + c) * h * w
                                 for oh in 0..<outH {
                                     let ih = oh * stride - padding + ki
                                     let dst = row + s * plane + oh * outW
-                                    if ih < 0 || ih >= h { continue }
-                                    let src = img + ih * w
-                                    for ow in 0..<outW {
-                                        let iw = ow * stride - padding + kj
-                                        if iw >= 0 && iw < w { dst[ow] = src[iw] }
+                                    if ih < 0 || ih >= h || valid.isEmpty {
+                                        dst.update(repeating: 0, count: outW)
+                                        continue
+                                    }
+                                    if valid.lowerBound > 0 { dst.update(repeating: 0, count: valid.lowerBound) }
+                                    if valid.upperBound < outW { (dst + valid.upperBound).update(repeating: 0, count: outW - valid.upperBound) }
+                                    let src = img + ih * w + shift
+                                    if stride == 1 {
+                                        (dst + valid.lowerBound).update(from: src + valid.lowerBound, count: valid.count)
+                                    } else {
+                                        for ow in valid { dst[ow] = src[ow * stride] }
                                     }
                                 }
                             }
@@ -143,16 +177,20 @@ public final class Conv2D: Layer {
                     for ki in 0..<kernel {
                         for kj in 0..<kernel {
                             let row = cb + ((c * kernel + ki) * kernel + kj) * total
+                            let valid = validColumns(kj, w: w, outW: outW)
+                            if valid.isEmpty { continue }
+                            let shift = kj - padding
                             for s in 0..<n {
                                 let img = xb + (s * inChannels + c) * h * w
                                 for oh in 0..<outH {
                                     let ih = oh * stride - padding + ki
                                     if ih < 0 || ih >= h { continue }
                                     let src = row + s * plane + oh * outW
-                                    let dst = img + ih * w
-                                    for ow in 0..<outW {
-                                        let iw = ow * stride - padding + kj
-                                        if iw >= 0 && iw < w { dst[iw] += src[ow] }
+                                    let dst = img + ih * w + shift
+                                    if stride == 1 {
+                                        for ow in valid { dst[ow] += src[ow] }
+                                    } else {
+                                        for ow in valid { dst[ow * stride] += src[ow] }
                                     }
                                 }
                             }
@@ -162,4 +200,9 @@ public final class Conv2D: Layer {
             }
         }
     }
+}
+
+/// An array of `count` floats whose values the caller overwrites entirely before reading.
+func uninitializedFloats(_ count: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }

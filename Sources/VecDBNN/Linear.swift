@@ -34,7 +34,7 @@ public final class Linear: Layer {
         let rows = x.count / inputs
         var outShape = x.shape
         outShape[outShape.count - 1] = outputs
-        var y = Tensor(zeros: outShape)
+        var y = Tensor(uninitialized: outShape)
         gemm(transA: false, transB: true, m: rows, n: outputs, k: inputs, a: x.storage, lda: inputs,
              b: weight.value.storage, ldb: inputs, beta: 0, c: &y.storage, ldc: outputs)
         if let bias {
@@ -58,7 +58,7 @@ public final class Linear: Layer {
                 bias.gradient.storage.withUnsafeMutableBufferPointer { vdb_nn_column_sums(gp.baseAddress, $0.baseAddress, rows, outputs) }
             }
         }
-        var dx = Tensor(zeros: x.shape)
+        var dx = Tensor(uninitialized: x.shape)
         gemm(transA: false, transB: false, m: rows, n: inputs, k: outputs, a: g.storage, lda: outputs,
              b: weight.value.storage, ldb: inputs, beta: 0, c: &dx.storage, ldc: inputs)
         return dx

@@ -26,30 +26,46 @@ public final class Pool2D: Layer {
         }
         let planes = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
         let outH = (h - kernel) / stride + 1, outW = (w - kernel) / stride + 1
-        var y = [Float](repeating: 0, count: planes * outH * outW)
-        var argmax = [Int32](repeating: 0, count: kind == .max ? y.count : 0)
+        let outCount = planes * outH * outW
+        var y = uninitializedFloats(outCount)
+        var argmax = [Int32](repeating: 0, count: kind == .max ? outCount : 0)
         let scale = 1 / Float(kernel * kernel)
+        let k = kernel, st = stride, isMax = kind == .max
         x.storage.withUnsafeBufferPointer { xp in
-            for p in 0..<planes {
-                let base = p * h * w
-                for oh in 0..<outH {
-                    for ow in 0..<outW {
-                        let o = (p * outH + oh) * outW + ow
-                        let top = base + oh * stride * w + ow * stride
-                        if kind == .max {
-                            var best = top, bestValue = xp[top]
-                            for i in 0..<kernel {
-                                for j in 0..<kernel where xp[top + i * w + j] > bestValue {
-                                    best = top + i * w + j
-                                    bestValue = xp[best]
+            y.withUnsafeMutableBufferPointer { yp in
+                argmax.withUnsafeMutableBufferPointer { ap in
+                    guard let xb = xp.baseAddress, let yb = yp.baseAddress else { return }
+                    for p in 0..<planes {
+                        let plane = xb + p * h * w
+                        for oh in 0..<outH {
+                            for ow in 0..<outW {
+                                let o = (p * outH + oh) * outW + ow
+                                let top = oh * st * w + ow * st
+                                if isMax && k == 2 {
+                                    // The common 2×2 window, unrolled; ties keep the first.
+                                    var best = top, bestValue = plane[top]
+                                    if plane[top + 1] > bestValue { best = top + 1; bestValue = plane[best] }
+                                    if plane[top + w] > bestValue { best = top + w; bestValue = plane[best] }
+                                    if plane[top + w + 1] > bestValue { best = top + w + 1; bestValue = plane[best] }
+                                    yb[o] = bestValue
+                                    ap[o] = Int32(best)
+                                } else if isMax {
+                                    var best = top, bestValue = plane[top]
+                                    for i in 0..<k {
+                                        let r = top + i * w
+                                        for j in 0..<k where plane[r + j] > bestValue {
+                                            best = r + j
+                                            bestValue = plane[r + j]
+                                        }
+                                    }
+                                    yb[o] = bestValue
+                                    ap[o] = Int32(best)
+                                } else {
+                                    var sum: Float = 0
+                                    for i in 0..<k { for j in 0..<k { sum += plane[top + i * w + j] } }
+                                    yb[o] = sum * scale
                                 }
                             }
-                            y[o] = bestValue
-                            argmax[o] = Int32(best - base)
-                        } else {
-                            var sum: Float = 0
-                            for i in 0..<kernel { for j in 0..<kernel { sum += xp[top + i * w + j] } }
-                            y[o] = sum * scale
                         }
                     }
                 }
@@ -65,16 +81,24 @@ public final class Pool2D: Layer {
         let planes = shape[0] * shape[1], h = shape[2], w = shape[3]
         var dx = [Float](repeating: 0, count: shape.reduce(1, *))
         let scale = 1 / Float(kernel * kernel)
-        for p in 0..<planes {
-            let base = p * h * w
-            for oh in 0..<outH {
-                for ow in 0..<outW {
-                    let o = (p * outH + oh) * outW + ow
-                    if kind == .max {
-                        dx[base + Int(argmax[o])] += g.storage[o]
-                    } else {
-                        let top = base + oh * stride * w + ow * stride, v = g.storage[o] * scale
-                        for i in 0..<kernel { for j in 0..<kernel { dx[top + i * w + j] += v } }
+        let k = kernel, st = stride, isMax = kind == .max
+        g.storage.withUnsafeBufferPointer { gp in
+            dx.withUnsafeMutableBufferPointer { dp in
+                argmax.withUnsafeBufferPointer { ap in
+                    guard let gb = gp.baseAddress, let db = dp.baseAddress else { return }
+                    for p in 0..<planes {
+                        let plane = db + p * h * w
+                        for oh in 0..<outH {
+                            for ow in 0..<outW {
+                                let o = (p * outH + oh) * outW + ow
+                                if isMax {
+                                    plane[Int(ap[o])] += gb[o]
+                                } else {
+                                    let top = oh * st * w + ow * st, v = gb[o] * scale
+                                    for i in 0..<k { for j in 0..<k { plane[top + i * w + j] += v } }
+                                }
+                            }
+                        }
                     }
                 }
             }

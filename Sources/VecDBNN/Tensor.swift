@@ -39,6 +39,12 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.storage = storage
     }
 
+    /// A tensor whose values the caller overwrites entirely before reading them.
+    init(uninitialized shape: [Int]) {
+        self.shape = shape
+        self.storage = uninitializedFloats(shape.reduce(1, *))
+    }
+
     /// A tensor of zeros.
     public init(zeros shape: [Int]) {
         self.init(repeating: 0, shape: shape)

@@ -78,7 +78,7 @@ struct BenchCommand: ParsableCommand {
     var sizes: String = "64,128,256,512,1024,2048"
 
     @Option(help: "cnn: training epochs over Fashion-MNIST.")
-    var epochs: Int = 3
+    var epochs: Int = 5
 
     @Option(help: "cnn: mini-batch size.")
     var batchSize: Int = 64
@@ -128,7 +128,7 @@ struct BenchCommand: ParsableCommand {
         case .gemm:
             let mine = try GemmBenchmark(sizes: sizes.split(separator: ",").compactMap { Int($0) }, threads: threads).run(out)
             if peers {
-                fflush(stdout)
+                fflush(nil) // our rows before the peers' in a redirected log
                 try Peers.run(["--kind", "gemm", "--output", output, "--threads", String(threads), "--sizes", sizes])
             }
             GemmBenchmark.summarize(mine, rows: out.rows(), threads: threads)
