@@ -59,6 +59,18 @@ struct CheckpointTests {
         #expect(c.tensors["b"]?.storage == [1, 3])
     }
 
+    /// A file written by the `safetensors` Python library (0.8.0, `safetensors.numpy.save_file`).
+    @Test func readsFilesWrittenByTheReferenceLibrary() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources").path
+        let c = try Checkpoint.load(dir + "/reference.safetensors")
+        #expect(c.metadata == ["producer": "safetensors.numpy"])
+        #expect(c.tensors["f32"] == (try Tensor(shape: [2, 3], storage: [1.5, -2, 3.25, 0, 1e-3, -7])))
+        #expect(c.tensors["f16"]?.storage == [0.5, -1.25, 65504, Float(Float16(6.1e-5))])
+        #expect(c.tensors["f64"]?.storage == [1, 2.5])
+        #expect(c.tensors["scalar"]?.shape == [])
+        #expect(c.tensors["scalar"]?.storage == [4])
+    }
+
     static func file(_ header: String, data: [UInt8], length: UInt64? = nil) -> [UInt8] {
         var bytes: [UInt8] = []
         withUnsafeBytes(of: (length ?? UInt64(header.utf8.count)).littleEndian) { bytes += $0 }
