@@ -10,7 +10,10 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure VecDB, and with --peers FAISS, hnswlib, USearch and NumPy, in one run.",
         discussion: """
             Writes JSON Lines to --output: one object per configuration measured. Search rows have the \
-            fields system, dataset, index, params, k, recall, qps, build_seconds, memory_bytes, threads.
+            fields system, dataset, index, params, k, recall, qps, build_seconds, memory_bytes, threads. \
+            gemm rows have system, benchmark "sgemm", params, gflops, threads (NumPy's with --peers); \
+            cnn rows (one per epoch on Fashion-MNIST) have epoch_seconds, images_per_second, train_loss, \
+            test_accuracy.
             """
     )
 
