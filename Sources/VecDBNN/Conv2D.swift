@@ -201,8 +201,3 @@ public final class Conv2D: Layer {
         }
     }
 }
-
-/// An array of `count` floats whose values the caller overwrites entirely before reading.
-func uninitializedFloats(_ count: Int) -> [Float] {
-    [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
-}

@@ -108,3 +108,8 @@ extension Array where Element == Float {
         }
     }
 }
+
+/// An array of `count` floats whose values the caller overwrites entirely before reading.
+func uninitializedFloats(_ count: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+}

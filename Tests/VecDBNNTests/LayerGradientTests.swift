@@ -90,6 +90,10 @@ struct LayerGradientTests {
         var g = SeededGenerator(seed: 18)
         let layer = Conv2D(inChannels: 1, outChannels: 2, kernel: 2, stride: 2, padding: 0, name: "conv", generator: &g)
         try GradientCheck.check(layer, input: GradientCheck.weights([2, 1, 5, 6], seed: 19), training: true)
+        let padded = Conv2D(inChannels: 2, outChannels: 2, kernel: 3, stride: 2, padding: 1, name: "conv", generator: &g)
+        try GradientCheck.check(padded, input: GradientCheck.weights([1, 2, 5, 6], seed: 32), training: true)
+        let wide = Conv2D(inChannels: 1, outChannels: 2, kernel: 3, stride: 1, padding: 2, name: "conv", generator: &g)
+        try GradientCheck.check(wide, input: GradientCheck.weights([1, 1, 3, 4], seed: 33), training: true)
     }
 
     @Test func conv2dMatchesDirectConvolution() throws {
