@@ -21,6 +21,7 @@ public final class LayerNorm: Layer {
     public var parameters: [Parameter] { [gamma, beta] }
 
     public func forward(_ x: Tensor, training: Bool) throws(VecDBError) -> Tensor {
+        guard dimension > 0 else { throw VecDBError(.invalidArgument, "layernorm '\(name)' has dimension 0") }
         guard x.rank >= 1, x.shape[x.rank - 1] == dimension else {
             throw VecDBError(.dimensionMismatch, "layernorm '\(name)' expects input [*, \(dimension)], got \(Tensor.describe(x.shape))")
         }

@@ -27,6 +27,9 @@ public final class Linear: Layer {
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 
     public func forward(_ x: Tensor, training: Bool) throws(VecDBError) -> Tensor {
+        guard inputs > 0, outputs > 0 else {
+            throw VecDBError(.invalidArgument, "linear '\(name)' has \(inputs) inputs and \(outputs) outputs; both must be positive")
+        }
         guard x.rank >= 1, x.shape[x.rank - 1] == inputs else {
             throw VecDBError(.dimensionMismatch, "linear '\(name)' expects input [*, \(inputs)], got \(Tensor.describe(x.shape))")
         }

@@ -25,9 +25,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw VecDBError(.invalidArgument, "tensor shape \(Tensor.describe(shape)) has a negative axis")
         }
-        let n = shape.reduce(1, *)
-        guard n == storage.count else {
-            throw VecDBError(.dimensionMismatch, "tensor shape \(Tensor.describe(shape)) needs \(n) values, got \(storage.count)")
+        guard let n = Tensor.elementCount(shape), n == storage.count else {
+            throw VecDBError(.dimensionMismatch, "tensor shape \(Tensor.describe(shape)) needs \(Tensor.elementCount(shape).map(String.init) ?? "too many") values, got \(storage.count)")
         }
         self.shape = shape
         self.storage = storage
@@ -70,6 +69,17 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         return t
     }
 
+    /// The product of a shape's axes, or nil when it overflows.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = p
+        }
+        return n
+    }
+
     /// The number of values.
     public var count: Int { storage.count }
     /// The number of axes.
@@ -78,7 +88,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// The same values with another shape of equal size.
     /// - Throws: ``VecDBError/Code/dimensionMismatch`` naming both shapes.
     public func reshaped(_ newShape: [Int]) throws(VecDBError) -> Tensor {
-        guard newShape.allSatisfy({ $0 >= 0 }), newShape.reduce(1, *) == count else {
+        guard newShape.allSatisfy({ $0 >= 0 }), Tensor.elementCount(newShape) == count else {
             throw VecDBError(.dimensionMismatch, "cannot reshape \(Tensor.describe(shape)) to \(Tensor.describe(newShape))")
         }
         return Tensor(uncheckedShape: newShape, storage: storage)

@@ -14,6 +14,8 @@ struct TensorTests {
         }
         expectVecDBError(.dimensionMismatch, containing: "[2, 3] and [3, 2]") { try Tensor(zeros: [2, 3]) + Tensor(zeros: [3, 2]) }
         expectVecDBError(.dimensionMismatch, containing: "cannot reshape [2, 3] to [4, 2]") { try Tensor(zeros: [2, 3]).reshaped([4, 2]) }
+        expectVecDBError(.dimensionMismatch, containing: "needs too many values") { try Tensor(shape: [Int.max, 4], storage: []) }
+        expectVecDBError(.dimensionMismatch, containing: "tensor shape [2, 2] needs 4 values, got 3") { try Tensor(shape: [2, 2], storage: [1, 2, 3]) }
         expectVecDBError(.dimensionMismatch, containing: "[2, 3]ᵀ · [2, 3]ᵀ") {
             try Tensor.matmul(Tensor(zeros: [2, 3]), Tensor(zeros: [2, 3]), transposeA: true, transposeB: true)
         }
