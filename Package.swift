@@ -7,6 +7,7 @@
 //   CVecDBKernels (C)  ->  VecDBKernels  ->  VecDBStorage  ->  VecDB (facade)  ->  vecdb (CLI)
 //   CLZ4 (system), CVecDBStorage (C: hardware CRC-32C) -> VecDBStorage
 //                          VecDBKernels  ->  VecDBDatasets ------------------------>  vecdb
+//   CVecDBKernels, VecDBKernels, VecDBStorage  ->  VecDBNN (tensors, layers, losses, optimisers)  ->  vecdb
 //
 // Nothing lower imports anything higher.
 import PackageDescription
@@ -45,11 +46,14 @@ let package = Package(
         .target(name: "VecDB", dependencies: ["VecDBKernels", "VecDBStorage", "VecDBIndex"]),
         // Data-set readers and fetchers (fvecs, npy, IDX, CSV), used by the CLI and benchmarks.
         .target(name: "VecDBDatasets", dependencies: ["VecDBKernels", "VecDBStorage"]),
+        // Neural-network core: tensors over BLAS, layers with hand-written backward passes,
+        // losses, optimisers and safetensors checkpoints. Above the facade; uses storage for files.
+        .target(name: "VecDBNN", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBStorage"]),
         // The shell.
         .executableTarget(
             name: "vecdb",
             dependencies: [
-                "VecDB", "VecDBKernels", "VecDBDatasets",
+                "VecDB", "VecDBKernels", "VecDBDatasets", "VecDBNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +67,11 @@ let package = Package(
         .testTarget(name: "VecDBStorageTests", dependencies: ["VecDBStorage", "VecDBTestSupport"]),
         .testTarget(name: "VecDBIndexTests", dependencies: ["VecDBIndex", "VecDBTestSupport"]),
         .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBStorage", "VecDBTestSupport"]),
+        .testTarget(
+            name: "VecDBNNTests",
+            dependencies: ["VecDBNN", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"],
+            exclude: ["Resources"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,7 +10,10 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure VecDB, and with --peers FAISS, hnswlib, USearch and NumPy, in one run.",
         discussion: """
             Writes JSON Lines to --output: one object per configuration measured. Search rows have the \
-            fields system, dataset, index, params, k, recall, qps, build_seconds, memory_bytes, threads.
+            fields system, dataset, index, params, k, recall, qps, build_seconds, memory_bytes, threads. \
+            gemm rows have system, benchmark "sgemm", params, gflops, threads (NumPy's with --peers); \
+            cnn rows (one per epoch on Fashion-MNIST) have epoch_seconds, images_per_second, train_loss, \
+            test_accuracy.
             """
     )
 
@@ -19,6 +22,8 @@ struct BenchCommand: ParsableCommand {
         case hnsw
         case ivf
         case storage
+        case gemm
+        case cnn
     }
 
     @Argument(help: "What to measure: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -72,6 +77,18 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "storage: rows ingested (128-d).")
     var rows: Int = 1_000_000
 
+    @Option(help: "gemm: the square matrix sizes, comma-separated.")
+    var sizes: String = "64,128,256,512,1024,2048"
+
+    @Option(help: "cnn: training epochs over Fashion-MNIST.")
+    var epochs: Int = 5
+
+    @Option(help: "cnn: mini-batch size.")
+    var batchSize: Int = 64
+
+    @Option(help: "cnn: also save the trained weights to this safetensors file.")
+    var checkpoint: String?
+
     @Flag(help: "Also run the peers on the same data and append their rows.")
     var peers = false
 
@@ -80,7 +97,8 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         if let dataset { try DatasetCatalog.validate(dataset) }
-        if kind != .storage && dataset == nil && (base == nil || queries == nil) {
+        let needsData = ![.storage, .gemm, .cnn].contains(kind)
+        if needsData && dataset == nil && (base == nil || queries == nil) {
             throw ValidationError("give --dataset NAME, or --base FILE and --queries FILE")
         }
         if let metric { _ = try Metric(parsing: metric) }
@@ -92,6 +110,12 @@ struct BenchCommand: ParsableCommand {
         guard !probes.isEmpty, probes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
             throw ValidationError("--nprobe-sweep must be comma-separated integers ≥ 1, got '\(nprobeSweep)'")
         }
+        let sizeList = sizes.split(separator: ",").map { Int($0) }
+        guard !sizeList.isEmpty, sizeList.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--sizes must be comma-separated integers ≥ 1, got '\(sizes)'")
+        }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2") }
         guard (1...100).contains(k) else { throw ValidationError("-k must be between 1 and 100 (the ground-truth depth)") }
     }
 
@@ -107,6 +131,15 @@ struct BenchCommand: ParsableCommand {
             let dir = DatasetCatalog().cacheDirectory + "/bench-storage.vecdb"
             try StorageBenchmark(rows: rows, directory: dir).run(out)
             try? FileManager.default.removeItem(atPath: dir)
+        case .gemm:
+            let mine = try GemmBenchmark(sizes: sizes.split(separator: ",").compactMap { Int($0) }, threads: threads).run(out)
+            if peers {
+                fflush(nil) // our rows before the peers' in a redirected log
+                try Peers.run(["--kind", "gemm", "--output", output, "--threads", String(threads), "--sizes", sizes])
+            }
+            GemmBenchmark.summarize(mine, rows: out.rows(), threads: threads)
+        case .cnn:
+            try CNNBenchmark(epochs: epochs, batchSize: batchSize, threads: threads).run(out, checkpoint: checkpoint)
         case .hnsw:
             let data = try loadData(defaultMaxQueries: 10_000)
             let sweep = efSweep.split(separator: ",").compactMap { Int($0) }

@@ -1,0 +1,45 @@
+// Element-wise kernels for the neural-network module (VecDBNN).
+//
+// Each function is compiled for AVX-512, AVX2 and baseline x86-64 with `target_clones`; the
+// loader picks the best clone for the CPU once, when the program starts (an ifunc), so calls
+// cost no dispatch. On other architectures the portable body is the only version.
+// All arrays are contiguous Float32; `n` counts elements.
+#ifndef VECDB_NN_KERNELS_H
+#define VECDB_NN_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// out = a + b
+void vdb_nn_add(const float *a, const float *b, float *out, size_t n);
+/// out = a * b
+void vdb_nn_mul(const float *a, const float *b, float *out, size_t n);
+/// y += alpha * x
+void vdb_nn_axpy(float alpha, const float *x, float *y, size_t n);
+/// x *= alpha
+void vdb_nn_scale(float alpha, float *x, size_t n);
+/// y = max(x, 0)
+void vdb_nn_relu(const float *x, float *y, size_t n);
+/// out = x > 0 ? g : 0
+void vdb_nn_relu_backward(const float *x, const float *g, float *out, size_t n);
+/// y[r * cols + c] += bias[c]
+void vdb_nn_add_row_bias(float *y, const float *bias, size_t rows, size_t cols);
+/// acc[c] += sum over r of g[r * cols + c]
+void vdb_nn_column_sums(const float *g, float *acc, size_t rows, size_t cols);
+/// Sum of squares, accumulated in double.
+double vdb_nn_sum_squares(const float *x, size_t n);
+/// SGD with momentum and coupled weight decay:
+/// d = g + wd*w; v = momentum*v + d; w -= lr * (nesterov ? d + momentum*v : v)
+void vdb_nn_sgd(float *w, const float *g, float *v, size_t n, float lr, float momentum, float wd, int nesterov);
+/// Adam / AdamW: d = g + l2*w; m = b1*m + (1-b1)*d; v = b2*v + (1-b2)*d*d;
+/// w -= lr * ((m/bc1) / (sqrt(v/bc2) + eps) + decoupled*w)
+void vdb_nn_adam(float *w, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
+                 float eps, float bc1, float bc2, float l2, float decoupled);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
