@@ -139,8 +139,21 @@ public struct KMeans: Sendable {
 
     static func checkFinite(_ rows: RowMatrix, what: String) throws(VecDBError) {
         let total = rows.count * rows.dimension
-        for i in 0..<total where !rows.base[i].isFinite {
-            throw VecDBError(.nonFiniteValue, "\(what): row \(i / rows.dimension) component \(i % rows.dimension) is \(rows.base[i]); vectors must be finite")
+        // A component is NaN or infinite when its exponent bits are all ones. The largest
+        // exponent field of a block (an integer maximum, which vectorises) is the test; the
+        // first bad component is then found in that block.
+        let bits = UnsafeRawPointer(rows.base).assumingMemoryBound(to: UInt32.self)
+        var start = 0
+        while start < total {
+            let end = min(total, start + 4096)
+            var top: UInt32 = 0
+            for i in start..<end { top = max(top, bits[i] & 0x7F80_0000) }
+            if top == 0x7F80_0000 {
+                for i in start..<end where !rows.base[i].isFinite {
+                    throw VecDBError(.nonFiniteValue, "\(what): row \(i / rows.dimension) component \(i % rows.dimension) is \(rows.base[i]); vectors must be finite")
+                }
+            }
+            start = end
         }
     }
 
@@ -296,12 +309,16 @@ public struct KMeans: Sendable {
         let n = x.count, d = x.dimension
         var sums = [Double](repeating: 0, count: k * d)
         var counts = [Int](repeating: 0, count: k)
-        for i in 0..<n {
-            let l = Int(labels[i])
-            counts[l] += 1
-            let row = x[i]
-            let base = l * d
-            for j in 0..<d { sums[base + j] += Double(row[j]) }
+        sums.withUnsafeMutableBufferPointer { sb in
+            let out = sb.baseAddress.unsafelyUnwrapped
+            for i in 0..<n {
+                let l = Int(labels[i])
+                counts[l] += 1
+                let row = x[i]
+                let sum = out + l &* d
+                // A plain loop over pointers, which the compiler vectorises.
+                for j in 0..<d { sum[j] += Double(row[j]) }
+            }
         }
         var out = previous
         for c in 0..<k where counts[c] > 0 {
