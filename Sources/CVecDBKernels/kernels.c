@@ -509,11 +509,40 @@ AVX512_ATTR static float ip_sq8_avx512(const float *q, const uint8_t *c, const f
     return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
+// Batches of rows with at most 64 components (GloVe-50, PQ sub-spaces, small embeddings): the
+// query stays in up to four registers for the whole batch, and each row is a few masked loads,
+// FMAs and one reduction. Masked-off lanes are never read, so rows may end anywhere.
+#define SMALL_BATCH(NAME, STEP)                                                                     \
+AVX512_ATTR static void NAME(const float *q, const float *base, size_t d, size_t n, float *out) {  \
+    __mmask16 m0 = d >= 16 ? 0xffff : tail_mask16(d);                                              \
+    __mmask16 m1 = d >= 32 ? 0xffff : (d > 16 ? tail_mask16(d - 16) : 0);                          \
+    __mmask16 m2 = d >= 48 ? 0xffff : (d > 32 ? tail_mask16(d - 32) : 0);                          \
+    __mmask16 m3 = d >= 64 ? 0xffff : (d > 48 ? tail_mask16(d - 48) : 0);                          \
+    __m512 q0 = _mm512_maskz_loadu_ps(m0, q), q1 = _mm512_maskz_loadu_ps(m1, q + 16);              \
+    __m512 q2 = _mm512_maskz_loadu_ps(m2, q + 32), q3 = _mm512_maskz_loadu_ps(m3, q + 48);         \
+    size_t chunks = (d + 15) / 16;                                                                 \
+    for (size_t r = 0; r < n; r++) {                                                               \
+        const float *x = base + r * d;                                                             \
+        __m512 s = _mm512_setzero_ps();                                                            \
+        STEP(q0, m0, x);                                                                           \
+        if (chunks > 1) { STEP(q1, m1, x + 16); }                                                  \
+        if (chunks > 2) { STEP(q2, m2, x + 32); }                                                  \
+        if (chunks > 3) { STEP(q3, m3, x + 48); }                                                  \
+        out[r] = _mm512_reduce_add_ps(s);                                                          \
+    }                                                                                              \
+}
+#define IP_STEP(qv, m, p) s = _mm512_fmadd_ps((qv), _mm512_maskz_loadu_ps((m), (p)), s)
+#define L2_STEP(qv, m, p) do { __m512 t_ = _mm512_sub_ps((qv), _mm512_maskz_loadu_ps((m), (p))); s = _mm512_fmadd_ps(t_, t_, s); } while (0)
+SMALL_BATCH(ip_f32_batch_small_avx512, IP_STEP)
+SMALL_BATCH(l2sq_f32_batch_small_avx512, L2_STEP)
+
 AVX512_ATTR static void l2sq_f32_batch_avx512(const float *q, const float *base, size_t d, size_t n, float *out) {
+    if (d <= 64) { l2sq_f32_batch_small_avx512(q, base, d, n, out); return; }
     for (size_t r = 0; r < n; r++) out[r] = l2sq_f32_avx512_inl(q, base + r * d, d);
 }
 
 AVX512_ATTR static void ip_f32_batch_avx512(const float *q, const float *base, size_t d, size_t n, float *out) {
+    if (d <= 64) { ip_f32_batch_small_avx512(q, base, d, n, out); return; }
     for (size_t r = 0; r < n; r++) out[r] = ip_f32_avx512_inl(q, base + r * d, d);
 }
 
@@ -609,4 +638,100 @@ void vdb_f16_to_f32_array(const uint16_t *src, float *dst, size_t n) {
         __atomic_store_n(&chosen, f, __ATOMIC_RELAXED);
     }
     f(src, dst, n);
+}
+
+// ---- argmin of scale · line[j] + plus[j] (k-means assignment after GEMM) ----------------------
+
+static size_t argmin_scalar(const float *line, float scale, const float *plus, size_t k, float *best) {
+    float b = INFINITY;
+    size_t bj = 0;
+    for (size_t j = 0; j < k; j++) {
+        float v = scale * line[j] + (plus ? plus[j] : 0.0f);
+        if (v < b) { b = v; bj = j; }
+    }
+    *best = b;
+    return bj;
+}
+
+AVX512_ATTR static size_t argmin_avx512(const float *line, float scale, const float *plus, size_t k, float *best) {
+    __m512 bv = _mm512_set1_ps(INFINITY);
+    __m512i bi = _mm512_setzero_si512();
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i step = _mm512_set1_epi32(16);
+    const __m512 sv = _mm512_set1_ps(scale);
+    size_t j = 0;
+    for (; j + 16 <= k; j += 16) {
+        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(line + j), sv);
+        if (plus) v = _mm512_add_ps(v, _mm512_loadu_ps(plus + j));
+        __mmask16 m = _mm512_cmp_ps_mask(v, bv, _CMP_LT_OQ);
+        bv = _mm512_mask_mov_ps(bv, m, v);
+        bi = _mm512_mask_mov_epi32(bi, m, idx);
+        idx = _mm512_add_epi32(idx, step);
+    }
+    float lanes[16];
+    int32_t lidx[16];
+    _mm512_storeu_ps(lanes, bv);
+    _mm512_storeu_si512(lidx, bi);
+    float b = INFINITY;
+    size_t bj = 0;
+    for (int l = 0; l < 16; l++) {
+        if (lanes[l] < b || (lanes[l] == b && (size_t)lidx[l] < bj)) { b = lanes[l]; bj = (size_t)lidx[l]; }
+    }
+    for (; j < k; j++) {
+        float v = scale * line[j] + (plus ? plus[j] : 0.0f);
+        if (v < b) { b = v; bj = j; }
+    }
+    *best = b;
+    return bj;
+}
+
+size_t vdb_argmin_scaled(const float *line, float scale, const float *plus, size_t k, float *best) {
+    if (vdb_kernels()->isa == VDB_ISA_AVX512) return argmin_avx512(line, scale, plus, k, best);
+    return argmin_scalar(line, scale, plus, k, best);
+}
+
+// ---- one row against k dimension-major centroids (k-means assignment for small d) ------------
+
+static void distances_to_columns_scalar(const float *x, const float *ct, size_t d, size_t k, int ip, float *out) {
+    for (size_t j = 0; j < k; j++) out[j] = 0;
+    for (size_t t = 0; t < d; t++) {
+        const float *col = ct + t * k;
+        float xt = x[t];
+        if (ip) {
+            for (size_t j = 0; j < k; j++) out[j] += xt * col[j];
+        } else {
+            for (size_t j = 0; j < k; j++) { float u = xt - col[j]; out[j] += u * u; }
+        }
+    }
+}
+
+AVX512_ATTR static void distances_to_columns_avx512(const float *x, const float *ct, size_t d, size_t k, int ip, float *out) {
+    size_t j = 0;
+    for (; j + 16 <= k; j += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t t = 0; t < d; t++) {
+            __m512 col = _mm512_loadu_ps(ct + t * k + j);
+            __m512 xt = _mm512_set1_ps(x[t]);
+            if (ip) {
+                acc = _mm512_fmadd_ps(xt, col, acc);
+            } else {
+                __m512 u = _mm512_sub_ps(xt, col);
+                acc = _mm512_fmadd_ps(u, u, acc);
+            }
+        }
+        _mm512_storeu_ps(out + j, acc);
+    }
+    for (; j < k; j++) {
+        float a = 0;
+        for (size_t t = 0; t < d; t++) {
+            float c = ct[t * k + j];
+            if (ip) a += x[t] * c; else { float u = x[t] - c; a += u * u; }
+        }
+        out[j] = a;
+    }
+}
+
+void vdb_distances_to_columns(const float *x, const float *ct, size_t d, size_t k, int ip, float *out) {
+    if (vdb_kernels()->isa == VDB_ISA_AVX512) distances_to_columns_avx512(x, ct, d, k, ip, out);
+    else distances_to_columns_scalar(x, ct, d, k, ip, out);
 }

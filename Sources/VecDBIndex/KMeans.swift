@@ -1,3 +1,4 @@
+import CVecDBKernels
 import Dispatch
 import Foundation
 import VecDBKernels
@@ -37,6 +38,10 @@ public struct KMeans: Sendable {
         /// the sample (chosen with the seed), since each centroid it picks costs a pass over
         /// the rows; Lloyd iterations then use the whole sample.
         public var seedingRowsPerCentroid: Int
+        /// Spherical k-means: centroids are scaled to unit length after seeding and after every
+        /// update, for unit-length data compared by cosine, so that assigning by largest inner
+        /// product is assigning by nearest direction and lists stay balanced.
+        public var spherical: Bool = false
 
         public init(iterations: Int = 20, maxSample: Int = 1 << 18, seed: UInt64 = 1234,
                     threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 4) {
@@ -105,6 +110,7 @@ public struct KMeans: Sendable {
             } else {
                 centroids = Self.plusPlus(x, k: k, rng: &rng, threads: threads)
             }
+            if parameters.spherical { Self.normalizeRows(&centroids, dimension: d) }
             var labels = [Int32](repeating: 0, count: n)
             var dists = [Float](repeating: 0, count: n)
             // As FAISS counts them: each iteration is an assignment (whose objective is recorded)
@@ -116,6 +122,7 @@ public struct KMeans: Sendable {
                 result.objectiveHistory.append(dists.reduce(0.0) { $0 + Double($1) })
                 if parameters.iterations == 0 { break }
                 centroids = Self.update(x, labels: labels, distances: dists, previous: centroids, k: k)
+                if parameters.spherical { Self.normalizeRows(&centroids, dimension: d) }
             }
             result.centroids = centroids
         }
@@ -222,10 +229,18 @@ public struct KMeans: Sendable {
         var cNorms = [Float](repeating: 0, count: k)
         for j in 0..<k { cNorms[j] = kernels.ipF32(c[j], c[j], d) }
         if useGEMM { BLAS.setThreads(1) }
+        // Without GEMM and with at least 16 centroids: the centroids transposed (d × k).
+        var transposed: [Float] = []
+        if !useGEMM && k >= 16 {
+            transposed = [Float](repeating: 0, count: d * k)
+            for j in 0..<k { for t in 0..<d { transposed[t * k + j] = c[j][t] } }
+        }
         let chunks = min(threads, max(1, n / blockRows))
         labels.withUnsafeMutableBufferPointer { lb in
             distances.withUnsafeMutableBufferPointer { db in
                 cNorms.withUnsafeBufferPointer { nb in
+                  transposed.withUnsafeBufferPointer { tb in
+                    let tBox = UncheckedSendable(transposed.isEmpty ? nil : tb.baseAddress)
                     let lBox = UncheckedSendable(lb.baseAddress.unsafelyUnwrapped)
                     let dBox = UncheckedSendable(db.baseAddress.unsafelyUnwrapped)
                     let nBox = UncheckedSendable(nb.baseAddress.unsafelyUnwrapped)
@@ -250,6 +265,11 @@ public struct KMeans: Sendable {
                                         let xn = kernels.ipF32(row, row, d)
                                         (best, bestJ) = argmin(out + i * k, scale: -2, plus: nBox.value, count: k)
                                         best = max(0, xn + best)
+                                    } else if let ct = tBox.value {
+                                        // Few dimensions: all k distances at once from the
+                                        // dimension-major centroids, 16 centroids per vector op.
+                                        vdb_distances_to_columns(row, ct, d, k, innerProduct ? 1 : 0, out)
+                                        (best, bestJ) = argmin(out, scale: innerProduct ? -1 : 1, plus: nil, count: k)
                                     } else if innerProduct {
                                         kernels.ipF32Batch(row, c.base, d, k, out)
                                         for j in 0..<k where -out[j] < best { best = -out[j]; bestJ = j }
@@ -264,43 +284,35 @@ public struct KMeans: Sendable {
                             }
                         }
                     }
+                  }
                 }
             }
         }
     }
 
-    /// The smallest `scale · line[j] + plus[j]` and its index (the lowest on ties), 16 lanes
-    /// at a time.
+    /// The smallest `scale · line[j] + plus[j]` and its index (the lowest on ties), through
+    /// the C kernel (AVX-512 when the CPU has it).
     @inline(__always)
     static func argmin(_ line: UnsafePointer<Float>, scale: Float, plus: UnsafePointer<Float>?, count k: Int) -> (Float, Int) {
-        typealias V = SIMD16<Float>
-        typealias I = SIMD16<Int32>
-        var bestV = V(repeating: .infinity)
-        var bestI = I(repeating: 0)
-        var idx = I(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        let step = I(repeating: 16)
-        let sv = V(repeating: scale)
-        var j = 0
-        let raw = UnsafeRawPointer(line)
-        while j + 16 <= k {
-            var v = raw.loadUnaligned(fromByteOffset: j * 4, as: V.self) * sv
-            if let plus { v += UnsafeRawPointer(plus).loadUnaligned(fromByteOffset: j * 4, as: V.self) }
-            let mask = v .< bestV
-            bestV.replace(with: v, where: mask)
-            bestI.replace(with: idx, where: mask)
-            idx &+= step
-            j += 16
+        var best: Float = .infinity
+        let j = vdb_argmin_scaled(line, scale, plus, k, &best)
+        return (best, j)
+    }
+
+    /// Scales every non-zero row to unit length.
+    static func normalizeRows(_ rows: inout [Float], dimension d: Int) {
+        let n = rows.count / d
+        rows.withUnsafeMutableBufferPointer { b in
+            let base = b.baseAddress.unsafelyUnwrapped
+            for r in 0..<n {
+                let row = base + r * d
+                var norm: Float = 0
+                for j in 0..<d { norm += row[j] * row[j] }
+                guard norm > 0 else { continue }
+                let inv = 1 / norm.squareRoot()
+                for j in 0..<d { row[j] *= inv }
+            }
         }
-        var best = Float.infinity, bestJ = 0
-        for lane in 0..<16 where bestV[lane] < best || (bestV[lane] == best && Int(bestI[lane]) < bestJ) {
-            best = bestV[lane]; bestJ = Int(bestI[lane])
-        }
-        while j < k {
-            let v = scale * line[j] + (plus?[j] ?? 0)
-            if v < best { best = v; bestJ = j }
-            j += 1
-        }
-        return (best, bestJ)
     }
 
     /// The update step: each centroid moves to the mean of its rows; empty clusters are

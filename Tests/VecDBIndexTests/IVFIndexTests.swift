@@ -78,6 +78,45 @@ struct IVFKMeansTests {
         #expect(abs(Double(dists.reduce(0, +)) - naiveTotal) <= 1e-3 * naiveTotal)
     }
 
+    @Test("few-dimension assignment (dimension-major kernel) matches a naive reference, for L2 and inner product",
+          arguments: [3, 5, 7], [false, true])
+    func smallDimensionAssignment(d: Int, innerProduct: Bool) throws {
+        let rows = SyntheticData.uniform(count: 500, dimension: d, seed: UInt64(d))
+        let centroids = SyntheticData.uniform(count: 37, dimension: d, seed: UInt64(100 + d))
+        var labels = [Int32](repeating: -1, count: 500), dists = [Float](repeating: 0, count: 500)
+        RowMatrix.with(rows, dimension: d) { x in
+            RowMatrix.with(centroids, dimension: d) { c in
+                KMeans.assign(x, centroids: c, threads: 2, innerProduct: innerProduct, labels: &labels, distances: &dists)
+            }
+        }
+        for r in 0..<500 {
+            let x = Array(rows[(r * d)..<((r + 1) * d)])
+            var best = Double.infinity
+            for j in 0..<37 {
+                let c = Array(centroids[(j * d)..<((j + 1) * d)])
+                best = min(best, SyntheticData.referenceDistance(x, c, innerProduct ? .ip : .l2))
+            }
+            let l = Int(labels[r])
+            let chosen = SyntheticData.referenceDistance(x, Array(centroids[(l * d)..<((l + 1) * d)]), innerProduct ? .ip : .l2)
+            #expect(chosen <= best + 1e-5, "d=\(d) ip=\(innerProduct) row \(r): chose \(chosen), best \(best)")
+            #expect(abs(Double(dists[r]) - best) <= 1e-5 * max(1, abs(best)))
+        }
+    }
+
+    @Test("spherical k-means keeps unit-length centroids")
+    func spherical() throws {
+        let d = IVFData.d
+        let unit = (0..<IVFData.n).flatMap { i -> [Float] in ExactSearch.normalized(Array(IVFData.rows[(i * d)..<((i + 1) * d)])) }
+        var p = KMeans.Parameters(iterations: 5, seed: 3, threads: 2)
+        p.spherical = true
+        let km = try RowMatrix.with(unit, dimension: d) { m in try KMeans.train(rows: m, k: 24, parameters: p) }
+        for j in 0..<24 {
+            let c = km.centroids[(j * d)..<((j + 1) * d)]
+            let norm = c.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            #expect(abs(norm - 1) < 1e-5, "centroid \(j) has norm \(norm)")
+        }
+    }
+
     @Test("training is reproducible from the seed, whatever the thread count")
     func deterministic() throws {
         try RowMatrix.with(IVFData.rows, dimension: IVFData.d) { m in

@@ -34,7 +34,7 @@ struct DistanceKernelTests {
     @Test("float32 batch kernels match the pair kernels", arguments: isas)
     func batch(isa: DistanceKernels.ISA) throws {
         let k = try #require(DistanceKernels.forISA(isa))
-        for d in [1, 17, 50, 784] {
+        for d in [1, 15, 16, 17, 31, 32, 33, 48, 50, 63, 64, 65, 784] {
             let q = SyntheticData.uniform(count: 1, dimension: d, seed: 1)
             let rows = SyntheticData.uniform(count: 37, dimension: d, seed: 2)
             var l2 = [Float](repeating: 0, count: 37), ip = l2

@@ -58,6 +58,12 @@ float vdb_f16_to_f32(uint16_t h);
 void vdb_f32_to_f16_array(const float *src, uint16_t *dst, size_t n);
 /// Decodes n half-precision values (F16C when the CPU has it).
 void vdb_f16_to_f32_array(const uint16_t *src, float *dst, size_t n);
+/// The j minimising scale * line[j] + plus[j] (plus may be NULL), the lowest j on ties; the
+/// minimum is stored in *best.
+size_t vdb_argmin_scaled(const float *line, float scale, const float *plus, size_t k, float *best);
+/// Squared L2 distances (ip = 0) or inner products (ip = 1) of one row x of d floats to k
+/// centroids stored dimension-major (ct[t * k + j] is component t of centroid j).
+void vdb_distances_to_columns(const float *x, const float *ct, size_t d, size_t k, int ip, float *out);
 
 /// Hints that `p` will be read soon (graph traversal prefetches the next vectors).
 static inline void vdb_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

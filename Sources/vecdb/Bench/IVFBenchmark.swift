@@ -22,8 +22,9 @@ struct IVFBenchmark {
         let rows = data.storedRows()
         let nq = data.queries.count
         let queries = data.preparedQueries()
-        // Stored rows are unit length for cosine, so the index uses the inner product.
-        let metric: Metric = data.metric == .l2 ? .l2 : .ip
+        // Stored rows are unit length for cosine; the index compares them by inner product
+        // and trains its centroids on the sphere.
+        let metric = data.metric
         var encodings: [(name: String, encoding: IVFIndex.Encoding)] = [("IVF-Flat", .flat), ("IVF-SQ8", .sq8)]
         if d % pqM == 0 { encodings.append(("IVF-PQ", .pq(m: pqM))) }
         else { printError("skipping IVF-PQ: dimension \(d) is not divisible by --pq-m \(pqM)") }
