@@ -131,14 +131,53 @@ final class SegmentIndexes: Sendable {
                 }
             }
             let changed = state.withLock { s -> Bool in
-                let changed = s.spec != spec || quantizer.map { q in s.quantizer.map { $0.value !== q } ?? true } ?? false
-                if changed { s.entries = [:] }
-                s.spec = spec
-                s.quantizer = quantizer.map(UncheckedSendable.init)
-                return changed
+                s.spec != spec || quantizer.map { q in s.quantizer.map { $0.value !== q } ?? true } ?? false
             }
-            if changed || !fs.exists(specPath) { try fs.replaceAtomically(specPath, with: spec.bytes()) }
-            try refreshLocked(snapshot, threads: threads, progress: progress)
+            guard changed else {
+                if !fs.exists(specPath) { try fs.replaceAtomically(specPath, with: spec.bytes()) }
+                try refreshLocked(snapshot, threads: threads, progress: progress)
+                return
+            }
+            // A new index: every segment's is built aside while searches keep using the old
+            // ones, then the spec, quantiser and indexes are swapped in at once. (Old files are
+            // replaced by rename, so the old mappings stay valid until they are dropped.)
+            let total = snapshot.segments.reduce(0) { $0 + $1.segment.count }
+            var done = 0
+            var fresh: [UInt64: Entry] = [:]
+            for v in snapshot.segments {
+                if let index = try build(v, spec: spec, quantizer: quantizer, threads: threads, done: done, total: total, progress: progress) {
+                    fresh[v.segment.id] = Entry(segment: v.segment, index: index)
+                }
+                done += v.segment.count
+                progress?(done, total)
+            }
+            try fs.replaceAtomically(specPath, with: spec.bytes())
+            state.withLock {
+                $0.spec = spec
+                $0.quantizer = quantizer.map(UncheckedSendable.init)
+                $0.entries = fresh
+            }
+            progress?(total, total)
+            removeOrphans(live: Set(snapshot.segments.map(\.segment.id)), spec: spec)
+        }
+    }
+
+    /// Builds and writes one segment's index; nil for IVF without a trained quantiser.
+    func build(_ v: SegmentView, spec: IndexSpec, quantizer: IVFIndex?, threads: Int, done: Int, total: Int,
+               progress: (@Sendable (Int, Int) -> Void)?) throws(VecDBError) -> Index? {
+        let id = v.segment.id
+        switch spec.kind {
+        case .hnsw(let p):
+            let g = try HNSWGraph.build(vectors: v.segment.storedRows(), metric: metric, parameters: p, threads: threads,
+                                        progress: progress.map { p in { @Sendable n in p(done + n, total) } })
+            try g.write(to: graphPath(id), fs: fs)
+            return .graph(g)
+        case .ivf:
+            guard let quantizer else { return nil }
+            let lists = try quantizer.emptyCopy()
+            try lists.add(v.segment.rows(), threads: threads)
+            try lists.write(to: listsPath(id), fs: fs)
+            return .ivf(lists)
         }
     }
 
@@ -194,21 +233,8 @@ final class SegmentIndexes: Sendable {
                 done += v.segment.count
                 continue
             }
-            let base = done
-            let index: Index
-            switch spec.kind {
-            case .hnsw(let p):
-                let g = try HNSWGraph.build(vectors: v.segment.storedRows(), metric: metric, parameters: p, threads: threads,
-                                            progress: progress.map { p in { @Sendable n in p(base + n, total) } })
-                try g.write(to: graphPath(id), fs: fs)
-                index = .graph(g)
-            case .ivf:
-                guard let quantizer else { return }
-                let lists = try quantizer.emptyCopy()
-                try lists.add(v.segment.rows(), threads: threads)
-                try lists.write(to: listsPath(id), fs: fs)
-                index = .ivf(lists)
-            }
+            guard let index = try build(v, spec: spec, quantizer: quantizer, threads: threads, done: done, total: total,
+                                        progress: progress) else { return }
             state.withLock { $0.entries[id] = Entry(segment: v.segment, index: index) }
             done += v.segment.count
             progress?(done, total)

@@ -214,7 +214,7 @@ public struct KMeans: Sendable {
     }
 
     /// Rows per GEMM block in the assignment step.
-    static let blockRows = 256
+    static let blockRows = 1024
 
     /// The assignment step: nearest centroid (ties to the lower index) and squared distance.
     ///
