@@ -34,7 +34,7 @@ public struct KMeans: Sendable {
         public var maxSample: Int
         public var seed: UInt64
         public var threads: Int
-        /// k-means++ seeding draws from at most `max(seedingRowsPerCentroid × k, 4096)` rows of
+        /// k-means++ seeding draws from at most `max(seedingRowsPerCentroid × k, 2048)` rows of
         /// the sample (chosen with the seed), since each centroid it picks costs a pass over
         /// the rows; Lloyd iterations then use the whole sample.
         public var seedingRowsPerCentroid: Int
@@ -44,7 +44,7 @@ public struct KMeans: Sendable {
         public var spherical: Bool = false
 
         public init(iterations: Int = 20, maxSample: Int = 1 << 18, seed: UInt64 = 1234,
-                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 4) {
+                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 2) {
             self.iterations = iterations
             self.maxSample = maxSample
             self.seed = seed
@@ -97,7 +97,7 @@ public struct KMeans: Sendable {
 
         var result = KMeans(k: k, dimension: d, centroids: [], objectiveHistory: [], sampleCount: n)
         RowMatrix.with(sample, dimension: d) { x in
-            let seedingRows = max(k * max(1, parameters.seedingRowsPerCentroid), 4096)
+            let seedingRows = max(k * max(1, parameters.seedingRowsPerCentroid), 2048)
             var centroids: [Float]
             if n > seedingRows {
                 var order = Array(0..<n)
@@ -113,11 +113,14 @@ public struct KMeans: Sendable {
             if parameters.spherical { Self.normalizeRows(&centroids, dimension: d) }
             var labels = [Int32](repeating: 0, count: n)
             var dists = [Float](repeating: 0, count: n)
+            // ‖x‖² of every sample row, once for all iterations.
+            let kernels = DistanceKernels.best
+            let rowNorms = (0..<n).map { kernels.ipF32(x[$0], x[$0], d) }
             // As FAISS counts them: each iteration is an assignment (whose objective is recorded)
             // then an update; with no iterations, the seeding's objective alone is recorded.
             for _ in 0..<max(1, parameters.iterations) {
                 RowMatrix.with(centroids, dimension: d) { c in
-                    Self.assign(x, centroids: c, threads: threads, labels: &labels, distances: &dists)
+                    Self.assign(x, centroids: c, threads: threads, rowNorms: rowNorms, labels: &labels, distances: &dists)
                 }
                 result.objectiveHistory.append(dists.reduce(0.0) { $0 + Double($1) })
                 if parameters.iterations == 0 { break }
@@ -220,7 +223,7 @@ public struct KMeans: Sendable {
     ///
     /// With `innerProduct`, the centroid with the largest inner product instead, and the
     /// negated inner product as the distance (the coarse assignment of an IVF index under `ip`).
-    static func assign(_ x: RowMatrix, centroids c: RowMatrix, threads: Int, innerProduct: Bool = false,
+    static func assign(_ x: RowMatrix, centroids c: RowMatrix, threads: Int, innerProduct: Bool = false, rowNorms: [Float]? = nil,
                        labels: inout [Int32], distances: inout [Float]) {
         let n = x.count, d = x.dimension, k = c.count
         guard n > 0, k > 0 else { return }
@@ -262,7 +265,7 @@ public struct KMeans: Sendable {
                                         (best, bestJ) = argmin(out + i * k, scale: -1, plus: nil, count: k)
                                     } else if useGEMM {
                                         // ‖x‖² − 2 x·c + ‖c‖²: the argmin does not need ‖x‖².
-                                        let xn = kernels.ipF32(row, row, d)
+                                        let xn = rowNorms?[s + i] ?? kernels.ipF32(row, row, d)
                                         (best, bestJ) = argmin(out + i * k, scale: -2, plus: nBox.value, count: k)
                                         best = max(0, xn + best)
                                     } else if let ct = tBox.value {
