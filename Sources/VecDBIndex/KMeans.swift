@@ -34,7 +34,7 @@ public struct KMeans: Sendable {
         public var maxSample: Int
         public var seed: UInt64
         public var threads: Int
-        /// k-means++ seeding draws from at most `max(seedingRowsPerCentroid × k, 2048)` rows of
+        /// k-means++ seeding draws from at most `max(seedingRowsPerCentroid × k, 4096)` rows of
         /// the sample (chosen with the seed), since each centroid it picks costs a pass over
         /// the rows; Lloyd iterations then use the whole sample.
         public var seedingRowsPerCentroid: Int
@@ -44,7 +44,7 @@ public struct KMeans: Sendable {
         public var spherical: Bool = false
 
         public init(iterations: Int = 20, maxSample: Int = 1 << 18, seed: UInt64 = 1234,
-                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 2) {
+                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 4) {
             self.iterations = iterations
             self.maxSample = maxSample
             self.seed = seed
@@ -97,7 +97,7 @@ public struct KMeans: Sendable {
 
         var result = KMeans(k: k, dimension: d, centroids: [], objectiveHistory: [], sampleCount: n)
         RowMatrix.with(sample, dimension: d) { x in
-            let seedingRows = max(k * max(1, parameters.seedingRowsPerCentroid), 2048)
+            let seedingRows = max(k * max(1, parameters.seedingRowsPerCentroid), 4096)
             var centroids: [Float]
             if n > seedingRows {
                 var order = Array(0..<n)
