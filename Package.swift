@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "VecDBKernelsTests", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBTestSupport"]),
         .testTarget(name: "VecDBDatasetsTests", dependencies: ["VecDBDatasets", "VecDBTestSupport"]),
         .testTarget(name: "VecDBStorageTests", dependencies: ["VecDBStorage", "VecDBTestSupport"]),
-        .testTarget(name: "VecDBIndexTests", dependencies: ["VecDBIndex", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBIndexTests", dependencies: ["VecDBIndex", "VecDBStorage", "VecDBTestSupport"]),
         .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBStorage", "VecDBTestSupport"]),
         .testTarget(
             name: "VecDBNNTests",

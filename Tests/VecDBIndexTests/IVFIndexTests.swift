@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @testable import VecDBIndex
 import VecDBKernels
+import VecDBStorage
 import VecDBTestSupport
 
 enum IVFData {
@@ -429,5 +430,46 @@ struct IVFIndexTests {
         expectVecDBError(.invalidArgument, containing: "k must") { try index.search(IVFData.query(0), k: -1, nprobe: 1) }
         expectVecDBError(.notFound) { try index.delete(UInt32(IVFData.n)) }
         #expect(try index.search(IVFData.query(0), k: 0, nprobe: 1).isEmpty)
+    }
+}
+
+@Suite("Index specification file")
+struct IndexSpecTests {
+    @Test("version 2 round-trips HNSW and every IVF encoding; a flipped byte is a corruptFile error naming the file",
+          arguments: [
+              IndexSpec(hnsw: .init(M: 12, efConstruction: 80, seed: 9), defaultEF: 40),
+              IndexSpec(ivf: .init(encoding: .flat, nlist: 64, iterations: 7, maxSample: 5000, seed: 3)),
+              IndexSpec(ivf: .init(encoding: .sq8, nlist: 2048), defaultNprobe: 12),
+              IndexSpec(ivf: .init(encoding: .pq(m: 8), nlist: 100, rerank: 50), defaultNprobe: 4),
+          ])
+    func roundTrip(spec: IndexSpec) throws {
+        let bytes = spec.bytes()
+        #expect(bytes.count == 64)
+        #expect(try IndexSpec(bytes: bytes, path: "x/index.spec") == spec)
+        for i in [9, 17, 30, 45, 61] {
+            var damaged = bytes
+            damaged[i] ^= 0x10
+            expectVecDBError(.corruptFile, containing: "x/index.spec") { _ = try IndexSpec(bytes: damaged, path: "x/index.spec") }
+        }
+        expectVecDBError(.corruptFile, containing: "checksum mismatch") { _ = try IndexSpec(bytes: Array(bytes[0..<40]), path: "x/index.spec") }
+        expectVecDBError(.corruptFile, containing: "63 bytes") { _ = try IndexSpec(bytes: Array(bytes[0..<63]), path: "x/index.spec") }
+    }
+
+    @Test("a version 1 file (40 bytes, HNSW) is still read")
+    func version1() throws {
+        var w = [UInt8](repeating: 0, count: 40)
+        func put<T: FixedWidthInteger>(_ v: T, _ at: Int) {
+            withUnsafeBytes(of: v.littleEndian) { for (i, b) in $0.enumerated() { w[at + i] = b } }
+        }
+        for (i, b) in Array("VDBIDXS\0".utf8).enumerated() { w[i] = b }
+        put(UInt32(1), 8)
+        put(UInt32(1), 16)
+        put(UInt32(24), 20)
+        put(UInt32(150), 24)
+        put(UInt32(70), 28)
+        put(UInt64(5), 32)
+        put(CRC32C.checksum(w), 12)
+        let spec = try IndexSpec(bytes: w, path: "old/index.spec")
+        #expect(spec == IndexSpec(hnsw: .init(M: 24, efConstruction: 150, seed: 5), defaultEF: 70))
     }
 }
