@@ -121,7 +121,7 @@ final class SegmentIndexes: Sendable {
                 try p.validate()
             case .ivf(let p):
                 try p.validate(dimension: dimension)
-                let current = state.withLock { s in s.spec == spec ? s.quantizer?.value : nil }
+                let current = state.withLock { s in s.spec?.kind == spec.kind ? s.quantizer?.value : nil }
                 if let current, !retrain {
                     quantizer = current
                 } else {
@@ -130,11 +130,15 @@ final class SegmentIndexes: Sendable {
                     quantizer = q
                 }
             }
-            let changed = state.withLock { s -> Bool in
-                s.spec != spec || quantizer.map { q in s.quantizer.map { $0.value !== q } ?? true } ?? false
+            // Only the kind and its parameters (or a retrained quantiser) need new indexes; a new
+            // default search width is just recorded.
+            let (changed, sameSpec) = state.withLock { s -> (Bool, Bool) in
+                (s.spec?.kind != spec.kind || quantizer.map { q in s.quantizer.map { $0.value !== q } ?? true } ?? false,
+                 s.spec == spec)
             }
             guard changed else {
-                if !fs.exists(specPath) { try fs.replaceAtomically(specPath, with: spec.bytes()) }
+                if !sameSpec || !fs.exists(specPath) { try fs.replaceAtomically(specPath, with: spec.bytes()) }
+                state.withLock { $0.spec = spec }
                 try refreshLocked(snapshot, threads: threads, progress: progress)
                 return
             }

@@ -209,6 +209,43 @@ struct IVFCollectionTests {
         #expect(Self.keys(try c.search(Self.row(42), k: 1, nprobe: 16)) == [42])
     }
 
+    @Test("a new default nprobe or ef is recorded without rebuilding; new parameters rebuild")
+    func defaultWidthOnly() throws {
+        let dir = TemporaryDirectory()
+        let options = IVFOptions(encoding: .flat, nlist: 16)
+        let (db, c) = try Self.makeCollection(dir, options)
+        defer { db.close() }
+        func lists() -> [ObjectIdentifier] {
+            c.indexes.state.withLock { s in
+                s.entries.keys.sorted().compactMap { id -> ObjectIdentifier? in
+                    if case .ivf(let l) = s.entries[id]?.index { return ObjectIdentifier(l) }
+                    return nil
+                }
+            }
+        }
+        try c.flush()
+        try c.refreshIndex()
+        let segments = c.indexedSegments.total
+        let before = lists()
+        #expect(before.count == segments)
+        try c.createIndex(options, defaultNprobe: 9)
+        #expect(c.searchNprobe == 9 && lists() == before)
+        try c.createIndex(IVFOptions(encoding: .flat, nlist: 24))
+        #expect(c.searchNprobe == Collection.defaultNprobe)
+        #expect(lists().count == segments && Set(lists()).isDisjoint(with: before))
+        try c.createIndex(HNSWOptions(M: 8, efConstruction: 40), defaultEF: 20)
+        let graphs = c.indexes.state.withLock { s in s.entries.values.compactMap { e -> ObjectIdentifier? in
+            if case .graph(let g) = e.index { return ObjectIdentifier(g) }
+            return nil
+        } }
+        try c.createIndex(HNSWOptions(M: 8, efConstruction: 40), defaultEF: 30)
+        let again = c.indexes.state.withLock { s in s.entries.values.compactMap { e -> ObjectIdentifier? in
+            if case .graph(let g) = e.index { return ObjectIdentifier(g) }
+            return nil
+        } }
+        #expect(c.searchEF == 30 && Set(again) == Set(graphs) && graphs.count == segments)
+    }
+
     @Test("a damaged list file is ignored and rebuilt; a damaged quantiser is retrained")
     func damagedFiles() throws {
         let dir = TemporaryDirectory()
