@@ -173,7 +173,14 @@ public struct KMeans: Sendable {
         let n = x.count, d = x.dimension
         var centroids = [Float](repeating: 0, count: k * d)
         var minDist = [Float](repeating: .infinity, count: n)
-        let batch = DistanceKernels.best.l2sqF32Batch
+        // The centroid each row's minimum distance is to, and the squared distances from the
+        // newest centroid to the earlier ones: a row whose centroid is at least twice as far
+        // from the newest one as the row itself is (triangle inequality) cannot get closer to
+        // it, so its distance is not computed. The result is the same as without the test.
+        var nearest = [Int32](repeating: -1, count: n)
+        var between = [Float](repeating: 0, count: k)
+        let kernels = DistanceKernels.best
+        let pair = kernels.l2sqF32, batch = kernels.l2sqF32Batch
         var next = Int(rng.next() % UInt64(n))
         let chunks = min(threads, max(1, n / 4096))
         for c in 0..<k {
@@ -182,18 +189,28 @@ public struct KMeans: Sendable {
             }
             if c == k - 1 { break }
             let centre = UncheckedSendable(x[next])
+            if c > 0 {
+                centroids.withUnsafeBufferPointer { cb in
+                    between.withUnsafeMutableBufferPointer { bb in batch(centre.value, cb.baseAddress, d, c, bb.baseAddress) }
+                }
+            }
             minDist.withUnsafeMutableBufferPointer { mb in
-                let box = UncheckedSendable(mb.baseAddress.unsafelyUnwrapped)
-                DispatchQueue.concurrentPerform(iterations: chunks) { t in
-                    let lo = n * t / chunks, hi = n * (t + 1) / chunks
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 1024) { tmp in
-                        let out = tmp.baseAddress.unsafelyUnwrapped
-                        var s = lo
-                        while s < hi {
-                            let m = min(1024, hi - s)
-                            batch(centre.value, x[s], d, m, out)
-                            for j in 0..<m where out[j] < box.value[s + j] { box.value[s + j] = out[j] }
-                            s += m
+                nearest.withUnsafeMutableBufferPointer { nb in
+                    between.withUnsafeBufferPointer { bb in
+                        let box = UncheckedSendable(mb.baseAddress.unsafelyUnwrapped)
+                        let near = UncheckedSendable(nb.baseAddress.unsafelyUnwrapped)
+                        let far = UncheckedSendable(bb.baseAddress.unsafelyUnwrapped)
+                        DispatchQueue.concurrentPerform(iterations: chunks) { t in
+                            let lo = n * t / chunks, hi = n * (t + 1) / chunks
+                            for i in lo..<hi {
+                                let j = near.value[i]
+                                if j >= 0 && far.value[Int(j)] > 4 * box.value[i] * (1 + 1e-3) { continue }
+                                let dist = pair(centre.value, x[i], d)
+                                if dist < box.value[i] {
+                                    box.value[i] = dist
+                                    near.value[i] = Int32(c)
+                                }
+                            }
                         }
                     }
                 }
