@@ -104,6 +104,38 @@ struct IVFKMeansTests {
         }
     }
 
+    @Test("k-means++ with triangle-inequality pruning picks exactly the centroids of the plain algorithm")
+    func plusPlusPruning() throws {
+        let d = IVFData.d, n = 3000, k = 64
+        let rows = Array(IVFData.rows[0..<(n * d)])
+        let pruned = RowMatrix.with(rows, dimension: d) { x -> [Float] in
+            var rng = SeededGenerator(seed: 21)
+            return KMeans.plusPlus(x, k: k, rng: &rng, threads: 2)
+        }
+        // The plain algorithm: every row's distance to every new centroid.
+        let l2 = DistanceKernels.best.l2sqF32
+        var rng = SeededGenerator(seed: 21)
+        var chosen: [Int] = [Int(rng.next() % UInt64(n))]
+        var minDist = [Float](repeating: .infinity, count: n)
+        rows.withUnsafeBufferPointer { rb in
+            let base = rb.baseAddress!
+            while chosen.count < k {
+                let c = base + chosen.last! * d
+                for i in 0..<n { minDist[i] = min(minDist[i], l2(c, base + i * d, d)) }
+                let total = minDist.reduce(0.0) { $0 + Double($1) }
+                let target = Double(rng.nextUnitFloat()) * total
+                var acc = 0.0, next = n - 1
+                for i in 0..<n {
+                    acc += Double(minDist[i])
+                    if acc > target, minDist[i] > 0 { next = i; break }
+                }
+                chosen.append(next)
+            }
+        }
+        let plain = chosen.flatMap { Array(rows[($0 * d)..<(($0 + 1) * d)]) }
+        #expect(pruned == plain)
+    }
+
     @Test("spherical k-means keeps unit-length centroids")
     func spherical() throws {
         let d = IVFData.d
