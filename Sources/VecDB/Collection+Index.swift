@@ -113,10 +113,16 @@ extension Collection {
     }
 
     /// The HNSW search width used when a search does not give one.
-    public var searchEF: Int { indexes.spec?.hnsw != nil ? indexes.spec?.defaultWidth ?? Self.defaultEF : Self.defaultEF }
+    public var searchEF: Int {
+        if case .hnsw(_, let ef)? = index { return ef }
+        return Self.defaultEF
+    }
 
     /// The IVF lists probed when a search does not say.
-    public var searchNprobe: Int { indexes.spec?.ivf != nil ? indexes.spec?.defaultWidth ?? Self.defaultNprobe : Self.defaultNprobe }
+    public var searchNprobe: Int {
+        if case .ivf(_, let nprobe)? = index { return nprobe }
+        return Self.defaultNprobe
+    }
 
     /// The HNSW index parameters, or nil when the collection has no HNSW index.
     public var indexOptions: HNSWOptions? {

@@ -339,11 +339,12 @@ final class SegmentIndexes: Sendable {
     ///   - ef: HNSW candidate list size.
     ///   - nprobe: IVF lists probed.
     func searcher(ef: Int, nprobe: Int, k: Int, filtered: Bool) -> IndexedSegmentSearch? {
-        let (entries, spec) = state.withLock { ($0.entries, $0.spec) }
+        let (entries, spec, quantizer) = state.withLock { ($0.entries, $0.spec, $0.quantizer?.value) }
         guard !entries.isEmpty, let spec else { return nil }
         let metric = self.metric
         let rerank = spec.ivf?.rerank ?? 0
-        // IVF lists share their centroids, so the probed lists are found once per query.
+        // IVF lists share the quantiser's centroids, so the probed lists are found once per
+        // query, by the quantiser (which alone keeps the structures that make that cheap).
         var probes: (nprobe: Int, lists: [(list: Int, distance: Float)])?
         return { view, query, allow, idBase, heap in
             guard let entry = entries[view.segment.id], entry.segment === view.segment else { return false }
@@ -357,11 +358,7 @@ final class SegmentIndexes: Sendable {
                 selectivity = Double(matches) / Double(n)
                 if matches <= 16 * max(ef, k) || selectivity < 0.02 {
                     let es = ExactSearch(metric: metric, dimension: view.segment.dimension, rowsNormalized: metric == .cosine)
-                    if view.segment.elementType == .float32 {
-                        es.scan(prepared: query, rows: view.segment.rows(), idBase: idBase, allow: { p[$0] }, heap: &heap)
-                    } else {
-                        view.segment.scanQuantised(query, metric: metric, kernels: es.kernels, idBase: idBase, allow: { p[$0] }, heap: &heap)
-                    }
+                    view.segment.scan(prepared: query, using: es, idBase: idBase, allow: { p[$0] }, heap: &heap)
                     return true
                 }
                 pass = p
@@ -376,7 +373,7 @@ final class SegmentIndexes: Sendable {
                 }
             case .ivf(let lists):
                 let width = selectivity < 1 ? min(lists.nlist, Int((Double(nprobe) / selectivity).rounded(.up))) : nprobe
-                if probes == nil || probes?.nprobe != width { probes = (width, lists.probes(query, nprobe: width)) }
+                if probes == nil || probes?.nprobe != width { probes = (width, (quantizer ?? lists).probes(query, nprobe: width)) }
                 let allowID: ((UInt32) -> Bool)? = allowRow.map { a in { a(Int($0)) } }
                 let exact: IVFIndex.Rerank? = rerank > 0 ? IVFIndex.Rerank(vectors: view.segment.rows(), candidates: rerank) : nil
                 lists.search(prepared: query, probes: probes?.lists ?? [], allow: allowID, rerank: exact, idBase: idBase, into: &heap)

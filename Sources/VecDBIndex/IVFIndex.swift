@@ -113,20 +113,17 @@ public final class IVFIndex: @unchecked Sendable {
 
     /// `nlist × dimension` floats; empty before training.
     public internal(set) var centroids: [Float] = [] {
-        didSet {
-            centroidsHalf = HalfFloat.encode(centroids)
-            coarseGraph.withLock { $0 = nil }
-        }
+        didSet { probeAids.withLock { $0 = nil } }
     }
-    /// The centroids in half precision, for a first, cheaper pass over them when choosing
-    /// the lists to probe (derived, not stored in the file).
-    var centroidsHalf: [UInt16] = []
-    /// For L2 with many lists: an HNSW graph over the centroids that finds the lists to probe
-    /// without comparing the query with every centroid. Built on first use, from the centroids
-    /// alone, so it is never stored.
-    let coarseGraph = Mutex<CoarseGraph?>(nil)
+    /// Structures derived from the centroids that make choosing the lists to probe cheaper
+    /// (``ProbeAids``). Built on the first search that can use them, never stored, so indexes
+    /// that are only added to or searched with given probes (a collection's per-segment lists)
+    /// never build them.
+    let probeAids = Mutex<ProbeAids?>(nil)
     /// Lists from which the coarse graph is used (L2 only).
     static let coarseGraphMinimumLists = 256
+    /// Dimensions from which the half-precision first pass is used.
+    static let halfPassMinimumDimension = 128
     var sq: ScalarQuantizer?
     var pq: ProductQuantizer?
     /// For PQ under L2: per list, sub-space and sub-centroid, `‖r‖² + 2 c·r` (list centroid `c`,
@@ -487,15 +484,16 @@ public final class IVFIndex: @unchecked Sendable {
     /// For L2 with at least ``coarseGraphMinimumLists`` lists, an HNSW graph over the centroids
     /// is searched instead, with a candidate list of `max(4·nprobe, 48)`.
     func nearestLists(_ q: UnsafePointer<Float>, nprobe: Int) -> [(list: Int, distance: Float)] {
-        if !usesIP, nlist >= Self.coarseGraphMinimumLists, 4 * nprobe < nlist, let graph = coarse() {
-            return graph.graph.search(q, k: nprobe, ef: max(4 * nprobe, 48)).map { (Int($0.id), $0.distance) }
-        }
         let shortlist = 2 * nprobe + 8
-        if nlist >= 64, dimension >= 128, shortlist < nlist, centroidsHalf.count == nlist * dimension {
+        let aids = nlist >= 64 && shortlist < nlist ? self.aids() : nil
+        if 4 * nprobe < nlist, let graph = aids?.graph {
+            return graph.search(q, k: nprobe, ef: max(4 * nprobe, 48)).map { (Int($0.id), $0.distance) }
+        }
+        if let half = aids?.half, half.count == nlist * dimension {
             var approx = TopKHeap(k: shortlist)
             let f = usesIP ? kernels.ipF16 : kernels.l2sqF16
             let sign: Float = usesIP ? -1 : 1
-            centroidsHalf.withUnsafeBufferPointer { hb in
+            half.withUnsafeBufferPointer { hb in
                 let base = hb.baseAddress.unsafelyUnwrapped
                 for j in 0..<nlist {
                     let v = sign * f(q, base + j &* dimension, dimension)
@@ -532,10 +530,9 @@ public final class IVFIndex: @unchecked Sendable {
     /// Offers every live, allowed row of the probed lists to `heap`, with its encoded distance.
     func scan(_ q: UnsafePointer<Float>, lists probes: [(list: Int, distance: Float)], allow: ((UInt32) -> Bool)?,
               idBase: UInt64, offset: Float, heap: inout TopKHeap) {
-        let d = dimension, limit = UInt32(count)
+        let d = dimension
         let ip = usesIP
-        let tomb = tombstones
-        let anyDeleted = deletedCount > 0
+        let gate = RowGate(self, allow: allow)
         if let pq {
             scanPQ(q, pq: pq, lists: probes, allow: allow, idBase: idBase, offset: offset, heap: &heap)
             return
@@ -560,8 +557,7 @@ public final class IVFIndex: @unchecked Sendable {
                                 let dist = sign * out[i] + offset
                                 if dist > heap.threshold { continue }
                                 let id = ids[start + i]
-                                if id >= limit || (anyDeleted && tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0) { continue }
-                                if let allow, !allow(id) { continue }
+                                if !gate.admits(id) { continue }
                                 heap.push(distance: dist, id: idBase | UInt64(id))
                             }
                             start += m
@@ -574,8 +570,7 @@ public final class IVFIndex: @unchecked Sendable {
                         sq.vscale.withUnsafeBufferPointer { sc in
                             for r in 0..<n {
                                 let id = ids[r]
-                                if id >= limit || (anyDeleted && tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0) { continue }
-                                if let allow, !allow(id) { continue }
+                                if !gate.admits(id) { continue }
                                 let v = f(q, codes + r * d, mn.baseAddress, sc.baseAddress, d)
                                 heap.push(distance: (ip ? -v : v) + offset, id: idBase | UInt64(id))
                             }
@@ -595,55 +590,52 @@ public final class IVFIndex: @unchecked Sendable {
     func scanPQ(_ q: UnsafePointer<Float>, pq: ProductQuantizer, lists probes: [(list: Int, distance: Float)],
                 allow: ((UInt32) -> Bool)?, idBase: UInt64, offset: Float, heap: inout TopKHeap) {
         let m = pq.m, ks = ProductQuantizer.ksub, width = m * ks, d = dimension
-        let limit = UInt32(count), ip = usesIP
+        let ip = usesIP
         let precomputed = !ip && pqListTerms.count == nlist * width
-        let anyDeleted = deletedCount > 0
+        let gate = RowGate(self, allow: allow)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width + d) { buf in
             let queryTable = buf.baseAddress.unsafelyUnwrapped
             let listTable = queryTable + width
             let residual = listTable + width
             pq.distanceTable(q, metric: .ip, into: queryTable, kernels: kernels)
-            tombstones.withUnsafeBufferPointer { tomb in
-                pqListTerms.withUnsafeBufferPointer { terms in
-                    centroids.withUnsafeBufferPointer { cents in
-                        for probe in probes {
-                            let t: UnsafePointer<Float>
-                            var bias: Float = probe.distance + offset
-                            if ip {
-                                t = UnsafePointer(queryTable)
-                            } else if precomputed, let lt = terms.baseAddress.map({ $0 + probe.list * width }) {
-                                for i in 0..<width { listTable[i] = lt[i] + 2 * queryTable[i] }
-                                t = UnsafePointer(listTable)
-                            } else {
-                                let c = cents.baseAddress.unsafelyUnwrapped + probe.list * d
-                                for j in 0..<d { residual[j] = q[j] - c[j] }
-                                pq.distanceTable(residual, metric: .l2, into: listTable, kernels: kernels)
-                                bias = offset
-                                t = UnsafePointer(listTable)
-                            }
-                            lists.withList(probe.list) { ids, codes, n in
-                                for r in 0..<n {
-                                    let id = ids[r]
-                                    if id >= limit || (anyDeleted && tomb[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0) { continue }
-                                    if let allow, !allow(id) { continue }
-                                    let code = codes + r * m
-                                    // Four independent sums, so the table loads overlap.
-                                    var s0 = bias, s1: Float = 0, s2: Float = 0, s3: Float = 0
-                                    var j = 0
-                                    while j &+ 4 <= m {
-                                        s0 += t[j &* ks &+ Int(code[j])]
-                                        s1 += t[(j &+ 1) &* ks &+ Int(code[j &+ 1])]
-                                        s2 += t[(j &+ 2) &* ks &+ Int(code[j &+ 2])]
-                                        s3 += t[(j &+ 3) &* ks &+ Int(code[j &+ 3])]
-                                        j &+= 4
-                                    }
-                                    while j < m {
-                                        s0 += t[j &* ks &+ Int(code[j])]
-                                        j &+= 1
-                                    }
-                                    let s = (s0 + s1) + (s2 + s3)
-                                    if s <= heap.threshold { heap.push(distance: s, id: idBase | UInt64(id)) }
+            pqListTerms.withUnsafeBufferPointer { terms in
+                centroids.withUnsafeBufferPointer { cents in
+                    for probe in probes {
+                        let t: UnsafePointer<Float>
+                        var bias: Float = probe.distance + offset
+                        if ip {
+                            t = UnsafePointer(queryTable)
+                        } else if precomputed, let lt = terms.baseAddress.map({ $0 + probe.list * width }) {
+                            for i in 0..<width { listTable[i] = lt[i] + 2 * queryTable[i] }
+                            t = UnsafePointer(listTable)
+                        } else {
+                            let c = cents.baseAddress.unsafelyUnwrapped + probe.list * d
+                            for j in 0..<d { residual[j] = q[j] - c[j] }
+                            pq.distanceTable(residual, metric: .l2, into: listTable, kernels: kernels)
+                            bias = offset
+                            t = UnsafePointer(listTable)
+                        }
+                        lists.withList(probe.list) { ids, codes, n in
+                            for r in 0..<n {
+                                let id = ids[r]
+                                if !gate.admits(id) { continue }
+                                let code = codes + r * m
+                                // Four independent sums, so the table loads overlap.
+                                var s0 = bias, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                                var j = 0
+                                while j &+ 4 <= m {
+                                    s0 += t[j &* ks &+ Int(code[j])]
+                                    s1 += t[(j &+ 1) &* ks &+ Int(code[j &+ 1])]
+                                    s2 += t[(j &+ 2) &* ks &+ Int(code[j &+ 2])]
+                                    s3 += t[(j &+ 3) &* ks &+ Int(code[j &+ 3])]
+                                    j &+= 4
                                 }
+                                while j < m {
+                                    s0 += t[j &* ks &+ Int(code[j])]
+                                    j &+= 1
+                                }
+                                let s = (s0 + s1) + (s2 + s3)
+                                if s <= heap.threshold { heap.push(distance: s, id: idBase | UInt64(id)) }
                             }
                         }
                     }
@@ -653,36 +645,66 @@ public final class IVFIndex: @unchecked Sendable {
     }
 }
 
-/// An HNSW graph over a copy of an index's centroids (the graph addresses rows by pointer, so
-/// they live in memory this object owns).
-final class CoarseGraph: @unchecked Sendable {
-    let rows: UnsafeMutablePointer<Float>
-    let graph: HNSWGraph
+/// Which row ids a scan offers: added (below the row count, so a damaged file cannot name
+/// others), not deleted, and allowed by the caller's filter.
+struct RowGate {
+    let limit: UInt32
+    let tombstones: [UInt64]
+    let anyDeleted: Bool
+    let allow: ((UInt32) -> Bool)?
 
-    init(centroids: [Float], dimension: Int, metric: Metric) throws(VecDBError) {
-        let n = centroids.count / dimension
+    init(_ index: IVFIndex, allow: ((UInt32) -> Bool)?) {
+        limit = UInt32(index.count)
+        tombstones = index.tombstones
+        anyDeleted = index.deletedCount > 0
+        self.allow = allow
+    }
+
+    @inline(__always)
+    func admits(_ id: UInt32) -> Bool {
+        if id >= limit { return false }
+        if anyDeleted && tombstones[Int(id) >> 6] & (1 << (UInt64(id) & 63)) != 0 { return false }
+        if let allow, !allow(id) { return false }
+        return true
+    }
+}
+
+/// What makes choosing the lists to probe cheaper than comparing the query with every centroid:
+/// - for L2 with at least ``IVFIndex/coarseGraphMinimumLists`` lists, an HNSW graph over a copy
+///   of the centroids (the graph addresses rows by pointer, so they live in memory this object
+///   owns);
+/// - for at least ``IVFIndex/halfPassMinimumDimension`` dimensions, the centroids in half
+///   precision, for a first pass that reads half the bytes.
+final class ProbeAids: @unchecked Sendable {
+    let half: [UInt16]?
+    let graph: HNSWGraph?
+    let rows: UnsafeMutablePointer<Float>?
+
+    init(centroids: [Float], dimension: Int, nlist: Int, innerProduct: Bool) {
+        half = dimension >= IVFIndex.halfPassMinimumDimension ? HalfFloat.encode(centroids) : nil
+        guard !innerProduct, nlist >= IVFIndex.coarseGraphMinimumLists else {
+            graph = nil
+            rows = nil
+            return
+        }
         let storage = UnsafeMutablePointer<Float>.allocate(capacity: max(1, centroids.count))
         centroids.withUnsafeBufferPointer { storage.initialize(from: $0.baseAddress.unsafelyUnwrapped, count: centroids.count) }
-        let matrix = RowMatrix(base: storage, count: n, dimension: dimension)
-        do {
-            graph = try HNSWGraph.build(vectors: matrix, metric: metric, parameters: .init(M: 16, efConstruction: 100, seed: 7), threads: 1)
-        } catch {
-            storage.deallocate()
-            throw error
-        }
+        let matrix = RowMatrix(base: storage, count: nlist, dimension: dimension)
+        // Without a graph the lists are still found, by the other passes.
+        graph = try? HNSWGraph.build(vectors: matrix, metric: .l2, parameters: .init(M: 16, efConstruction: 100, seed: 7), threads: 1)
         rows = storage
     }
 
-    deinit { rows.deallocate() }
+    deinit { rows?.deallocate() }
 }
 
 extension IVFIndex {
-    /// The coarse graph, built on first use; nil when it cannot be built.
-    func coarse() -> CoarseGraph? {
-        coarseGraph.withLock { slot -> CoarseGraph? in
-            if let g = slot, g.graph.count == nlist { return g }
+    /// The probe aids, built on first use; nil before training.
+    func aids() -> ProbeAids? {
+        probeAids.withLock { slot -> ProbeAids? in
+            if let a = slot { return a }
             guard isTrained else { return nil }
-            slot = try? CoarseGraph(centroids: centroids, dimension: dimension, metric: .l2)
+            slot = ProbeAids(centroids: centroids, dimension: dimension, nlist: nlist, innerProduct: usesIP)
             return slot
         }
     }

@@ -363,21 +363,23 @@ package final class Segment: @unchecked Sendable {
         }
     }
 
-    /// Offers every row that `allow` admits (all when `nil`) to `heap`, computing distances on
-    /// the stored Float16 or Int8 components with the matching kernel (chosen once, before the
-    /// loop), so quantised segments are searched without decoding them. Ids are `idBase + row`.
+    /// Offers every row that `allow` admits (all when `nil`) to `heap`, exactly: Float32 rows
+    /// through `search`'s scan of the mapping, Float16 and Int8 rows on their stored components
+    /// with the matching kernel (chosen once, before the loop), so quantised segments are
+    /// searched without decoding them. Ids are `idBase + row`; `q` is prepared by `search`.
     ///
-    /// Distances follow `metric` as for Float32 rows; cosine segments hold unit-length vectors
-    /// (before rounding), so cosine is `1 - q·x`.
-    package func scanQuantised(_ q: UnsafePointer<Float>, metric: Metric, kernels: DistanceKernels, idBase: UInt64,
-                               allow: ((Int) -> Bool)?, heap: inout TopKHeap) {
+    /// Distances follow the metric as for Float32 rows; cosine segments hold unit-length
+    /// vectors (before rounding), so cosine is `1 - q·x`.
+    package func scan(prepared q: UnsafePointer<Float>, using search: ExactSearch, idBase: UInt64,
+                      allow: ((Int) -> Bool)?, heap: inout TopKHeap) {
         guard count > 0, heap.k > 0, let raw = region.bytes.baseAddress else { return }
         let d = dimension
+        let metric = search.metric, kernels = search.kernels
         let sign: Float = metric == .l2 ? 1 : -1
         let offset: Float = metric == .cosine ? 1 : 0
         switch elementType {
         case .float32:
-            return
+            search.scan(prepared: q, rows: rows(), idBase: idBase, allow: allow, heap: &heap)
         case .float16:
             let base = (raw + vectorsOffset).assumingMemoryBound(to: UInt16.self)
             let f = metric == .l2 ? kernels.l2sqF16 : kernels.ipF16

@@ -158,11 +158,7 @@ package final class Snapshot: Sendable {
                     allow = nil
                 }
                 if let indexed, indexed(v, qb, allow, UInt64(ordinal) << 32, &heap) { continue }
-                if s.elementType == .float32 {
-                    es.scan(prepared: qb, rows: s.rows(), idBase: UInt64(ordinal) << 32, allow: allow, heap: &heap)
-                } else {
-                    s.scanQuantised(qb, metric: metric, kernels: es.kernels, idBase: UInt64(ordinal) << 32, allow: allow, heap: &heap)
-                }
+                s.scan(prepared: qb, using: es, idBase: UInt64(ordinal) << 32, allow: allow, heap: &heap)
             }
             let mem = memtable, memDead = memDead
             let allow: ((Int) -> Bool)?
