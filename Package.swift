@@ -4,10 +4,15 @@
 //
 // Modules are layered; arrows point one way only:
 //
-//   CVecDBKernels (C)  ->  VecDBKernels  ->  VecDBStorage  ->  VecDB (facade)  ->  vecdb (CLI)
+//   CVecDBKernels (C) -> VecDBKernels -> VecDBStorage -> VecDBIndex -> VecDBEngine -> VecDB (facade)
 //   CLZ4 (system), CVecDBStorage (C: hardware CRC-32C) -> VecDBStorage
-//                          VecDBKernels  ->  VecDBDatasets ------------------------>  vecdb
-//   CVecDBKernels, VecDBKernels, VecDBStorage  ->  VecDBNN (tensors, layers, losses, optimisers)  ->  vecdb
+//   VecDBKernels, VecDBStorage -> VecDBDatasets (file readers, data-set fetcher)
+//   VecDB, VecDBDatasets -> VecDBImport (records from JSON Lines, CSV, .fvecs, .npy)
+//   CVecDBKernels, VecDBKernels, VecDBStorage -> VecDBNN (tensors, layers, losses, optimisers)
+//   VecDB, VecDBIndex, VecDBDatasets, VecDBNN -> VecDBBench (the benchmark harness)
+//   everything -> vecdb (the shell)
+//
+// See docs/architecture.md.
 //
 // Nothing lower imports anything higher.
 import PackageDescription
@@ -16,7 +21,7 @@ let package = Package(
     name: "VecDB",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "VecDB", targets: ["VecDB"]),
+        .library(name: "VecDB", targets: ["VecDB", "VecDBImport"]),
         .executable(name: "vecdb", targets: ["vecdb"]),
     ],
     dependencies: [
@@ -42,31 +47,47 @@ let package = Package(
         .target(name: "VecDBStorage", dependencies: ["VecDBKernels", "CVecDBStorage", "CLZ4"]),
         // Indexes: HNSW (and IVF), persisted and opened by mmap.
         .target(name: "VecDBIndex", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBStorage"]),
-        // Facade: Database, Collection, queries and filters.
-        .target(name: "VecDB", dependencies: ["VecDBKernels", "VecDBStorage", "VecDBIndex"]),
+        // Query engine: plans a search (exact, graph or lists; filter selectivity), runs it over
+        // a snapshot's segments and memtable, merges the hits; owns the indexes' life cycle.
+        .target(name: "VecDBEngine", dependencies: ["VecDBKernels", "VecDBStorage", "VecDBIndex"]),
+        // Facade: Database, Collection, options, filters, payloads: the public API.
+        .target(name: "VecDB", dependencies: ["VecDBKernels", "VecDBStorage", "VecDBIndex", "VecDBEngine"]),
+        // Record importers (JSON Lines, CSV, .fvecs, .npy) for services and the shell.
+        .target(name: "VecDBImport", dependencies: ["VecDB", "VecDBKernels", "VecDBDatasets"]),
         // Data-set readers and fetchers (fvecs, npy, IDX, CSV), used by the CLI and benchmarks.
         .target(name: "VecDBDatasets", dependencies: ["VecDBKernels", "VecDBStorage"]),
         // Neural-network core: tensors over BLAS, layers with hand-written backward passes,
         // losses, optimisers and safetensors checkpoints. Above the facade; uses storage for files.
         .target(name: "VecDBNN", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBStorage"]),
+        // The benchmark harness: measures VecDB and runs the peers; Codable JSON Lines rows.
+        .target(
+            name: "VecDBBench",
+            dependencies: ["VecDB", "VecDBImport", "VecDBKernels", "VecDBIndex", "VecDBDatasets", "VecDBNN"]
+        ),
         // The shell.
         .executableTarget(
             name: "vecdb",
             dependencies: [
-                "VecDB", "VecDBKernels", "VecDBDatasets", "VecDBNN",
+                "VecDB", "VecDBImport", "VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Test support: temporary directories, seeded data, a fault-injecting file layer.
         .target(name: "VecDBTestSupport", dependencies: ["VecDBKernels", "VecDBStorage"]),
         // A writer that the SIGKILL durability test starts and kills.
-        .executableTarget(name: "vecdb-crash-writer", dependencies: ["VecDB"]),
+        // The deterministic records that writer writes and the durability test checks.
+        .target(name: "VecDBCrashData", dependencies: ["VecDB"]),
+        .executableTarget(name: "vecdb-crash-writer", dependencies: ["VecDB", "VecDBCrashData"]),
 
         .testTarget(name: "VecDBKernelsTests", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBTestSupport"]),
         .testTarget(name: "VecDBDatasetsTests", dependencies: ["VecDBDatasets", "VecDBTestSupport"]),
         .testTarget(name: "VecDBStorageTests", dependencies: ["VecDBStorage", "VecDBTestSupport"]),
         .testTarget(name: "VecDBIndexTests", dependencies: ["VecDBIndex", "VecDBStorage", "VecDBTestSupport"]),
-        .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBStorage", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBEngineTests", dependencies: ["VecDBEngine", "VecDBIndex", "VecDBStorage", "VecDBKernels", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBStorage", "VecDBKernels", "VecDBCrashData", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBImportTests", dependencies: ["VecDBImport", "VecDB", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBBenchTests", dependencies: ["VecDBBench", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBCLITests", dependencies: ["VecDBTestSupport"]),
         .testTarget(
             name: "VecDBNNTests",
             dependencies: ["VecDBNN", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"],

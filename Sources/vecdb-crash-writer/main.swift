@@ -12,6 +12,7 @@
 import Glibc
 #endif
 import VecDB
+import VecDBCrashData
 
 /// Writes straight to a descriptor: no stdio buffer, so an ack is out before the next batch.
 func emit(_ text: String, to fd: Int32) {

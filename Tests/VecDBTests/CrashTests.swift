@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VecDB
+import VecDBCrashData
 import VecDBTestSupport
 #if canImport(Glibc)
 import Glibc

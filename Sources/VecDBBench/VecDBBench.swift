@@ -1,0 +1,1 @@
+// VecDBBench: filled in by the architecture clean-up (issue 10).

@@ -1,0 +1,1 @@
+// The query engine; see docs/architecture.md.

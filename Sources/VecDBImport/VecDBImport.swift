@@ -1,0 +1,1 @@
+// VecDBImport: filled in by the architecture clean-up (issue 10).
