@@ -84,7 +84,10 @@ let package = Package(
         .testTarget(name: "VecDBStorageTests", dependencies: ["VecDBStorage", "VecDBTestSupport"]),
         .testTarget(name: "VecDBIndexTests", dependencies: ["VecDBIndex", "VecDBStorage", "VecDBTestSupport"]),
         .testTarget(name: "VecDBEngineTests", dependencies: ["VecDBEngine", "VecDBIndex", "VecDBStorage", "VecDBKernels", "VecDBTestSupport"]),
-        .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBStorage", "VecDBKernels", "VecDBCrashData", "VecDBTestSupport"]),
+        .testTarget(
+            name: "VecDBTests",
+            dependencies: ["VecDB", "VecDBEngine", "VecDBStorage", "VecDBKernels", "VecDBCrashData", "VecDBTestSupport"]
+        ),
         .testTarget(name: "VecDBImportTests", dependencies: ["VecDBImport", "VecDB", "VecDBTestSupport"]),
         .testTarget(name: "VecDBBenchTests", dependencies: ["VecDBBench", "VecDBTestSupport"]),
         .testTarget(name: "VecDBCLITests", dependencies: ["VecDBTestSupport"]),

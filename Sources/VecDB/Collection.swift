@@ -1,4 +1,5 @@
 import Dispatch
+import VecDBEngine
 import VecDBKernels
 import VecDBStorage
 
@@ -7,12 +8,17 @@ import VecDBStorage
 /// Thread-safe: its only state is the storage engine, which serialises writers with a mutex
 /// and gives readers immutable snapshots. Many threads may search while one writes.
 public final class Collection: Sendable {
+    /// The collection's name, unique in its database.
     public let name: String
+    /// Components per vector.
     public let dimension: Int
+    /// The distance searches rank by.
     public let metric: Metric
+    /// How components are stored.
     public let elementType: ElementType
     let store: CollectionStore
     let indexes: SegmentIndexes
+    var engine: QueryEngine { QueryEngine(indexes: indexes) }
 
     init(name: String, store: CollectionStore) throws(VecDBError) {
         self.name = name
@@ -99,21 +105,36 @@ public final class Collection: Sendable {
         return try delete(keys)
     }
 
-    /// The `k` records nearest to `query` among those that pass `filter`, nearest first.
+    /// The `k` records nearest to `query`, nearest first, among those that pass
+    /// `options.filter`.
     ///
-    /// Exact: every live row of every segment and of the memtable is compared, over one
-    /// consistent snapshot.
+    /// The search runs over one consistent snapshot. With an index, indexed segments are
+    /// searched through it at `options.width` (HNSW `ef`, IVF `nprobe`; the index's default
+    /// when nil), and the rest (the memory buffer, segments whose index is still being built)
+    /// exactly; without one, or with `options.exact`, every live row is compared. A filter
+    /// that few rows pass is answered by scanning those rows exactly.
     ///
+    /// - Parameters:
+    ///   - query: `dimension` finite components.
+    ///   - k: how many hits at most; 0 returns none.
+    ///   - options: filter, index width, exactness.
+    /// - Returns: at most `k` hits; fewer when fewer records pass the filter.
     /// - Throws: ``VecDBError/Code/dimensionMismatch``, ``VecDBError/Code/nonFiniteValue``,
-    ///   ``VecDBError/Code/corruptFile`` (a payload block the filter needs is damaged).
-    /// - Complexity: O(count × dimension).
-    /// With an index, indexed segments are searched through it, and the rest (the memory
-    /// buffer, segments whose index is still being built) exactly; without one, every row is
-    /// compared.
-    /// - HNSW: candidate list size `ef`, by default the collection's (``searchEF``).
-    /// - IVF: `nprobe` lists scanned, by default the collection's (``searchNprobe``).
-    public func search(_ query: [Float], k: Int, filter: Filter? = nil, ef: Int? = nil, nprobe: Int? = nil) throws(VecDBError) -> [SearchResult] {
-        try CollectionSnapshot(collection: self, snapshot: store.snapshot()).search(query, k: k, filter: filter, ef: ef, nprobe: nprobe)
+    ///   ``VecDBError/Code/invalidArgument`` (negative `k`, width below 1),
+    ///   ``VecDBError/Code/corruptFile`` (a payload block the filter or a hit needs is damaged).
+    /// - Complexity: exact: O(count × dimension); HNSW: about O(width × log count) per segment;
+    ///   IVF: the probed lists' rows.
+    public func search(_ query: [Float], k: Int, options: SearchOptions = .init()) throws(VecDBError) -> [SearchResult] {
+        try snapshot().search(query, k: k, options: options)
+    }
+
+    /// The `k` nearest records of every query in `queries`, over one snapshot, on up to
+    /// `threads` threads. Result `i` is what ``search(_:k:options:)`` gives for `queries[i]`.
+    ///
+    /// - Throws: as ``search(_:k:options:)``; every query is validated before any is run, and
+    ///   the error names the query's position.
+    public func search(queries: [[Float]], k: Int, options: SearchOptions = .init(), threads: Int = 1) throws(VecDBError) -> [[SearchResult]] {
+        try snapshot().search(queries: queries, k: k, options: options, threads: threads)
     }
 
     /// A consistent, read-only view of the collection as it is now.
@@ -133,23 +154,24 @@ public final class Collection: Sendable {
         refreshIndexesInBackground(store.snapshot())
     }
 
-    /// Runs ``compact()`` on a background thread. Readers and writers carry on meanwhile.
-    public func compactInBackground() async throws {
-        try await withCheckedThrowingContinuation { (k: CheckedContinuation<Void, any Error>) in
-            DispatchQueue.global(qos: .utility).async {
-                do {
-                    try self.compact()
-                    k.resume()
-                } catch {
-                    k.resume(throwing: error)
-                }
-            }
-        }
+    /// Runs ``compact()`` off the caller's executor. Readers and writers carry on meanwhile.
+    ///
+    /// Cancellation is cooperative: a task cancelled before the compaction starts throws
+    /// ``VecDBError/Code/cancelled`` and changes nothing; once started, the compaction runs to
+    /// its end (it replaces the segments in one atomic step, so there is no partial state to
+    /// leave behind).
+    ///
+    /// - Throws: ``VecDBError/Code/cancelled``, and whatever ``compact()`` throws.
+    @concurrent
+    public func compactInBackground() async throws(VecDBError) {
+        if Task.isCancelled { throw VecDBError(.cancelled, "compaction of \(what) was cancelled before it started") }
+        try compact()
     }
 
     /// Checks every checksum of every file, vector data and payload blocks included.
     public func verify() throws(VecDBError) { try store.verify() }
 
+    /// Counters for `vecdb stats`: rows, segments, deletions, bytes on disk, the index.
     public func stats() -> CollectionStats {
         let s = store.statistics()
         let raw = s.segments.reduce(0) { $0 + $1.payloadRawBytes }
@@ -174,6 +196,7 @@ public final class Collection: Sendable {
 /// A collection frozen at one moment: searches and reads see exactly its records, whatever
 /// writers do meanwhile.
 public struct CollectionSnapshot: Sendable {
+    /// The collection this is a snapshot of.
     public let collection: Collection
     let snapshot: Snapshot
 
@@ -182,27 +205,64 @@ public struct CollectionSnapshot: Sendable {
         self.snapshot = snapshot
     }
 
+    /// Live records in this snapshot.
     public var count: Int { snapshot.liveCount }
 
-    /// See ``Collection/search(_:k:filter:ef:nprobe:)``.
-    public func search(_ query: [Float], k: Int, filter: Filter? = nil, ef: Int? = nil, nprobe: Int? = nil) throws(VecDBError) -> [SearchResult] {
-        if let ef, ef < 1 { throw VecDBError(.invalidArgument, "ef must be at least 1, got \(ef)") }
-        if let nprobe, nprobe < 1 { throw VecDBError(.invalidArgument, "nprobe must be at least 1, got \(nprobe)") }
-        try VectorValidation.check(query, dimension: collection.dimension, what: "search in \(collection.what): query")
+    /// See ``Collection/search(_:k:options:)``.
+    public func search(_ query: [Float], k: Int, options: SearchOptions = .init()) throws(VecDBError) -> [SearchResult] {
+        guard let request = try request(query, k: k, options: options, what: "query") else { return [] }
+        return try Self.results(try collection.engine.search(request, in: snapshot))
+    }
+
+    /// See ``Collection/search(queries:k:options:threads:)``.
+    public func search(queries: [[Float]], k: Int, options: SearchOptions = .init(), threads: Int = 1) throws(VecDBError) -> [[SearchResult]] {
+        if threads < 1 { throw VecDBError(.invalidArgument, "threads must be at least 1, got \(threads)") }
+        var requests: [SearchRequest] = []
+        requests.reserveCapacity(queries.count)
+        for (i, q) in queries.enumerated() {
+            guard let r = try request(q, k: k, options: options, what: "query \(i)") else {
+                return queries.map { _ in [] }
+            }
+            requests.append(r)
+        }
+        return try collection.engine.search(requests, in: snapshot, threads: threads).map { h throws(VecDBError) in try Self.results(h) }
+    }
+
+    /// Validates a query and compiles its options into the engine's request; nil when `k` is 0.
+    func request(_ query: [Float], k: Int, options: SearchOptions, what: String) throws(VecDBError) -> SearchRequest? {
+        let index = options.exact ? nil : collection.index
+        if let width = options.width, width < 1 {
+            let name: String
+            switch index {
+            case .hnsw?: name = "ef"
+            case .ivf?: name = "nprobe"
+            case nil: name = "search width"
+            }
+            throw VecDBError(.invalidArgument, "\(name) must be at least 1, got \(width)")
+        }
+        try VectorValidation.check(query, dimension: collection.dimension, what: "search in \(collection.what): \(what)")
         guard k > 0 else {
             if k < 0 { throw VecDBError(.invalidArgument, "k must be positive, got \(k)") }
-            return []
+            return nil
         }
-        let accept: (([UInt8]?) -> Bool)? = filter.map { f in
-            { bytes in
-                guard let bytes else { return f.matches(nil) }
-                guard let p = try? Payload(encoded: bytes) else { return false }
-                return f.matches(p)
-            }
+        let width = options.width ?? index?.defaultWidth
+        return SearchRequest(
+            query: query, k: k, filter: options.filter.map(Self.compile), ef: width ?? Collection.defaultEF,
+            nprobe: width ?? Collection.defaultNprobe, exact: options.exact)
+    }
+
+    /// A filter compiled once per query into the predicate the engine runs on stored payload
+    /// bytes. A payload that cannot be decoded does not match.
+    static func compile(_ f: Filter) -> PayloadPredicate {
+        PayloadPredicate { bytes in
+            guard let bytes else { return f.matches(nil) }
+            guard let p = try? Payload(encoded: bytes) else { return false }
+            return f.matches(p)
         }
-        let indexed = collection.indexes.searcher(ef: ef ?? collection.searchEF, nprobe: nprobe ?? collection.searchNprobe, k: k,
-                                                  filtered: filter != nil)
-        return try snapshot.search(query, k: k, accept: accept, indexed: indexed).map { h throws(VecDBError) in
+    }
+
+    static func results(_ hits: [StoredHit]) throws(VecDBError) -> [SearchResult] {
+        try hits.map { h throws(VecDBError) in
             SearchResult(key: h.key, distance: h.distance, payload: try h.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
         }
     }

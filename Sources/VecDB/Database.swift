@@ -216,21 +216,34 @@ public final class Database: @unchecked Sendable {
         try writeGate.withLock { _ in try body(self) }
     }
 
-    /// The asynchronous form of ``read(_:)``; `body` runs off the caller's executor.
-    public func read<T: Sendable>(_ body: @escaping @Sendable (DatabaseSnapshot) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
-            DispatchQueue.global().async {
-                k.resume(with: Result { try self.read(body) })
-            }
-        }
+    /// The asynchronous form of ``read(_:)``: `body` runs off the caller's executor, on the
+    /// global concurrent executor, and is not escaping.
+    ///
+    /// Cancellation is cooperative: a task cancelled before `body` starts throws
+    /// ``VecDBError/Code/cancelled`` without running it; `body` itself may check
+    /// `Task.isCancelled` and throw.
+    ///
+    /// - Throws: ``VecDBError/Code/cancelled``, ``VecDBError/Code/closed``, or what `body` throws.
+    @concurrent
+    public func read<T: Sendable>(_ body: (DatabaseSnapshot) throws(VecDBError) -> T) async throws(VecDBError) -> T {
+        if Task.isCancelled { throw VecDBError(.cancelled, "read of database '\(path)' was cancelled before it started") }
+        return try body(try snapshot())
     }
 
-    /// The asynchronous form of ``write(_:)``; `body` runs off the caller's executor.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
-            DispatchQueue.global().async {
-                k.resume(with: Result { try self.write(body) })
-            }
+    /// The asynchronous form of ``write(_:)``: `body` runs off the caller's executor with
+    /// exclusive write access, and is not escaping.
+    ///
+    /// Cancellation is cooperative: a task cancelled before `body` starts (checked again once
+    /// the write gate is held) throws ``VecDBError/Code/cancelled`` without running it. Each
+    /// write `body` makes is atomic and durable on its own; a cancellation never undoes one.
+    ///
+    /// - Throws: ``VecDBError/Code/cancelled``, or what `body` throws.
+    @concurrent
+    public func write<T: Sendable>(_ body: (Database) throws(VecDBError) -> T) async throws(VecDBError) -> T {
+        if Task.isCancelled { throw VecDBError(.cancelled, "write to database '\(path)' was cancelled before it started") }
+        return try writeGate.withLock { (_: inout ()) throws(VecDBError) -> T in
+            if Task.isCancelled { throw VecDBError(.cancelled, "write to database '\(path)' was cancelled before it started") }
+            return try body(self)
         }
     }
 

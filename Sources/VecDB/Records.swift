@@ -1,5 +1,5 @@
-@_exported import VecDBKernels
-@_exported import VecDBStorage
+import VecDBKernels
+import VecDBStorage
 
 /// A vector with its key and optional payload.
 public struct Record: Hashable, Sendable {
@@ -7,6 +7,7 @@ public struct Record: Hashable, Sendable {
     public var vector: [Float]
     public var payload: Payload?
 
+    /// Creates a record; `vector` must have the collection's dimension and finite components.
     public init(key: Key, vector: [Float], payload: Payload? = nil) {
         self.key = key
         self.vector = vector
@@ -20,6 +21,7 @@ public struct SearchResult: Hashable, Sendable {
     public var distance: Float
     public var payload: Payload?
 
+    /// Creates a hit.
     public init(key: Key, distance: Float, payload: Payload?) {
         self.key = key
         self.distance = distance
@@ -29,26 +31,43 @@ public struct SearchResult: Hashable, Sendable {
 
 /// Counters of one collection, for `vecdb stats`.
 public struct CollectionStats: Codable, Sendable, Hashable {
+    /// Counters of one sealed segment.
     public struct Segment: Codable, Sendable, Hashable {
+        /// The segment's id (its file is `seg-<id in hex>.vec`).
         public var id: UInt64
+        /// Rows written, deleted ones included.
         public var rows: Int
+        /// Rows deleted since the segment was sealed.
         public var deletedRows: Int
+        /// Size of the vector file.
         public var vectorFileBytes: Int
+        /// Payload bytes before compression.
         public var payloadRawBytes: Int
+        /// Size of the LZ4-compressed payload file.
         public var payloadFileBytes: Int
     }
 
+    /// The collection's name.
     public var name: String
+    /// Components per vector.
     public var dimension: Int
+    /// The distance.
     public var metric: Metric
+    /// How components are stored.
     public var elementType: ElementType
     /// Live records.
     public var count: Int
+    /// Rows in the memory buffer (not yet sealed into a segment), deleted ones included.
     public var memtableRows: Int
+    /// Deleted rows in the memory buffer.
     public var memtableDeletedRows: Int
+    /// Sealed segments.
     public var segmentCount: Int
+    /// Deleted rows still stored (until compaction).
     public var deletedRows: Int
+    /// Size of the write-ahead log.
     public var walBytes: Int
+    /// Log, vector and payload files together (index files not included).
     public var diskBytes: Int
     /// Raw payload bytes over compressed payload file bytes (sealed segments only; 0 when none).
     public var payloadCompressionRatio: Double
@@ -78,6 +97,7 @@ public struct DatabaseOptions: Sendable {
     /// The file layer (tests inject faults through it).
     package var fileSystem: FileSystem = .system
 
+    /// Creates options; the defaults are durable (fsync per write) and read-write.
     public init(durability: Durability = .fsync, memtableRows: Int = 65_536, readOnly: Bool = false, verifyChecksumsOnOpen: Bool = false) {
         self.durability = durability
         self.memtableRows = memtableRows

@@ -22,6 +22,7 @@ public struct VecDBError: Error, CustomStringConvertible, Sendable {
             case unknownDataset
             case readOnly
             case closed
+            case cancelled
         }
         let base: Base
         init(_ base: Base) { self.base = base }
@@ -55,6 +56,8 @@ public struct VecDBError: Error, CustomStringConvertible, Sendable {
         public static let readOnly = Code(.readOnly)
         /// The database or collection has been closed.
         public static let closed = Code(.closed)
+        /// The task was cancelled before the operation started; nothing was changed.
+        public static let cancelled = Code(.cancelled)
     }
 
     public var code: Code

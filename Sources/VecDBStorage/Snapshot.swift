@@ -21,21 +21,25 @@ package struct StoredRecord: Sendable, Equatable {
     package var payload: [UInt8]?
 }
 
-/// Searches one segment through an index: given the segment, the prepared query, the row
-/// filter (deleted rows and the payload filter; nil when every row passes), the id base for the
-/// segment's rows and the shared heap. Returns false to fall back to the exact scan.
-package typealias IndexedSegmentSearch = (SegmentView, UnsafePointer<Float>, ((Int) -> Bool)?, UInt64, inout TopKHeap) -> Bool
-
 /// One search hit.
 package struct StoredHit: Sendable {
     package var key: Key
     package var distance: Float
     package var payload: [UInt8]?
+
+    package init(key: Key, distance: Float, payload: [UInt8]?) {
+        self.key = key
+        self.distance = distance
+        self.payload = payload
+    }
 }
 
 /// An immutable view of a collection at one moment: its segments with their deleted rows, and
 /// a prefix of the memtable. Readers search and read a snapshot without any lock while the
 /// writer goes on; the segment mappings and memtable buffer it holds stay alive with it.
+///
+/// Storage knows nothing of indexes or query plans: the query engine (`VecDBEngine`) reads the
+/// segments, memtable rows and tombstones a snapshot exposes and runs searches over them.
 package final class Snapshot: Sendable {
     package let segments: [SegmentView]
     package let memtable: MemtableBuffer
@@ -116,72 +120,26 @@ package final class Snapshot: Sendable {
         return out
     }
 
-    /// Exact k-nearest-neighbour search over the live rows that `accept` admits.
+    /// The memtable rows of this snapshot (live and deleted), as a matrix for the exact scan.
+    package var memtableRows: RowMatrix { memtable.rows(count: memCount) }
+
+    /// The stored hit for `row` of the segment at position `ordinal` in ``segments``, or of the
+    /// memtable when `ordinal == segments.count`.
     ///
-    /// One ``TopKHeap`` is shared by every segment and the memtable, through
-    /// `ExactSearch.scan`. Rows of collections with the cosine metric are unit length, so the
-    /// scan uses `rowsNormalized`.
-    ///
-    /// - Parameters:
-    ///   - query: `dimension` finite floats (the caller validates).
-    ///   - accept: a payload predicate (the row's payload, or `nil` when it has none).
-    /// - Throws: ``VecDBError/Code/corruptFile`` when a payload block needed by `accept` is damaged.
-    /// - Complexity: O(rows × dimension).
-    /// - Parameters:
-    ///   - indexed: when given, offered each segment first; it returns true when it searched the
-    ///     segment itself (through an index) and false to let the exact scan run.
-    package func search(_ query: [Float], k: Int, accept: (([UInt8]?) -> Bool)?,
-                        indexed: IndexedSegmentSearch? = nil) throws(VecDBError) -> [StoredHit] {
-        let es = ExactSearch(metric: metric, dimension: dimension, rowsNormalized: metric == .cosine)
-        let q = es.prepare(query)
-        var heap = TopKHeap(k: k)
-        var failure: VecDBError?
-        q.withUnsafeBufferPointer { qp in
-            guard let qb = qp.baseAddress else { return }
-            for (ordinal, v) in segments.enumerated() {
-                let s = v.segment
-                let dead = v.dead
-                let allow: ((Int) -> Bool)?
-                if let accept {
-                    allow = { r in
-                        if dead.contains(r) { return false }
-                        do {
-                            return accept(s.hasPayload(r) ? try s.payloads.payload(row: r) : nil)
-                        } catch {
-                            if failure == nil { failure = error as? VecDBError }
-                            return false
-                        }
-                    }
-                } else if dead.count > 0 {
-                    allow = { r in !dead.contains(r) }
-                } else {
-                    allow = nil
-                }
-                if let indexed, indexed(v, qb, allow, UInt64(ordinal) << 32, &heap) { continue }
-                s.scan(prepared: qb, using: es, idBase: UInt64(ordinal) << 32, allow: allow, heap: &heap)
-            }
-            let mem = memtable, memDead = memDead
-            let allow: ((Int) -> Bool)?
-            if let accept {
-                allow = { r in !memDead.contains(r) && accept(mem.payload(at: r)) }
-            } else if memDead.count > 0 {
-                allow = { r in !memDead.contains(r) }
-            } else {
-                allow = nil
-            }
-            es.scan(prepared: qb, rows: mem.rows(count: memCount), idBase: UInt64(segments.count) << 32, allow: allow, heap: &heap)
+    /// - Throws: ``VecDBError/Code/corruptFile`` when the row's payload block is damaged.
+    package func hit(ordinal: Int, row: Int, distance: Float) throws(VecDBError) -> StoredHit {
+        if ordinal == segments.count {
+            return StoredHit(key: memtable.key(at: row), distance: distance, payload: memtable.payload(at: row))
         }
-        if let failure { throw failure }
-        var hits: [StoredHit] = []
-        for n in heap.sorted() {
-            let ordinal = Int(n.id >> 32), row = Int(n.id & 0xFFFF_FFFF)
-            if ordinal == segments.count {
-                hits.append(StoredHit(key: memtable.key(at: row), distance: n.distance, payload: memtable.payload(at: row)))
-            } else {
-                let s = segments[ordinal].segment
-                hits.append(StoredHit(key: s.key(at: row), distance: n.distance, payload: s.hasPayload(row) ? try s.payloads.payload(row: row) : nil))
-            }
-        }
-        return hits
+        let s = segments[ordinal].segment
+        return StoredHit(key: s.key(at: row), distance: distance, payload: s.hasPayload(row) ? try s.payloads.payload(row: row) : nil)
+    }
+
+    /// The payload of `row` of the segment at position `ordinal` (the memtable when
+    /// `ordinal == segments.count`), or nil when it has none.
+    package func payload(ordinal: Int, row: Int) throws(VecDBError) -> [UInt8]? {
+        if ordinal == segments.count { return memtable.payload(at: row) }
+        let s = segments[ordinal].segment
+        return s.hasPayload(row) ? try s.payloads.payload(row: row) : nil
     }
 }

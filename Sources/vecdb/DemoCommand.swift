@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VecDB
 import VecDBDatasets
+import VecDBKernels
 
 /// `vecdb demo`: Fashion-MNIST in a real database, nearest-neighbour queries with their class
 /// labels, filtered search, and recall against exact search.
@@ -71,7 +72,7 @@ struct DemoCommand: ParsableCommand {
 
         print("\n-- filtered search: the nearest 'Bag' images to a sneaker --")
         if let sneaker = (0..<queries.count).first(where: { testLabels[$0] == 7 }) {
-            let results = try c.search(queries.row(sneaker), k: 3, filter: try Filter(parsing: "class = 'Bag'"))
+            let results = try c.search(queries.row(sneaker), k: 3, options: SearchOptions(filter: try Filter(parsing: "class = 'Bag'")))
             for r in results { print("  key \(r.key) distance \(Int(r.distance)) payload \(r.payload?.jsonText ?? "")") }
         }
 
@@ -108,15 +109,15 @@ struct DemoCommand: ParsableCommand {
 
         print("\n-- HNSW index (M=16, efConstruction=200), persisted next to the segment --")
         t = Date()
-        try c.createIndex(HNSWOptions(M: 16, efConstruction: 200), threads: ProcessInfo.processInfo.activeProcessorCount)
+        try c.createIndex(.hnsw(HNSWIndexOptions(m: 16, efConstruction: 200)), threads: ProcessInfo.processInfo.activeProcessorCount)
         print(String(format: "built in %.1f s with %d threads", Date().timeIntervalSince(t), ProcessInfo.processInfo.activeProcessorCount))
-        for ef in [16, 64] { try measure("ef=\(ef)") { try c.search($0, k: 10, ef: ef) } }
+        for ef in [16, 64] { try measure("ef=\(ef)") { try c.search($0, k: 10, options: SearchOptions(width: ef)) } }
 
         print("\n-- IVF-SQ8 index (nlist 256, one byte per dimension), replacing the graph --")
         t = Date()
-        try c.createIndex(IVFOptions(encoding: .sq8, nlist: 256, iterations: 10), threads: ProcessInfo.processInfo.activeProcessorCount)
+        try c.createIndex(.ivf(IVFIndexOptions(encoding: .sq8, nlist: 256, iterations: 10)), threads: ProcessInfo.processInfo.activeProcessorCount)
         print(String(format: "trained and built in %.1f s; drift %.3f (1 = the data the centroids were trained on)",
                      Date().timeIntervalSince(t), c.indexDrift ?? .nan))
-        for nprobe in [4, 16] { try measure("nprobe=\(nprobe)") { try c.search($0, k: 10, nprobe: nprobe) } }
+        for nprobe in [4, 16] { try measure("nprobe=\(nprobe)") { try c.search($0, k: 10, options: SearchOptions(width: nprobe)) } }
     }
 }

@@ -96,19 +96,20 @@ struct IndexCommand: ParsableCommand {
             return
         }
         if type == "hnsw" {
-            try collection.createIndex(HNSWOptions(M: m ?? 16, efConstruction: efConstruction), defaultEF: ef, threads: threads,
-                                       progress: progress)
+            let options = HNSWIndexOptions(m: m ?? 16, efConstruction: efConstruction, defaultEF: ef)
+            try collection.createIndex(.hnsw(options), threads: threads, progress: progress)
         } else {
-            let encoding: IVFIndex.Encoding
+            let encoding: IVFEncoding
             switch type {
             case "ivf-flat": encoding = .flat
             case "ivf-sq8": encoding = .sq8
-            default: encoding = .pq(m: m ?? Self.defaultPQ(dimension: collection.dimension))
+            default: encoding = .pq(subquantizers: m ?? Self.defaultPQ(dimension: collection.dimension))
             }
             let n = collection.count
             let lists = nlist ?? max(1, min(n, Int((4 * Double(n).squareRoot()).rounded())))
-            try collection.createIndex(IVFOptions(encoding: encoding, nlist: lists, iterations: iterations, rerank: rerank),
-                                       defaultNprobe: nprobe, threads: threads, progress: progress)
+            let options = IVFIndexOptions(
+                encoding: encoding, nlist: lists, iterations: iterations, rerank: rerank, defaultNprobe: nprobe)
+            try collection.createIndex(.ivf(options), threads: threads, progress: progress)
         }
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
         print("built \(collection.index?.summary ?? type) index over \(collection.count) vectors of '\(collection.name)' "

@@ -42,8 +42,11 @@ struct SearchCommand: ParsableCommand {
         let f = try filter.map { try Filter(parsing: $0) }
         let (database, collection) = try target.open(readOnly: true)
         defer { database.close() }
+        // --ef applies to an HNSW index, --nprobe to an IVF one.
+        let width = collection.index.flatMap { $0.kind == .hnsw ? ef : nprobe }
+        let options = SearchOptions(filter: f, width: width)
         for (i, q) in qs.enumerated() {
-            let results = try collection.search(q, k: k, filter: f, ef: ef, nprobe: nprobe)
+            let results = try collection.search(q, k: k, options: options)
             if json {
                 let line: Payload = .object([
                     "query": .number(Double(i)),

@@ -1,6 +1,7 @@
 import Testing
 @testable import VecDB
 @testable import VecDBStorage
+import VecDBKernels
 import VecDBTestSupport
 #if canImport(Glibc)
 import Glibc
@@ -121,7 +122,7 @@ func expectOpenFails(_ dir: TemporaryDirectory, naming path: String, verify: Boo
         #expect(e?.path == pay)
         for r in rs[50...] { #expect(try c.get(r.key) == r) }
         // A filtered search over the damaged block reports it; an unfiltered one works.
-        #expect(throws: VecDBError.self) { try c.search(rs[0].vector, k: 3, filter: Filter(parsing: "i >= 0")) }
+        #expect(throws: VecDBError.self) { try c.search(rs[0].vector, k: 3, options: SearchOptions(filter: Filter(parsing: "i >= 0"))) }
         #expect(try c.search(rs[60].vector, k: 1).first?.key == rs[60].key)
         // Truncated payload file: opening refuses.
         db.close()

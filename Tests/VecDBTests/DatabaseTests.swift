@@ -1,6 +1,7 @@
 import Testing
 @testable import VecDB
 @testable import VecDBStorage
+import VecDBKernels
 import VecDBTestSupport
 #if canImport(Glibc)
 import Glibc
@@ -41,7 +42,7 @@ func makeRecords(_ g: inout SeededGenerator, keys: some Sequence<Int>, dimension
     /// Writes through memtable, several seals, deletes and overwrites, and checks search against
     /// brute force at every stage, then after compaction and after reopening.
     @Test(arguments: Metric.allCases)
-    func searchAgreesWithBruteForce(_ metric: Metric) throws {
+    func searchAgreesWithBruteForce(_ metric: VecDB.Metric) throws {
         let dir = TemporaryDirectory()
         let d = 16
         var g = SeededGenerator(seed: 100 + UInt64(metric.code))
@@ -56,7 +57,7 @@ func makeRecords(_ g: inout SeededGenerator, keys: some Sequence<Int>, dimension
             for _ in 0..<4 {
                 let q = g.vector(d)
                 for f in filters {
-                    let got = try c.search(q, k: 7, filter: f)
+                    let got = try c.search(q, k: 7, options: SearchOptions(filter: f))
                     var expected = model.nearest(metric == .cosine ? ExactSearch.normalized(q) : q, k: 7, filter: f)
                     if metric == .cosine { expected = model.nearest(q, k: 7, filter: f) }
                     expectAgrees(got, expected)
@@ -99,7 +100,7 @@ func makeRecords(_ g: inout SeededGenerator, keys: some Sequence<Int>, dimension
     }
 
     @Test(arguments: [ElementType.float16, .int8], Metric.allCases)
-    func quantisedCollectionsSearchTheirStoredVectors(_ type: ElementType, _ metric: Metric) throws {
+    func quantisedCollectionsSearchTheirStoredVectors(_ type: VecDB.ElementType, _ metric: VecDB.Metric) throws {
         let dir = TemporaryDirectory()
         let d = 12
         var g = SeededGenerator(seed: 9)
@@ -128,7 +129,7 @@ func makeRecords(_ g: inout SeededGenerator, keys: some Sequence<Int>, dimension
             }
             expectAgrees(try c.search(q, k: 5), oracle)
             let f = try Filter(parsing: "lang = 'fr'")
-            let filtered = try c.search(q, k: 5, filter: f)
+            let filtered = try c.search(q, k: 5, options: SearchOptions(filter: f))
             #expect(filtered.allSatisfy { $0.payload?["lang"] == "fr" })
         }
         db.close()
@@ -202,7 +203,7 @@ func makeRecords(_ g: inout SeededGenerator, keys: some Sequence<Int>, dimension
                     for _ in 0..<30 {
                         let n = try db.read { try $0.collection("s").count }
                         #expect(n >= 90)
-                        _ = try c.search([0.1, 0.2, 0.3, 0.4], k: 5, filter: Filter(parsing: "n > 3"))
+                        _ = try c.search([0.1, 0.2, 0.3, 0.4], k: 5, options: SearchOptions(filter: Filter(parsing: "n > 3")))
                     }
                 }
             }

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 @testable import VecDB
+import VecDBEngine
 import VecDBStorage
+import VecDBKernels
 import VecDBTestSupport
 
 /// A collection with an HNSW index, checked against brute force over the same records.
@@ -24,7 +26,7 @@ struct HNSWCollectionTests {
                 Record(key: .int(UInt64(i)), vector: row(i), payload: ["bucket": .number(Double(i % 1000))])
             })
         }
-        try c.createIndex(HNSWOptions(M: 12, efConstruction: 100), defaultEF: 48)
+        try c.createIndex(.hnsw(HNSWIndexOptions(m: 12, efConstruction: 100, defaultEF: 48)))
         var rng = SeededGenerator(seed: 5)
         try c.upsert((n..<(n + 500)).map { i in Record(key: .int(UInt64(i)), vector: rng.vector(d), payload: ["bucket": .number(0)]) })
         return (db, c)
@@ -48,7 +50,7 @@ struct HNSWCollectionTests {
         let extra = extraRows()
         var hits = 0, total = 0
         for i in 0..<60 {
-            let got = try c.search(query(i), k: 10, filter: filter, ef: ef).compactMap { r -> Int? in
+            let got = try c.search(query(i), k: 10, options: SearchOptions(filter: filter, width: ef)).compactMap { r -> Int? in
                 if case .int(let v) = r.key { return Int(v) }
                 return nil
             }
@@ -66,11 +68,11 @@ struct HNSWCollectionTests {
         do {
             let (db, c) = try Self.makeCollection(dir)
             defer { db.close() }
-            #expect(c.indexOptions == HNSWOptions(M: 12, efConstruction: 100))
+            #expect(c.index == .hnsw(HNSWIndexOptions(m: 12, efConstruction: 100, defaultEF: 48)))
             #expect(c.indexedSegments.indexed == 2)
             let r = try Self.recall(c, ef: 64)
             #expect(r >= 0.95, "recall \(r)")
-            before = try (0..<20).map { try c.search(Self.query($0), k: 10, ef: 64) }
+            before = try (0..<20).map { try c.search(Self.query($0), k: 10, options: SearchOptions(width: 64)) }
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/items").filter { $0.hasPrefix("hnsw-") }
         #expect(files.count == 2)
@@ -78,9 +80,9 @@ struct HNSWCollectionTests {
         defer { db.close() }
         let c = try db.collection("items")
         #expect(c.indexedSegments.indexed == c.indexedSegments.total)
-        #expect(c.searchEF == 48 && c.indexOptions == HNSWOptions(M: 12, efConstruction: 100))
+        #expect(c.index?.defaultWidth == 48 && c.index?.kind == .hnsw)
         // The graphs opened from their files keep the structural invariants.
-        for entry in c.indexes.state.withLock({ Array($0.entries.values) }) {
+        for entry in c.indexes.catalog.entries.values {
             guard case .graph(let graph) = entry.index else {
                 Issue.record("segment \(entry.segment.id) has no graph")
                 continue
@@ -88,7 +90,7 @@ struct HNSWCollectionTests {
             #expect(graph.count == entry.segment.count)
             #expect(graph.invariantViolations().isEmpty)
         }
-        let after = try (0..<20).map { try c.search(Self.query($0), k: 10, ef: 64) }
+        let after = try (0..<20).map { try c.search(Self.query($0), k: 10, options: SearchOptions(width: 64)) }
         #expect(after == before)
         #expect(try Self.recall(c, ef: 64) >= 0.95)
     }
@@ -103,7 +105,7 @@ struct HNSWCollectionTests {
         while deleted.count < Self.n * 3 / 10 { deleted.insert(Int(rng.next() % UInt64(Self.n))) }
         _ = try c.delete(deleted.map { .int(UInt64($0)) })
         for i in 0..<60 {
-            for r in try c.search(Self.query(i), k: 10, ef: 64) {
+            for r in try c.search(Self.query(i), k: 10, options: SearchOptions(width: 64)) {
                 if case .int(let v) = r.key { #expect(!deleted.contains(Int(v)), "deleted key \(v) returned") }
             }
         }
@@ -136,8 +138,8 @@ struct HNSWCollectionTests {
         let dir = TemporaryDirectory()
         do {
             let (db, c) = try Self.makeCollection(dir)
-            expectVecDBError(.invalidArgument, containing: "M must be") { try c.createIndex(HNSWOptions(M: 1)) }
-            expectVecDBError(.invalidArgument, containing: "ef must be") { try c.search(Self.query(0), k: 10, ef: 0) }
+            expectVecDBError(.invalidArgument, containing: "M must be") { try c.createIndex(.hnsw(HNSWIndexOptions(m: 1))) }
+            expectVecDBError(.invalidArgument, containing: "ef must be") { try c.search(Self.query(0), k: 10, options: SearchOptions(width: 0)) }
             db.close()
         }
         let graphs = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/items").filter { $0.hasPrefix("hnsw-") }
@@ -156,7 +158,7 @@ struct HNSWCollectionTests {
 
     @Test("Float16 collections: the graph walks the half-precision rows in place, never decoding the segment",
           arguments: [Metric.l2, .cosine])
-    func float16(metric: Metric) throws {
+    func float16(metric: VecDB.Metric) throws {
         let dir = TemporaryDirectory()
         let n = 8_000
         var before: [[SearchResult]] = []
@@ -167,14 +169,14 @@ struct HNSWCollectionTests {
             for start in stride(from: 0, to: n, by: 4_000) {
                 try c.upsert((start..<(start + 4_000)).map { Record(key: .int(UInt64($0)), vector: Self.row($0)) })
             }
-            try c.createIndex(HNSWOptions(M: 12, efConstruction: 100), threads: 2)
+            try c.createIndex(.hnsw(HNSWIndexOptions(m: 12, efConstruction: 100)), threads: 2)
             #expect(c.indexedSegments == (2, 2))
             // Oracle: brute force in Double over the vectors as stored (rounded to half precision).
             let stored = (0..<n).map { i in c.prepared(Self.row(i)) }
             var hits = 0
             for i in 0..<60 {
                 let q = Self.query(i)
-                let got = try c.search(q, k: 10, ef: 64).compactMap { r -> Int? in
+                let got = try c.search(q, k: 10, options: SearchOptions(width: 64)).compactMap { r -> Int? in
                     if case .int(let v) = r.key { return Int(v) }
                     return nil
                 }
@@ -187,13 +189,13 @@ struct HNSWCollectionTests {
             let recall = Double(hits) / 600
             #expect(recall >= 0.95, "Float16 \(metric) recall \(recall)")
             for v in c.store.snapshot().segments { #expect(!v.segment.hasDecodedRows, "segment \(v.segment.id) was decoded") }
-            before = try (0..<20).map { try c.search(Self.query($0), k: 10, ef: 64) }
+            before = try (0..<20).map { try c.search(Self.query($0), k: 10, options: SearchOptions(width: 64)) }
         }
         let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 4_000))
         defer { db.close() }
         let c = try db.collection("items")
         #expect(c.indexedSegments == (2, 2))
-        #expect(try (0..<20).map { try c.search(Self.query($0), k: 10, ef: 64) } == before)
+        #expect(try (0..<20).map { try c.search(Self.query($0), k: 10, options: SearchOptions(width: 64)) } == before)
         for v in c.store.snapshot().segments { #expect(!v.segment.hasDecodedRows) }
     }
 

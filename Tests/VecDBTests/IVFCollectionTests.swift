@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import VecDB
+import VecDBEngine
+import VecDBKernels
 import VecDBTestSupport
 
 /// Collections with IVF indexes, checked against brute force over the same records.
@@ -16,7 +18,13 @@ struct IVFCollectionTests {
     static func query(_ i: Int) -> [Float] { Array(queries[(i * d)..<((i + 1) * d)]) }
 
     /// Two sealed segments of 6,000 rows, indexed; then 300 more rows left in the memory buffer.
-    static func makeCollection(_ dir: TemporaryDirectory, _ options: IVFOptions, metric: Metric = .l2,
+    static func withNprobe(_ o: IVFIndexOptions, _ n: Int) -> IVFIndexOptions {
+        var o = o
+        o.defaultNprobe = n
+        return o
+    }
+
+    static func makeCollection(_ dir: TemporaryDirectory, _ options: IVFIndexOptions, metric: Metric = .l2,
                                elementType: ElementType = .float32) throws -> (Database, Collection) {
         let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 6_000))
         let c = try db.createCollection("items", dimension: d, metric: metric, elementType: elementType)
@@ -25,7 +33,9 @@ struct IVFCollectionTests {
                 Record(key: .int(UInt64(i)), vector: row(i), payload: ["bucket": .number(Double(i % 1000))])
             })
         }
-        try c.createIndex(options, defaultNprobe: 6, threads: 2)
+        var o = options
+        o.defaultNprobe = 6
+        try c.createIndex(.ivf(o), threads: 2)
         try c.upsert(extraRows().map { Record(key: .int(UInt64($0.0)), vector: $0.1, payload: ["bucket": .number(0)]) })
         return (db, c)
     }
@@ -55,7 +65,7 @@ struct IVFCollectionTests {
                        keep: (Int) -> Bool = { _ in true }) throws -> Double {
         var hits = 0, total = 0
         for i in 0..<50 {
-            let got = keys(try c.search(query(i), k: 10, filter: filter, nprobe: nprobe))
+            let got = keys(try c.search(query(i), k: 10, options: SearchOptions(filter: filter, width: nprobe)))
             let want = truth(query(i), k: 10, metric: metric, keep: keep)
             hits += Set(got).intersection(want).count
             total += want.count
@@ -69,14 +79,14 @@ struct IVFCollectionTests {
 
     @Test("IVF-Flat: recall rises with nprobe, is exact at nprobe = nlist, and survives reopen unchanged",
           arguments: [Metric.l2, .cosine])
-    func flat(metric: Metric) throws {
+    func flat(metric: VecDB.Metric) throws {
         let dir = TemporaryDirectory()
-        let options = IVFOptions(encoding: .flat, nlist: Self.nlist, seed: 3)
+        let options = IVFIndexOptions(encoding: .flat, nlist: Self.nlist, seed: 3)
         var before: [[SearchResult]] = []
         do {
             let (db, c) = try Self.makeCollection(dir, options, metric: metric)
             defer { db.close() }
-            #expect(c.index == .ivf(options, defaultNprobe: 6))
+            #expect(c.index == .ivf(Self.withNprobe(options, 6)))
             #expect(c.indexedSegments == (2, 2))
             let r1 = try Self.recall(c, nprobe: 1, metric: metric)
             let r4 = try Self.recall(c, nprobe: 4, metric: metric)
@@ -85,7 +95,7 @@ struct IVFCollectionTests {
             #expect(r16 >= 0.95)
             // Every list scanned: the result is the brute-force one, in order.
             for i in 0..<20 {
-                let got = Self.keys(try c.search(Self.query(i), k: 10, nprobe: Self.nlist))
+                let got = Self.keys(try c.search(Self.query(i), k: 10, options: SearchOptions(width: Self.nlist)))
                 #expect(got == Self.truth(Self.query(i), k: 10, metric: metric, keep: { _ in true }))
             }
             before = try (0..<20).map { try c.search(Self.query($0), k: 10) }
@@ -96,15 +106,15 @@ struct IVFCollectionTests {
         let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 6_000))
         defer { db.close() }
         let c = try db.collection("items")
-        #expect(c.index == .ivf(options, defaultNprobe: 6) && c.searchNprobe == 6)
+        #expect(c.index == .ivf(Self.withNprobe(options, 6)) && c.index?.defaultWidth == 6)
         #expect(c.indexedSegments == (2, 2))
         #expect(try (0..<20).map { try c.search(Self.query($0), k: 10) } == before)
     }
 
     @Test("IVF-SQ8 and IVF-PQ (with and without re-ranking): recall rises with nprobe, same after reopen",
-          arguments: [IVFOptions(encoding: .sq8, nlist: 48), IVFOptions(encoding: .pq(m: 8), nlist: 48),
-                      IVFOptions(encoding: .pq(m: 4), nlist: 48, rerank: 100)])
-    func quantised(options: IVFOptions) throws {
+          arguments: [IVFIndexOptions(encoding: .sq8, nlist: 48), IVFIndexOptions(encoding: .pq(subquantizers: 8), nlist: 48),
+                      IVFIndexOptions(encoding: .pq(subquantizers: 4), nlist: 48, rerank: 100)])
+    func quantised(options: IVFIndexOptions) throws {
         let dir = TemporaryDirectory()
         var before: [[SearchResult]] = []
         do {
@@ -118,19 +128,19 @@ struct IVFCollectionTests {
             default: floor = options.rerank > 0 ? 0.9 : 0.5
             }
             #expect(r1 < r8 && r8 >= floor, "\(options.encoding) rerank \(options.rerank): recall at nprobe 1: \(r1), 8: \(r8)")
-            before = try (0..<20).map { try c.search(Self.query($0), k: 10, nprobe: 8) }
+            before = try (0..<20).map { try c.search(Self.query($0), k: 10, options: SearchOptions(width: 8)) }
         }
         let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 6_000))
         defer { db.close() }
         let c = try db.collection("items")
-        #expect(c.index == .ivf(options, defaultNprobe: 6))
-        #expect(try (0..<20).map { try c.search(Self.query($0), k: 10, nprobe: 8) } == before)
+        #expect(c.index == .ivf(Self.withNprobe(options, 6)))
+        #expect(try (0..<20).map { try c.search(Self.query($0), k: 10, options: SearchOptions(width: 8)) } == before)
     }
 
     @Test("filtered IVF search recall ≥ 0.95 at 50%, 10%, 1% and 0.1% selectivity", arguments: [500, 100, 10, 1])
     func filtered(buckets: Int) throws {
         let dir = TemporaryDirectory()
-        let (db, c) = try Self.makeCollection(dir, IVFOptions(encoding: .flat, nlist: Self.nlist))
+        let (db, c) = try Self.makeCollection(dir, IVFIndexOptions(encoding: .flat, nlist: Self.nlist))
         defer { db.close() }
         let f = try Filter(parsing: "bucket < \(buckets)")
         let r = try Self.recall(c, nprobe: 12, filter: f, keep: { $0 >= Self.n || $0 % 1000 < buckets })
@@ -140,14 +150,14 @@ struct IVFCollectionTests {
     @Test("deleted keys never come back; compaction rebuilds the lists and removes the old files")
     func deletesAndCompaction() throws {
         let dir = TemporaryDirectory()
-        let (db, c) = try Self.makeCollection(dir, IVFOptions(encoding: .sq8, nlist: Self.nlist))
+        let (db, c) = try Self.makeCollection(dir, IVFIndexOptions(encoding: .sq8, nlist: Self.nlist))
         defer { db.close() }
         var rng = SeededGenerator(seed: 11)
         var deleted = Set<Int>()
         while deleted.count < Self.n * 3 / 10 { deleted.insert(Int(rng.next() % UInt64(Self.n))) }
         _ = try c.delete(deleted.map { .int(UInt64($0)) })
         for i in 0..<50 {
-            for k in Self.keys(try c.search(Self.query(i), k: 10, nprobe: 8)) { #expect(!deleted.contains(k), "deleted key \(k) returned") }
+            for k in Self.keys(try c.search(Self.query(i), k: 10, options: SearchOptions(width: 8))) { #expect(!deleted.contains(k), "deleted key \(k) returned") }
         }
         #expect(try Self.recall(c, nprobe: 12, keep: { !deleted.contains($0) }) >= 0.9)
         let old = try Self.files(dir, prefix: "ivf-")
@@ -162,7 +172,7 @@ struct IVFCollectionTests {
     @Test("drift grows when new vectors move away from the centroids, and retraining brings it back")
     func driftAndRetrain() throws {
         let dir = TemporaryDirectory()
-        let (db, c) = try Self.makeCollection(dir, IVFOptions(encoding: .flat, nlist: Self.nlist))
+        let (db, c) = try Self.makeCollection(dir, IVFIndexOptions(encoding: .flat, nlist: Self.nlist))
         defer { db.close() }
         try c.refreshIndex()
         let start = try #require(c.indexDrift)
@@ -191,36 +201,35 @@ struct IVFCollectionTests {
         let c = try db.createCollection("items", dimension: Self.d, metric: .l2)
         try c.upsert((0..<100).map { Record(key: .int(UInt64($0)), vector: Self.row($0)) })
         expectVecDBError(.invalidArgument, containing: "needs at least 200 stored vectors") {
-            try c.createIndex(IVFOptions(encoding: .flat, nlist: 200))
+            try c.createIndex(.ivf(IVFIndexOptions(encoding: .flat, nlist: 200)))
         }
-        expectVecDBError(.invalidArgument, containing: "needs at least 256") { try c.createIndex(IVFOptions(encoding: .pq(m: 4), nlist: 8)) }
-        expectVecDBError(.invalidArgument, containing: "divide") { try c.createIndex(IVFOptions(encoding: .pq(m: 5), nlist: 8)) }
-        expectVecDBError(.invalidArgument, containing: "applies to IVF-PQ only") { try c.createIndex(IVFOptions(encoding: .sq8, rerank: 10)) }
+        expectVecDBError(.invalidArgument, containing: "needs at least 256") { try c.createIndex(.ivf(IVFIndexOptions(encoding: .pq(subquantizers: 4), nlist: 8))) }
+        expectVecDBError(.invalidArgument, containing: "divide") { try c.createIndex(.ivf(IVFIndexOptions(encoding: .pq(subquantizers: 5), nlist: 8))) }
+        expectVecDBError(.invalidArgument, containing: "applies to IVF-PQ only") { try c.createIndex(.ivf(IVFIndexOptions(encoding: .sq8, rerank: 10))) }
         expectVecDBError(.unsupported, containing: "no IVF index") { try c.retrainIndex() }
         try c.upsert((100..<3000).map { Record(key: .int(UInt64($0)), vector: Self.row($0)) })
-        try c.createIndex(HNSWOptions(M: 8, efConstruction: 40))
+        try c.createIndex(.hnsw(HNSWIndexOptions(m: 8, efConstruction: 40)))
         #expect(try Self.files(dir, prefix: "hnsw-").count == c.indexedSegments.total)
-        try c.createIndex(IVFOptions(encoding: .flat, nlist: 16))
+        try c.createIndex(.ivf(IVFIndexOptions(encoding: .flat, nlist: 16)))
         #expect(try Self.files(dir, prefix: "hnsw-").isEmpty)
         #expect(try Self.files(dir, prefix: "ivf-").count == c.indexedSegments.total + 1)
-        expectVecDBError(.invalidArgument, containing: "nprobe must be") { try c.search(Self.query(0), k: 5, nprobe: 0) }
+        expectVecDBError(.invalidArgument, containing: "nprobe must be") { try c.search(Self.query(0), k: 5, options: SearchOptions(width: 0)) }
         // Nothing stored was lost along the way.
         #expect(c.count == 3000)
-        #expect(Self.keys(try c.search(Self.row(42), k: 1, nprobe: 16)) == [42])
+        #expect(Self.keys(try c.search(Self.row(42), k: 1, options: SearchOptions(width: 16))) == [42])
     }
 
     @Test("a new default nprobe or ef is recorded without rebuilding; new parameters rebuild")
     func defaultWidthOnly() throws {
         let dir = TemporaryDirectory()
-        let options = IVFOptions(encoding: .flat, nlist: 16)
+        let options = IVFIndexOptions(encoding: .flat, nlist: 16)
         let (db, c) = try Self.makeCollection(dir, options)
         defer { db.close() }
         func lists() -> [ObjectIdentifier] {
-            c.indexes.state.withLock { s in
-                s.entries.keys.sorted().compactMap { id -> ObjectIdentifier? in
-                    if case .ivf(let l) = s.entries[id]?.index { return ObjectIdentifier(l) }
-                    return nil
-                }
+            let s = c.indexes.catalog
+            return s.entries.keys.sorted().compactMap { id -> ObjectIdentifier? in
+                if case .ivf(let l) = s.entries[id]?.index { return ObjectIdentifier(l) }
+                return nil
             }
         }
         try c.flush()
@@ -228,28 +237,28 @@ struct IVFCollectionTests {
         let segments = c.indexedSegments.total
         let before = lists()
         #expect(before.count == segments)
-        try c.createIndex(options, defaultNprobe: 9)
-        #expect(c.searchNprobe == 9 && lists() == before)
-        try c.createIndex(IVFOptions(encoding: .flat, nlist: 24))
-        #expect(c.searchNprobe == Collection.defaultNprobe)
+        try c.createIndex(.ivf(Self.withNprobe(options, 9)))
+        #expect(c.index?.defaultWidth == 9 && lists() == before)
+        try c.createIndex(.ivf(IVFIndexOptions(encoding: .flat, nlist: 24)))
+        #expect(c.index?.defaultWidth == Collection.defaultNprobe)
         #expect(lists().count == segments && Set(lists()).isDisjoint(with: before))
-        try c.createIndex(HNSWOptions(M: 8, efConstruction: 40), defaultEF: 20)
-        let graphs = c.indexes.state.withLock { s in s.entries.values.compactMap { e -> ObjectIdentifier? in
+        try c.createIndex(.hnsw(HNSWIndexOptions(m: 8, efConstruction: 40, defaultEF: 20)))
+        let graphs = c.indexes.catalog.entries.values.compactMap { e -> ObjectIdentifier? in
             if case .graph(let g) = e.index { return ObjectIdentifier(g) }
             return nil
-        } }
-        try c.createIndex(HNSWOptions(M: 8, efConstruction: 40), defaultEF: 30)
-        let again = c.indexes.state.withLock { s in s.entries.values.compactMap { e -> ObjectIdentifier? in
+        }
+        try c.createIndex(.hnsw(HNSWIndexOptions(m: 8, efConstruction: 40, defaultEF: 30)))
+        let again = c.indexes.catalog.entries.values.compactMap { e -> ObjectIdentifier? in
             if case .graph(let g) = e.index { return ObjectIdentifier(g) }
             return nil
-        } }
-        #expect(c.searchEF == 30 && Set(again) == Set(graphs) && graphs.count == segments)
+        }
+        #expect(c.index?.defaultWidth == 30 && Set(again) == Set(graphs) && graphs.count == segments)
     }
 
     @Test("a damaged list file is ignored and rebuilt; a damaged quantiser is retrained")
     func damagedFiles() throws {
         let dir = TemporaryDirectory()
-        let options = IVFOptions(encoding: .flat, nlist: Self.nlist)
+        let options = IVFIndexOptions(encoding: .flat, nlist: Self.nlist)
         do {
             let (db, _) = try Self.makeCollection(dir, options)
             db.close()

@@ -1,5 +1,6 @@
 import Testing
 @testable import VecDB
+import VecDBKernels
 import VecDBTestSupport
 
 func randomPayload(_ g: inout SeededGenerator, depth: Int = 0) -> Payload {

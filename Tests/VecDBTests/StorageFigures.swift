@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VecDB
+import VecDBKernels
 import VecDBTestSupport
 
 /// Rough storage figures, printed, not asserted. Run with `VECDB_STORAGE_FIGURES=1`

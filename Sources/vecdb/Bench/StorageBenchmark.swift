@@ -1,6 +1,7 @@
 import Foundation
 import VecDB
 import VecDBDatasets
+import VecDBKernels
 
 /// The storage engine's figures: ingest at three batch sizes with default (fsync) durability,
 /// payload compression and read latency, open time, and compaction throughput.

@@ -20,15 +20,32 @@ import VecDBStorage
 ///
 /// Thread-safe: the registry is a `Mutex`; an index is immutable once registered, and every
 /// search holds its segment (and so the mapped vectors it refers to) through its snapshot.
-final class SegmentIndexes: Sendable {
-    enum Index: @unchecked Sendable {
+package final class SegmentIndexes: Sendable {
+    /// One segment's index.
+    package enum Index: @unchecked Sendable {
         case graph(HNSWGraph)
         case ivf(IVFIndex)
     }
 
-    struct Entry: Sendable {
-        let segment: Segment
-        let index: Index
+    /// A segment's index, with the segment it was built for (an index is used only for that
+    /// very segment object, never for a later one that reuses the id).
+    package struct Entry: Sendable {
+        package let segment: Segment
+        package let index: Index
+    }
+
+    /// What a search needs of the indexes, read once per query: every entry, the spec and the
+    /// shared IVF quantiser.
+    package struct Catalog: @unchecked Sendable {
+        package let entries: [UInt64: Entry]
+        package let spec: IndexSpec?
+        package let quantizer: IVFIndex?
+    }
+
+    /// The indexes as they are now; an index is immutable once registered, so the catalog stays
+    /// valid for as long as a search holds it.
+    package var catalog: Catalog {
+        state.withLock { Catalog(entries: $0.entries, spec: $0.spec, quantizer: $0.quantizer?.value) }
     }
 
     struct State {
@@ -40,8 +57,8 @@ final class SegmentIndexes: Sendable {
     }
 
     let directory: String
-    let metric: Metric
-    let dimension: Int
+    package let metric: Metric
+    package let dimension: Int
     let fs: FileSystem
     let state = Mutex(State())
     /// Held while indexes are built and written, so the background builder and an explicit
@@ -52,7 +69,7 @@ final class SegmentIndexes: Sendable {
 
     static let quantizerFileName = "ivf-quantizer.idx"
 
-    init(directory: String, metric: Metric, dimension: Int, fs: FileSystem = .system) {
+    package init(directory: String, metric: Metric, dimension: Int, fs: FileSystem = .system) {
         self.directory = directory
         self.metric = metric
         self.dimension = dimension
@@ -60,6 +77,9 @@ final class SegmentIndexes: Sendable {
     }
 
     var specPath: String { directory + "/" + IndexSpec.fileName }
+
+    /// The spec of the index kept, or nil.
+    package var spec: IndexSpec? { state.withLock { $0.spec } }
     var quantizerPath: String { directory + "/" + Self.quantizerFileName }
     static func segmentSuffix(_ id: UInt64) -> String { String(Segment.fileName(id: id).dropFirst(4).dropLast(4)) }
     static func graphFileName(_ id: UInt64) -> String { "hnsw-" + segmentSuffix(id) + ".idx" }
@@ -67,12 +87,10 @@ final class SegmentIndexes: Sendable {
     func graphPath(_ id: UInt64) -> String { directory + "/" + Self.graphFileName(id) }
     func listsPath(_ id: UInt64) -> String { directory + "/" + Self.listsFileName(id) }
 
-    var spec: IndexSpec? { state.withLock { $0.spec } }
-
     /// Reads the spec and maps the indexes of `snapshot`'s segments. A damaged spec is an error;
     /// a damaged segment index is dropped and rebuilt later. A damaged IVF quantiser file means
     /// the lists are retrained by the next refresh.
-    func load(_ snapshot: Snapshot) throws(VecDBError) {
+    package func load(_ snapshot: Snapshot) throws(VecDBError) {
         guard fs.exists(specPath) else { return }
         let spec = try IndexSpec(bytes: try fs.readAll(specPath), path: specPath)
         var entries: [UInt64: Entry] = [:]
@@ -112,7 +130,7 @@ final class SegmentIndexes: Sendable {
     /// builds an index for every segment of `snapshot`.
     ///
     /// The old index (files included) stays usable until the new one is recorded.
-    func create(_ spec: IndexSpec, snapshot: Snapshot, threads: Int, retrain: Bool = false,
+    package func create(_ spec: IndexSpec, snapshot: Snapshot, threads: Int, retrain: Bool = false,
                 progress: (@Sendable (Int, Int) -> Void)?) throws(VecDBError) {
         try buildLock.withLock { (_: inout ()) throws(VecDBError) in
             var quantizer: IVFIndex?
@@ -212,7 +230,7 @@ final class SegmentIndexes: Sendable {
 
     /// Builds the indexes `snapshot` is missing, drops those of segments that are gone, and
     /// removes their files.
-    func refresh(_ snapshot: Snapshot, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws(VecDBError) {
+    package func refresh(_ snapshot: Snapshot, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws(VecDBError) {
         try buildLock.withLock { (_: inout ()) throws(VecDBError) in try refreshLocked(snapshot, threads: threads, progress: progress) }
     }
 
@@ -264,7 +282,7 @@ final class SegmentIndexes: Sendable {
     }
 
     /// Starts building missing indexes in the background, once at a time.
-    func refreshInBackground(_ current: @escaping @Sendable () -> Snapshot) {
+    package func refreshInBackground(_ current: @escaping @Sendable () -> Snapshot) {
         let start = state.withLock { s -> Bool in
             guard s.spec != nil, !s.building else { return false }
             s.building = true
@@ -277,17 +295,17 @@ final class SegmentIndexes: Sendable {
         }
     }
 
-    func needsRefreshSegment(_ id: UInt64) -> Bool {
+    package func needsRefreshSegment(_ id: UInt64) -> Bool {
         state.withLock { $0.spec != nil && $0.entries[id] == nil }
     }
 
-    func needsRefresh(_ snapshot: Snapshot) -> Bool {
+    package func needsRefresh(_ snapshot: Snapshot) -> Bool {
         state.withLock { s in s.spec != nil && snapshot.segments.contains { s.entries[$0.segment.id] == nil } }
     }
 
     /// The mean squared distance of indexed rows to their IVF centroids over that of the
     /// training sample; nil without an IVF index or rows.
-    var drift: Double? {
+    package var drift: Double? {
         state.withLock { s -> Double? in
             guard let q = s.quantizer?.value, q.trainingMeanDistance > 0 else { return nil }
             var sum = 0.0, count = 0
@@ -303,7 +321,7 @@ final class SegmentIndexes: Sendable {
     }
 
     /// Rows per IVF list over every indexed segment; nil without an IVF index.
-    var listSizes: [Int]? {
+    package var listSizes: [Int]? {
         state.withLock { s -> [Int]? in
             guard let q = s.quantizer?.value else { return nil }
             var sizes = [Int](repeating: 0, count: q.nlist)
@@ -313,72 +331,6 @@ final class SegmentIndexes: Sendable {
                 }
             }
             return sizes
-        }
-    }
-
-    /// Counts a segment's rows that `allow` admits; returns the admission table and the count.
-    static func matches(_ n: Int, _ allow: (Int) -> Bool) -> ([Bool], Int) {
-        var pass = [Bool](repeating: false, count: n)
-        var matches = 0
-        for r in 0..<n where allow(r) {
-            pass[r] = true
-            matches += 1
-        }
-        return (pass, matches)
-    }
-
-    /// The hook the snapshot search calls for each segment.
-    ///
-    /// Without a filter, the index is searched directly (deleted rows are skipped). With a
-    /// filter, the matching rows are counted first: when few match, scanning them exactly is
-    /// both faster and exact; otherwise the index is searched with the filter and its width
-    /// (HNSW `ef`, IVF `nprobe`) widened by the inverse of the selectivity, so recall holds as
-    /// matches thin out.
-    ///
-    /// - Parameters:
-    ///   - ef: HNSW candidate list size.
-    ///   - nprobe: IVF lists probed.
-    func searcher(ef: Int, nprobe: Int, k: Int, filtered: Bool) -> IndexedSegmentSearch? {
-        let (entries, spec, quantizer) = state.withLock { ($0.entries, $0.spec, $0.quantizer?.value) }
-        guard !entries.isEmpty, let spec else { return nil }
-        let metric = self.metric
-        let rerank = spec.ivf?.rerank ?? 0
-        // IVF lists share the quantiser's centroids, so the probed lists are found once per
-        // query, by the quantiser (which alone keeps the structures that make that cheap).
-        var probes: (nprobe: Int, lists: [(list: Int, distance: Float)])?
-        return { view, query, allow, idBase, heap in
-            guard let entry = entries[view.segment.id], entry.segment === view.segment else { return false }
-            let n = view.segment.count
-            var pass: [Bool] = []
-            var selectivity = 1.0
-            var allowRow: ((Int) -> Bool)? = allow
-            if let allow, filtered {
-                let (p, matches) = Self.matches(n, allow)
-                if matches == 0 { return true }
-                selectivity = Double(matches) / Double(n)
-                if matches <= 16 * max(ef, k) || selectivity < 0.02 {
-                    let es = ExactSearch(metric: metric, dimension: view.segment.dimension, rowsNormalized: metric == .cosine)
-                    view.segment.scan(prepared: query, using: es, idBase: idBase, allow: { p[$0] }, heap: &heap)
-                    return true
-                }
-                pass = p
-                allowRow = { pass[$0] }
-            }
-            switch entry.index {
-            case .graph(let g):
-                let width = selectivity < 1 ? min(n, Int(Double(max(ef, k)) / selectivity)) : max(ef, k)
-                let allowNode: ((UInt32) -> Bool)? = allowRow.map { a in { a(Int($0)) } }
-                for hit in g.search(query, k: heap.k, ef: width, allow: allowNode) {
-                    heap.push(distance: hit.distance, id: idBase | hit.id)
-                }
-            case .ivf(let lists):
-                let width = selectivity < 1 ? min(lists.nlist, Int((Double(nprobe) / selectivity).rounded(.up))) : nprobe
-                if probes == nil || probes?.nprobe != width { probes = (width, (quantizer ?? lists).probes(query, nprobe: width)) }
-                let allowID: ((UInt32) -> Bool)? = allowRow.map { a in { a(Int($0)) } }
-                let exact: IVFIndex.Rerank? = rerank > 0 ? IVFIndex.Rerank(vectors: view.segment.rows(), candidates: rerank) : nil
-                lists.search(prepared: query, probes: probes?.lists ?? [], allow: allowID, rerank: exact, idBase: idBase, into: &heap)
-            }
-            return true
         }
     }
 }

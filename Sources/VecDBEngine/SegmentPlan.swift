@@ -1,0 +1,76 @@
+import VecDBIndex
+import VecDBKernels
+import VecDBStorage
+
+/// How one segment is searched for one query: the planner's decision, which the engine then
+/// executes.
+///
+/// ```
+///   segment has an index built for it?
+///     no  -> exact scan of the live (and admitted) rows
+///     yes -> no filter           -> the index, at the query's width
+///            filter, 0 matches   -> skip the segment
+///            filter, few matches -> exact scan of the matching rows (faster, and exact)
+///              (≤ 16 × max(ef, k) rows, or under 2 % of the segment)
+///            filter, many        -> the index, restricted to matching rows, its width
+///                                   (ef or nprobe) divided by the selectivity
+/// ```
+package enum SegmentPlan {
+    /// No row of the segment can be returned.
+    case skip
+    /// Compare every row that `allow` admits (all when nil).
+    case exact(allow: ((Int) -> Bool)?)
+    /// Search the segment's HNSW graph with candidate list `ef`.
+    case graph(HNSWGraph, ef: Int, allow: ((Int) -> Bool)?)
+    /// Scan `nprobe` of the segment's IVF lists.
+    case lists(IVFIndex, nprobe: Int, allow: ((Int) -> Bool)?)
+
+    /// Chooses how to search `view`.
+    ///
+    /// - Parameters:
+    ///   - entry: the segment's index, when one is built for this very segment.
+    ///   - allow: the row gate (deleted rows, then the payload filter), nil when every row passes.
+    ///   - filtered: whether a payload filter takes part in `allow` (deleted rows alone do not
+    ///     call for counting matches).
+    /// - Complexity: O(rows) payload checks when `filtered` and the segment is indexed.
+    package static func choose(
+        for view: SegmentView, entry: SegmentIndexes.Entry?, request: SearchRequest,
+        allow: ((Int) -> Bool)?, filtered: Bool
+    ) -> SegmentPlan {
+        guard let entry, entry.segment === view.segment else { return .exact(allow: allow) }
+        let n = view.segment.count
+        var selectivity = 1.0
+        var gate = allow
+        if let allow, filtered {
+            let (pass, matches) = Self.matches(n, allow)
+            if matches == 0 { return .skip }
+            selectivity = Double(matches) / Double(n)
+            if matches <= 16 * max(request.ef, request.k) || selectivity < 0.02 {
+                return .exact(allow: { pass[$0] })
+            }
+            gate = { pass[$0] }
+        }
+        switch entry.index {
+        case .graph(let g):
+            let base = max(request.ef, request.k)
+            let width = selectivity < 1 ? min(n, Int(Double(base) / selectivity)) : base
+            return .graph(g, ef: width, allow: gate)
+        case .ivf(let lists):
+            let width =
+                selectivity < 1
+                ? min(lists.nlist, Int((Double(request.nprobe) / selectivity).rounded(.up))) : request.nprobe
+            return .lists(lists, nprobe: width, allow: gate)
+        }
+    }
+
+    /// Counts a segment's rows that `allow` admits; returns the admission table and the count.
+    static func matches(_ n: Int, _ allow: (Int) -> Bool) -> ([Bool], Int) {
+        var pass = [Bool](repeating: false, count: n)
+        var matches = 0
+        for r in 0..<n where allow(r) {
+            pass[r] = true
+            matches += 1
+        }
+        return (pass, matches)
+    }
+}

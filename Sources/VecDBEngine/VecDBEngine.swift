@@ -1,1 +1,0 @@
-// The query engine; see docs/architecture.md.
