@@ -29,8 +29,8 @@ extension Collection {
     ///   - options: the kind of index, its parameters and default search width.
     ///   - threads: build and training threads.
     ///   - progress: called with (rows indexed, rows to index).
-    /// - Throws: ``VecDBError/Code/invalidArgument`` for bad parameters, or for IVF when fewer
-    ///   vectors are stored than `nlist` (or than 256 for PQ); ``VecDBError/Code/readOnly``;
+    /// - Throws: `VecDBError.Code.invalidArgument` for bad parameters, or for IVF when fewer
+    ///   vectors are stored than `nlist` (or than 256 for PQ); `VecDBError.Code.readOnly`;
     ///   I/O errors.
     public func createIndex(
         _ options: IndexOptions, threads: Int = 1, progress: (@Sendable (Int, Int) -> Void)? = nil
@@ -49,7 +49,7 @@ extension Collection {
     /// place. Call it when ``indexDrift`` has grown (say above 1.5), or after the data has
     /// changed a lot.
     ///
-    /// - Throws: ``VecDBError/Code/unsupported`` when the collection has no IVF index.
+    /// - Throws: `VecDBError.Code.unsupported` when the collection has no IVF index.
     public func retrainIndex(threads: Int = 1, progress: (@Sendable (Int, Int) -> Void)? = nil) throws(VecDBError) {
         guard let spec = indexes.spec, spec.ivf != nil else {
             throw VecDBError(.unsupported, "\(what) has no IVF index to retrain")

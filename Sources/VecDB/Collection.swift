@@ -50,9 +50,9 @@ public final class Collection: Sendable {
     /// batch. With `.fsync` durability the batch is on disk when this returns. A key repeated in
     /// the batch keeps its last record.
     ///
-    /// - Throws: ``VecDBError/Code/dimensionMismatch``, ``VecDBError/Code/nonFiniteValue``,
-    ///   ``VecDBError/Code/invalidArgument`` (key or payload too large), ``VecDBError/Code/diskFull``,
-    ///   ``VecDBError/Code/io``, ``VecDBError/Code/closed``, ``VecDBError/Code/readOnly``.
+    /// - Throws: `VecDBError.Code.dimensionMismatch`, `VecDBError.Code.nonFiniteValue`,
+    ///   `VecDBError.Code.invalidArgument` (key or payload too large), `VecDBError.Code.diskFull`,
+    ///   `VecDBError.Code.io`, `VecDBError.Code.closed`, `VecDBError.Code.readOnly`.
     /// - Complexity: O(records × dimension), plus a seal when the memtable fills.
     public func upsert(_ records: [Record]) throws(VecDBError) {
         var batch = WALBatch()
@@ -83,7 +83,7 @@ public final class Collection: Sendable {
 
     /// The record stored under `key`, or `nil`.
     ///
-    /// - Throws: ``VecDBError/Code/corruptFile`` when its payload block is damaged.
+    /// - Throws: `VecDBError.Code.corruptFile` when its payload block is damaged.
     public func get(_ key: Key) throws(VecDBError) -> Record? {
         guard let r = try store.get(key) else { return nil }
         return Record(key: r.key, vector: r.vector, payload: try r.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
@@ -119,9 +119,9 @@ public final class Collection: Sendable {
     ///   - k: how many hits at most; 0 returns none.
     ///   - options: filter, index width, exactness.
     /// - Returns: at most `k` hits; fewer when fewer records pass the filter.
-    /// - Throws: ``VecDBError/Code/dimensionMismatch``, ``VecDBError/Code/nonFiniteValue``,
-    ///   ``VecDBError/Code/invalidArgument`` (negative `k`, width below 1),
-    ///   ``VecDBError/Code/corruptFile`` (a payload block the filter or a hit needs is damaged).
+    /// - Throws: `VecDBError.Code.dimensionMismatch`, `VecDBError.Code.nonFiniteValue`,
+    ///   `VecDBError.Code.invalidArgument` (negative `k`, width below 1),
+    ///   `VecDBError.Code.corruptFile` (a payload block the filter or a hit needs is damaged).
     /// - Complexity: exact: O(count × dimension); HNSW: about O(width × log count) per segment;
     ///   IVF: the probed lists' rows.
     public func search(_ query: [Float], k: Int, options: SearchOptions = .init()) throws(VecDBError) -> [SearchResult] {
@@ -157,11 +157,11 @@ public final class Collection: Sendable {
     /// Runs ``compact()`` off the caller's executor. Readers and writers carry on meanwhile.
     ///
     /// Cancellation is cooperative: a task cancelled before the compaction starts throws
-    /// ``VecDBError/Code/cancelled`` and changes nothing; once started, the compaction runs to
+    /// `VecDBError.Code.cancelled` and changes nothing; once started, the compaction runs to
     /// its end (it replaces the segments in one atomic step, so there is no partial state to
     /// leave behind).
     ///
-    /// - Throws: ``VecDBError/Code/cancelled``, and whatever ``compact()`` throws.
+    /// - Throws: `VecDBError.Code.cancelled`, and whatever ``compact()`` throws.
     @concurrent
     public func compactInBackground() async throws(VecDBError) {
         if Task.isCancelled { throw VecDBError(.cancelled, "compaction of \(what) was cancelled before it started") }

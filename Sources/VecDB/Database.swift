@@ -19,8 +19,8 @@ import VecDBStorage
 ///
 /// Thread-safe, hence `@unchecked Sendable`: the table of open collections is a `Mutex`, each
 /// ``Collection`` serialises its writers and gives readers immutable snapshots, and the scoped
-/// ``write(_:)`` access is serialised by its own mutex. Use one `Database` per process for a
-/// directory; a second process that opens it for writing gets ``VecDBError/Code/locked``.
+/// ``write(_:)-((Database)->T)`` access is serialised by its own mutex. Use one `Database` per process for a
+/// directory; a second process that opens it for writing gets `VecDBError.Code.locked`.
 public final class Database: @unchecked Sendable {
     public let path: String
     public let options: DatabaseOptions
@@ -51,9 +51,9 @@ public final class Database: @unchecked Sendable {
     ///
     /// Replays every collection's write-ahead log. Segments are memory-mapped, not read.
     ///
-    /// - Throws: ``VecDBError/Code/locked`` when another process has it open for writing (or, for
-    ///   a writer, read-only), ``VecDBError/Code/corruptFile`` naming a damaged file,
-    ///   ``VecDBError/Code/io``.
+    /// - Throws: `VecDBError.Code.locked` when another process has it open for writing (or, for
+    ///   a writer, read-only), `VecDBError.Code.corruptFile` naming a damaged file,
+    ///   `VecDBError.Code.io`.
     public static func open(at path: String, options: DatabaseOptions = .init()) throws(VecDBError) -> Database {
         let fs = options.fileSystem
         let path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
@@ -120,8 +120,8 @@ public final class Database: @unchecked Sendable {
     ///
     /// Atomic: the collection is written in a temporary directory, which is renamed into place.
     ///
-    /// - Throws: ``VecDBError/Code/alreadyExists``, ``VecDBError/Code/invalidArgument`` (name,
-    ///   dimension), ``VecDBError/Code/readOnly``.
+    /// - Throws: `VecDBError.Code.alreadyExists`, `VecDBError.Code.invalidArgument` (name,
+    ///   dimension), `VecDBError.Code.readOnly`.
     @discardableResult
     public func createCollection(_ name: String, dimension: Int, metric: Metric, elementType: ElementType = .float32) throws(VecDBError) -> Collection {
         guard Self.isValidName(name) else {
@@ -154,7 +154,7 @@ public final class Database: @unchecked Sendable {
 
     /// The collection named `name`.
     ///
-    /// - Throws: ``VecDBError/Code/notFound``.
+    /// - Throws: `VecDBError.Code.notFound`.
     public func collection(_ name: String) throws(VecDBError) -> Collection {
         try state.withLock { (s: inout State) throws(VecDBError) -> Collection in
             try checkOpen(s)
@@ -170,7 +170,7 @@ public final class Database: @unchecked Sendable {
         state.withLock { $0.collections.keys.sorted() }
     }
 
-    /// Removes a collection and its files. Handles to it throw ``VecDBError/Code/closed`` afterwards.
+    /// Removes a collection and its files. Handles to it throw `VecDBError.Code.closed` afterwards.
     public func dropCollection(_ name: String) throws(VecDBError) {
         if options.readOnly { throw VecDBError(.readOnly, "database at '\(path)' was opened read-only", path: path) }
         try state.withLock { (s: inout State) throws(VecDBError) in
@@ -189,7 +189,7 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Flushes every write-ahead log, closes the collections and releases the lock file.
-    /// Further calls throw ``VecDBError/Code/closed``. Calling it twice is harmless.
+    /// Further calls throw `VecDBError.Code.closed`. Calling it twice is harmless.
     public func close() {
         let cs = state.withLock { s -> [Collection] in
             if s.closed { return [] }
@@ -220,10 +220,10 @@ public final class Database: @unchecked Sendable {
     /// global concurrent executor, and is not escaping.
     ///
     /// Cancellation is cooperative: a task cancelled before `body` starts throws
-    /// ``VecDBError/Code/cancelled`` without running it; `body` itself may check
+    /// `VecDBError.Code.cancelled` without running it; `body` itself may check
     /// `Task.isCancelled` and throw.
     ///
-    /// - Throws: ``VecDBError/Code/cancelled``, ``VecDBError/Code/closed``, or what `body` throws.
+    /// - Throws: `VecDBError.Code.cancelled`, `VecDBError.Code.closed`, or what `body` throws.
     @concurrent
     public func read<T: Sendable>(_ body: (DatabaseSnapshot) throws(VecDBError) -> T) async throws(VecDBError) -> T {
         if Task.isCancelled { throw VecDBError(.cancelled, "read of database '\(path)' was cancelled before it started") }
@@ -234,10 +234,10 @@ public final class Database: @unchecked Sendable {
     /// exclusive write access, and is not escaping.
     ///
     /// Cancellation is cooperative: a task cancelled before `body` starts (checked again once
-    /// the write gate is held) throws ``VecDBError/Code/cancelled`` without running it. Each
+    /// the write gate is held) throws `VecDBError.Code.cancelled` without running it. Each
     /// write `body` makes is atomic and durable on its own; a cancellation never undoes one.
     ///
-    /// - Throws: ``VecDBError/Code/cancelled``, or what `body` throws.
+    /// - Throws: `VecDBError.Code.cancelled`, or what `body` throws.
     @concurrent
     public func write<T: Sendable>(_ body: (Database) throws(VecDBError) -> T) async throws(VecDBError) -> T {
         if Task.isCancelled { throw VecDBError(.cancelled, "write to database '\(path)' was cancelled before it started") }

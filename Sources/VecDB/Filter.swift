@@ -39,7 +39,7 @@ public indirect enum Filter: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses filter text.
     ///
-    /// - Throws: ``VecDBError/Code/invalidArgument`` with the 0-based character position, as in
+    /// - Throws: `VecDBError.Code.invalidArgument` with the 0-based character position, as in
     ///   "filter: expected a value at position 7".
     public init(parsing text: String) throws(VecDBError) {
         var p = FilterParser(text)

@@ -85,7 +85,7 @@ extension Payload {
 
     /// Decodes the binary form.
     ///
-    /// - Throws: ``VecDBError/Code/corruptFile`` when the bytes are not a valid payload.
+    /// - Throws: `VecDBError.Code.corruptFile` when the bytes are not a valid payload.
     package init(encoded bytes: [UInt8]) throws(VecDBError) {
         self = try typed {
             try bytes.withUnsafeBytes { raw in
@@ -132,7 +132,7 @@ extension Payload {
 extension Payload {
     /// Parses JSON text (RFC 8259).
     ///
-    /// - Throws: ``VecDBError/Code/invalidArgument`` naming the position of the first error.
+    /// - Throws: `VecDBError.Code.invalidArgument` naming the position of the first error.
     public init(jsonText: String) throws(VecDBError) {
         var p = JSONParser(Array(jsonText.utf8))
         p.skipSpace()

@@ -92,7 +92,7 @@ public struct DatabaseOptions: Sendable {
     /// Check every checksum (vectors and payload blocks too) while opening. Slower: reads all data.
     public var verifyChecksumsOnOpen: Bool
     /// How long `open` keeps retrying a lock held elsewhere before it throws
-    /// ``VecDBError/Code/locked`` (default 250 ms; 0 fails at once).
+    /// `VecDBError.Code.locked` (default 250 ms; 0 fails at once).
     public var lockWaitMilliseconds: Int = 250
     /// The file layer (tests inject faults through it).
     package var fileSystem: FileSystem = .system

@@ -22,6 +22,6 @@ public typealias ElementType = VecDBStorage.ElementType
 /// periodic sync.
 public typealias Durability = VecDBStorage.Durability
 
-/// Every error VecDB throws: a ``VecDBError/Code`` and a message that names the thing and the
+/// Every error VecDB throws: a `VecDBError.Code` and a message that names the thing and the
 /// reason, with the file path and `errno` when there is one.
 public typealias VecDBError = VecDBKernels.VecDBError
