@@ -85,8 +85,11 @@ let package = Package(
         .testTarget(name: "VecDBIndexTests", dependencies: ["VecDBIndex", "VecDBStorage", "VecDBTestSupport"]),
         .testTarget(name: "VecDBEngineTests", dependencies: ["VecDBEngine", "VecDBIndex", "VecDBStorage", "VecDBKernels", "VecDBTestSupport"]),
         .testTarget(name: "VecDBTests", dependencies: ["VecDB", "VecDBStorage", "VecDBKernels", "VecDBCrashData", "VecDBTestSupport"]),
-        .testTarget(name: "VecDBImportTests", dependencies: ["VecDBImport", "VecDB", "VecDBTestSupport"]),
-        .testTarget(name: "VecDBBenchTests", dependencies: ["VecDBBench", "VecDBTestSupport"]),
+        .testTarget(
+            name: "VecDBImportTests",
+            dependencies: ["VecDBImport", "VecDB", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"]
+        ),
+        .testTarget(name: "VecDBBenchTests", dependencies: ["VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"]),
         .testTarget(name: "VecDBCLITests", dependencies: ["VecDBTestSupport"]),
         .testTarget(
             name: "VecDBNNTests",

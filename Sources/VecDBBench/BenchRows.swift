@@ -376,7 +376,8 @@ extension ScanBandwidthFigures {
     /// Every figure rounded to `digits` decimal places.
     package func rounded(_ digits: Int) -> Self {
         func r(_ v: Double) -> Double { BenchOutput.round(v, digits) }
-        return Self(kernelGBPerSecond: r(kernelGBPerSecond), memoryReadGBPerSecond: r(memoryReadGBPerSecond), fractionOfReadBandwidth: r(fractionOfReadBandwidth))
+        return Self(kernelGBPerSecond: r(kernelGBPerSecond), memoryReadGBPerSecond: r(memoryReadGBPerSecond),
+                    fractionOfReadBandwidth: r(fractionOfReadBandwidth))
     }
 }
 
@@ -392,7 +393,8 @@ extension PayloadFigures {
     /// Every figure rounded to `digits` decimal places.
     package func rounded(_ digits: Int) -> Self {
         func r(_ v: Double) -> Double { BenchOutput.round(v, digits) }
-        return Self(compressionRatio: r(compressionRatio), getP50Microseconds: r(getP50Microseconds), getP99Microseconds: r(getP99Microseconds))
+        return Self(compressionRatio: r(compressionRatio), getP50Microseconds: r(getP50Microseconds),
+                    getP99Microseconds: r(getP99Microseconds))
     }
 }
 

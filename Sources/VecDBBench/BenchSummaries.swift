@@ -30,7 +30,8 @@ enum RecallSummary {
         for (name, points) in bySystem.sorted(by: { $0.key < $1.key }) {
             let at = targets.map { t in points.filter { $0.recall >= t }.map(\.qps).max() }
             let cols = zip(targets, at).map { t, q in q.map { String(format: "@%.2f %.0f", t, $0) } ?? String(format: "@%.2f -", t) }
-            Swift.print("  \(name): \(cols.joined(separator: "  "))  build \(String(format: "%.1f", points[0].build)) s  memory \(Int(points[0].memory))")
+            let build = String(format: "%.1f", points[0].build)
+            Swift.print("  \(name): \(cols.joined(separator: "  "))  build \(build) s  memory \(Int(points[0].memory))")
         }
         for (name, points) in bySystem where !name.hasPrefix("vecdb") {
             let ratios = targets.map { t -> String in
@@ -38,7 +39,8 @@ enum RecallSummary {
                       let b = points.filter({ $0.recall >= t }).map(\.qps).max() else { return "-" }
                 return String(format: "%.2f", a / b)
             }
-            Swift.print("  vecdb / \(name): qps ratio at \(targets.map { String($0) }.joined(separator: "/")) = \(ratios.joined(separator: "/")), "
+            let at = targets.map { String($0) }.joined(separator: "/")
+            Swift.print("  vecdb / \(name): qps ratio at \(at) = \(ratios.joined(separator: "/")), "
                         + String(format: "build ratio %.2f, memory ratio %.2f", ours[0].build / max(points[0].build, 1e-9),
                                  ours[0].memory / max(points[0].memory, 1)))
         }
@@ -71,9 +73,12 @@ enum IVFSummary {
             }
         }
         func describe(_ name: String, _ ps: [Point]) -> String {
-            let at = targets.map { t in ps.filter { $0.recall >= t }.map(\.qps).max().map { String(format: "@%.2f %.0f", t, $0) } ?? String(format: "@%.2f -", t) }
+            let at = targets.map { t in
+                ps.filter { $0.recall >= t }.map(\.qps).max().map { String(format: "@%.2f %.0f", t, $0) } ?? String(format: "@%.2f -", t)
+            }
             let best = ps.max { $0.recall < $1.recall }
-            return "\(name): \(at.joined(separator: "  "))  best recall \(String(format: "%.3f (%.0f qps)", best?.recall ?? 0, best?.qps ?? 0))"
+            let bestText = String(format: "%.3f (%.0f qps)", best?.recall ?? 0, best?.qps ?? 0)
+            return "\(name): \(at.joined(separator: "  "))  best recall \(bestText)"
                 + String(format: "  train %.2f s  add %.2f s  memory %.0f B", ps[0].train, ps[0].add, ps[0].memory)
         }
         var printed = false
@@ -85,11 +90,13 @@ enum IVFSummary {
             guard !b.isEmpty else { continue }
             Swift.print("  faiss \(describe(faiss, b))")
             let ratios = targets.map { t -> String in
-                guard let x = a.filter({ $0.recall >= t }).map(\.qps).max(), let y = b.filter({ $0.recall >= t }).map(\.qps).max() else { return "-" }
+                guard let x = a.filter({ $0.recall >= t }).map(\.qps).max(),
+                      let y = b.filter({ $0.recall >= t }).map(\.qps).max() else { return "-" }
                 return String(format: "%.2f", x / y)
             }
             Swift.print("  vecdb / faiss \(ours): qps ratio \(ratios.joined(separator: "/")), "
-                        + String(format: "train ratio %.2f, memory ratio %.2f", a[0].train / max(b[0].train, 1e-9), a[0].memory / max(b[0].memory, 1)))
+                        + String(format: "train ratio %.2f, memory ratio %.2f", a[0].train / max(b[0].train, 1e-9),
+                                 a[0].memory / max(b[0].memory, 1)))
         }
     }
 }

@@ -39,7 +39,9 @@ struct HNSWBenchmark {
             let memory = mapped.memoryBytes + m.byteCount
             for ef in efSweep {
                 var found = [[UInt64]](repeating: [], count: nq)
-                for i in 0..<min(10, nq) { _ = queries[i].withUnsafeBufferPointer { mapped.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef) } }
+                for i in 0..<min(10, nq) {
+                    _ = queries[i].withUnsafeBufferPointer { mapped.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef) }
+                }
                 var passes: [Double] = []
                 for _ in 0..<repeats {
                     let start = now()

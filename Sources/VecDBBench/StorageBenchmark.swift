@@ -50,7 +50,8 @@ struct StorageBenchmark {
         let t = now()
         try c.flush()
         spent += now() - t
-        try out.figureRow(system: "vecdb", benchmark: "ingest", params: IngestParams(dim: d, batch: 10_000, durability: "fsync", rows: rows),
+        try out.figureRow(system: "vecdb", benchmark: "ingest",
+                          params: IngestParams(dim: d, batch: 10_000, durability: "fsync", rows: rows),
                           figures: IngestFigures(vectorsPerSecond: Double(rows) / spent))
         for size in [100, 1] {
             let total = size == 1 ? 500 : 50_000
@@ -63,7 +64,8 @@ struct StorageBenchmark {
                 spent += now() - t
                 j += size
             }
-            try out.figureRow(system: "vecdb", benchmark: "ingest", params: IngestParams(dim: d, batch: size, durability: "fsync", rows: total),
+            try out.figureRow(system: "vecdb", benchmark: "ingest",
+                              params: IngestParams(dim: d, batch: size, durability: "fsync", rows: total),
                               figures: IngestFigures(vectorsPerSecond: Double(total) / spent))
         }
         try c.flush()
@@ -78,7 +80,8 @@ struct StorageBenchmark {
             guard r?.payload != nil else { throw VecDBError(.corruptFile, "payload of \(key) missing") }
         }
         lat.sort()
-        try out.figureRow(system: "vecdb", benchmark: "payload", params: PayloadParams(rows: rows, reads: lat.count, source: "ml-100k items"),
+        try out.figureRow(system: "vecdb", benchmark: "payload",
+                          params: PayloadParams(rows: rows, reads: lat.count, source: "ml-100k items"),
                           figures: PayloadFigures(compressionRatio: stats.payloadCompressionRatio,
                                                   getP50Microseconds: lat[lat.count / 2] * 1e6,
                                                   getP99Microseconds: lat[lat.count * 99 / 100] * 1e6))
@@ -103,7 +106,8 @@ struct StorageBenchmark {
         _ = try c2.delete((0..<(rows / 10)).map { .int(UInt64($0 * 10)) })
         first = now()
         try c2.compact()
-        try out.figureRow(system: "vecdb", benchmark: "compaction", params: CompactionParams(rows: c2.count + rows / 10, deleted: rows / 10),
+        try out.figureRow(system: "vecdb", benchmark: "compaction",
+                          params: CompactionParams(rows: c2.count + rows / 10, deleted: rows / 10),
                           figures: CompactionFigures(rowsPerSecond: Double(c2.count + rows / 10) / (now() - first)))
     }
 }

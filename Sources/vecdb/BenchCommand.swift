@@ -142,4 +142,4 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-extension BenchKind: @retroactive ExpressibleByArgument {}
+extension BenchKind: ExpressibleByArgument {}
