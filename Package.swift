@@ -88,8 +88,11 @@ let package = Package(
             name: "VecDBTests",
             dependencies: ["VecDB", "VecDBEngine", "VecDBStorage", "VecDBKernels", "VecDBCrashData", "VecDBTestSupport"]
         ),
-        .testTarget(name: "VecDBImportTests", dependencies: ["VecDBImport", "VecDB", "VecDBTestSupport"]),
-        .testTarget(name: "VecDBBenchTests", dependencies: ["VecDBBench", "VecDBTestSupport"]),
+        .testTarget(
+            name: "VecDBImportTests",
+            dependencies: ["VecDBImport", "VecDB", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"]
+        ),
+        .testTarget(name: "VecDBBenchTests", dependencies: ["VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"]),
         .testTarget(name: "VecDBCLITests", dependencies: ["VecDBTestSupport"]),
         .testTarget(
             name: "VecDBNNTests",

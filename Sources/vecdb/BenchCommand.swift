@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VecDBBench
 import VecDBDatasets
 import VecDBKernels
 
@@ -17,17 +18,8 @@ struct BenchCommand: ParsableCommand {
             """
     )
 
-    enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case exact
-        case hnsw
-        case ivf
-        case storage
-        case gemm
-        case cnn
-    }
-
-    @Argument(help: "What to measure: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var kind: Kind
+    @Argument(help: "What to measure: \(BenchKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var kind: BenchKind
 
     @Option(help: "A data set name (see `vecdb dataset list`).")
     var dataset: String?
@@ -97,8 +89,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         if let dataset { try DatasetCatalog.validate(dataset) }
-        let needsData = ![.storage, .gemm, .cnn].contains(kind)
-        if needsData && dataset == nil && (base == nil || queries == nil) {
+        if kind.needsVectors && dataset == nil && (base == nil || queries == nil) {
             throw ValidationError("give --dataset NAME, or --base FILE and --queries FILE")
         }
         if let metric { _ = try Metric(parsing: metric) }
@@ -120,70 +111,35 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let out = try BenchOutput(path: output)
-        switch kind {
-        case .exact:
-            let data = try loadData(defaultMaxQueries: 1000)
-            try ExactBenchmark(data: data, k: k, threads: threads, repeats: repeats).run(out)
-            try runPeers(.exact, data)
-            Summary.print(out.rows(), dataset: data.name)
-        case .storage:
-            let dir = DatasetCatalog().cacheDirectory + "/bench-storage.vecdb"
-            try StorageBenchmark(rows: rows, directory: dir).run(out)
-            try? FileManager.default.removeItem(atPath: dir)
-        case .gemm:
-            let mine = try GemmBenchmark(sizes: sizes.split(separator: ",").compactMap { Int($0) }, threads: threads).run(out)
-            if peers {
-                fflush(nil) // our rows before the peers' in a redirected log
-                try Peers.run(["--kind", "gemm", "--output", output, "--threads", String(threads), "--sizes", sizes])
-            }
-            GemmBenchmark.summarize(mine, rows: out.rows(), threads: threads)
-        case .cnn:
-            try CNNBenchmark(epochs: epochs, batchSize: batchSize, threads: threads).run(out, checkpoint: checkpoint)
-        case .hnsw:
-            let data = try loadData(defaultMaxQueries: 10_000)
-            let sweep = efSweep.split(separator: ",").compactMap { Int($0) }
-            try HNSWBenchmark(data: data, k: k, threads: threads, repeats: repeats, float16: float16, M: hnswM, efConstruction: efConstruction,
-                              efSweep: sweep).run(out)
-            try runPeers(.hnsw, data, ["--m", String(hnswM), "--ef-construction", String(efConstruction), "--ef-sweep", efSweep])
-            RecallSummary.print(out.rows(), dataset: data.name)
-        case .ivf:
-            let data = try loadData(defaultMaxQueries: 10_000)
-            let sweep = nprobeSweep.split(separator: ",").compactMap { Int($0) }
-            try IVFBenchmark(data: data, k: k, threads: threads, repeats: repeats, nlist: nlist, nprobeSweep: sweep,
-                             pqM: pqM).run(out)
-            try runPeers(.ivf, data, ["--nlist", String(nlist), "--nprobe-sweep", nprobeSweep, "--pq-m", String(pqM)])
-            IVFSummary.print(out.rows(), dataset: data.name)
-        }
+        try BenchHarness.run(options)
+    }
+
+    /// The flags as the harness takes them.
+    var options: BenchOptions {
+        var o = BenchOptions(kind: kind, output: output)
+        o.dataset = dataset
+        o.base = base
+        o.queries = queries
+        o.metric = metric
+        o.threads = threads
+        o.k = k
+        o.maxQueries = maxQueries
+        o.repeats = repeats
+        o.hnswM = hnswM
+        o.efConstruction = efConstruction
+        o.efSweep = efSweep
+        o.nlist = nlist
+        o.nprobeSweep = nprobeSweep
+        o.pqM = pqM
+        o.rows = rows
+        o.sizes = sizes
+        o.epochs = epochs
+        o.batchSize = batchSize
+        o.checkpoint = checkpoint
+        o.peers = peers
+        o.float16 = float16
+        return o
     }
 }
 
-extension BenchCommand {
-    /// The search benchmarks' data: `--dataset`, or `--base`/`--queries`/`--metric`.
-    func loadData(defaultMaxQueries: Int) throws -> BenchData {
-        try BenchData.load(dataset: dataset, base: base, queries: queries, metric: metric,
-                           maxQueries: maxQueries ?? defaultMaxQueries, threads: max(threads, 2))
-    }
-
-    /// With `--peers`, runs the peers script on the same data and output, with `extra` arguments.
-    func runPeers(_ kind: Kind, _ data: BenchData, _ extra: [String] = []) throws {
-        guard peers else { return }
-        try Peers.run(data.peerArguments(kind: kind.rawValue, k: k, threads: threads, output: output)
-                      + ["--repeats", String(repeats)] + extra)
-    }
-}
-
-/// Prints our queries per second against each peer's, from the rows of one output file.
-enum Summary {
-    static func print(_ rows: [[String: Any]], dataset: String) {
-        let mine = rows.filter { $0["system"] as? String == "vecdb" && $0["dataset"] as? String == dataset }
-        let theirs = rows.filter { ($0["system"] as? String ?? "vecdb") != "vecdb" && $0["dataset"] as? String == dataset }
-        guard let best = mine.compactMap({ $0["qps"] as? Double }).max(), !theirs.isEmpty else { return }
-        Swift.print("summary (\(dataset)): vecdb \(String(format: "%.1f", best)) qps")
-        for row in theirs {
-            guard let qps = row["qps"] as? Double, qps > 0 else { continue }
-            Swift.print(String(format: "  vs %@ %@: %.1f qps, ratio %.2f", row["system"] as? String ?? "?",
-                               row["index"] as? String ?? "?", qps, best / qps))
-        }
-    }
-}
+extension BenchKind: ExpressibleByArgument {}

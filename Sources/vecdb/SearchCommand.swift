@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VecDB
+import VecDBImport
 
 /// `vecdb search DB COLLECTION (--vector 1,2,3 | --queries FILE) -k K [--json] [--filter EXPR] [--ef N] [--nprobe N]`.
 struct SearchCommand: ParsableCommand {
@@ -38,7 +39,8 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let qs: [[Float]] = try vector.map { [try RecordParsing.vector($0)] } ?? RecordParsing.queries(queries ?? "")
+        let qs: [[Float]] = try vector.map { [try QueryVectors.parse($0)] }
+            ?? QueryVectors.read(contentsOf: queries ?? "")
         let f = try filter.map { try Filter(parsing: $0) }
         let (database, collection) = try target.open(readOnly: true)
         defer { database.close() }
@@ -50,7 +52,7 @@ struct SearchCommand: ParsableCommand {
             if json {
                 let line: Payload = .object([
                     "query": .number(Double(i)),
-                    "keys": .array(results.map { RecordParsing.json($0.key) }),
+                    "keys": .array(results.map { $0.key.json }),
                     "distances": .array(results.map { .number(Double($0.distance)) }),
                 ])
                 print(line.jsonText)

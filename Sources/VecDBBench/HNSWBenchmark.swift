@@ -39,7 +39,9 @@ struct HNSWBenchmark {
             let memory = mapped.memoryBytes + m.byteCount
             for ef in efSweep {
                 var found = [[UInt64]](repeating: [], count: nq)
-                for i in 0..<min(10, nq) { _ = queries[i].withUnsafeBufferPointer { mapped.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef) } }
+                for i in 0..<min(10, nq) {
+                    _ = queries[i].withUnsafeBufferPointer { mapped.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef) }
+                }
                 var passes: [Double] = []
                 for _ in 0..<repeats {
                     let start = now()
@@ -52,44 +54,12 @@ struct HNSWBenchmark {
                 }
                 let qps = Double(nq) / passes.sorted()[passes.count / 2]
                 try out.searchRow(system: "vecdb", dataset: data.name, index: label,
-                                  params: ["M": M, "efConstruction": efConstruction, "ef": ef, "batch": 1, "repeats": repeats, "opened_by": "mmap"],
+                                  params: HNSWSearchParams(M: M, efConstruction: efConstruction, ef: ef, batch: 1, repeats: repeats,
+                                                           openedBy: "mmap"),
                                   k: k, recall: recall(found: found, truth: data.truth, k: k), qps: qps, buildSeconds: build,
                                   memoryBytes: memory, threads: threads)
             }
           }
-        }
-    }
-}
-
-/// Queries per second at target recalls, per system, from a sweep's rows.
-enum RecallSummary {
-    static func print(_ rows: [[String: Any]], dataset: String, targets: [Double] = [0.90, 0.95, 0.99]) {
-        var bySystem: [String: [(recall: Double, qps: Double, build: Double, memory: Double)]] = [:]
-        for r in rows where r["dataset"] as? String == dataset {
-            guard let s = r["system"] as? String, let index = r["index"] as? String, index.uppercased().contains("HNSW"),
-                  let rec = r["recall"] as? Double, let qps = r["qps"] as? Double else { continue }
-            let build = r["build_seconds"] as? Double ?? 0
-            let mem = (r["memory_bytes"] as? NSNumber)?.doubleValue ?? 0
-            bySystem["\(s) \(index)", default: []].append((rec, qps, build, mem))
-        }
-        guard let ours = bySystem.first(where: { $0.key.hasPrefix("vecdb") })?.value else { return }
-        let n = Double((rows.first { $0["system"] as? String == "vecdb" }?["params"] as? [String: Any])?["n"] as? Int ?? 0)
-        _ = n
-        Swift.print("summary (\(dataset), HNSW): queries/s at recall ≥ target, build seconds, memory bytes")
-        for (name, points) in bySystem.sorted(by: { $0.key < $1.key }) {
-            let at = targets.map { t in points.filter { $0.recall >= t }.map(\.qps).max() }
-            let cols = zip(targets, at).map { t, q in q.map { String(format: "@%.2f %.0f", t, $0) } ?? String(format: "@%.2f -", t) }
-            Swift.print("  \(name): \(cols.joined(separator: "  "))  build \(String(format: "%.1f", points[0].build)) s  memory \(Int(points[0].memory))")
-        }
-        for (name, points) in bySystem where !name.hasPrefix("vecdb") {
-            let ratios = targets.map { t -> String in
-                guard let a = ours.filter({ $0.recall >= t }).map(\.qps).max(),
-                      let b = points.filter({ $0.recall >= t }).map(\.qps).max() else { return "-" }
-                return String(format: "%.2f", a / b)
-            }
-            Swift.print("  vecdb / \(name): qps ratio at \(targets.map { String($0) }.joined(separator: "/")) = \(ratios.joined(separator: "/")), "
-                        + String(format: "build ratio %.2f, memory ratio %.2f", ours[0].build / max(points[0].build, 1e-9),
-                                 ours[0].memory / max(points[0].memory, 1)))
         }
     }
 }

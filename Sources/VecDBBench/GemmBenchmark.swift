@@ -41,11 +41,10 @@ struct GemmBenchmark {
             times.sort()
             let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
             let gflops = 2.0 * Double(n) * Double(n) * Double(n) / median / 1e9
-            try out.append([
-                "system": "vecdb", "benchmark": "sgemm", "threads": threads, "gflops": out.round(gflops, 3),
-                "params": ["m": n, "n": n, "k": n, "dtype": "float32", "runs": times.count, "median_seconds": median,
-                           "blas": BLAS.description] as [String: Any],
-            ])
+            try out.append(GemmRow(
+                system: "vecdb", benchmark: "sgemm", threads: threads, gflops: BenchOutput.round(gflops, 3),
+                params: GemmParams(m: n, n: n, k: n, dtype: "float32", runs: times.count, medianSeconds: median,
+                                   blas: BLAS.description)))
             print(String(format: "vecdb    sgemm %dx%dx%d  %8.2f GFLOP/s  (median of %d, %@, threads=%d)", n, n, n, gflops,
                          times.count, BLAS.description, threads))
             results.append((n, gflops))
@@ -55,11 +54,10 @@ struct GemmBenchmark {
 
     /// Prints, per size, our GFLOP/s against NumPy's (the last row for each size in the file),
     /// and the best single-thread sgemm measured on this machine with our fraction of it.
-    static func summarize(_ mine: [(Int, Double)], rows: [[String: Any]], threads: Int) {
+    static func summarize(_ mine: [(Int, Double)], rows: [BenchRecord], threads: Int) {
         var numpy: [Int: Double] = [:]
-        for row in rows where row["system"] as? String == "numpy" && row["benchmark"] as? String == "sgemm"
-            && row["threads"] as? Int == threads {
-            if let p = row["params"] as? [String: Any], let n = p["m"] as? Int, let g = row["gflops"] as? Double { numpy[n] = g }
+        for row in rows where row.system == "numpy" && row.benchmark == "sgemm" && row.threads == threads {
+            if let n = row.params["m"]?.integer, let g = row.gflops { numpy[n] = g }
         }
         print("summary (sgemm, threads=\(threads)):")
         for (n, g) in mine {

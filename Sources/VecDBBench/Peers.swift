@@ -14,8 +14,9 @@ enum Peers {
             candidates.append(dir)
             dir = (dir as NSString).deletingLastPathComponent
         }
+        // Sources/VecDBBench/Peers.swift -> the repository root.
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().path
+            .deletingLastPathComponent().path
         candidates.append(source)
         for c in candidates where FileManager.default.fileExists(atPath: c + "/Benchmarks/peers.sh") {
             return c + "/Benchmarks/peers.sh"
@@ -23,6 +24,9 @@ enum Peers {
         throw VecDBError(.notFound, "cannot find Benchmarks/peers.sh; run from the repository or set VECDB_ROOT")
     }
 
+    /// Runs the peers script with `arguments` and waits for it.
+    ///
+    /// - Throws: `VecDBError` with code `notFound` without the script, `io` when it fails.
     static func run(_ arguments: [String]) throws {
         let path = try script()
         printError("running peers: \(path) \(arguments.joined(separator: " "))")

@@ -51,8 +51,9 @@ struct StorageBenchmark {
         let t = now()
         try c.flush()
         spent += now() - t
-        try out.figureRow(system: "vecdb", benchmark: "ingest", params: ["dim": d, "batch": 10_000, "durability": "fsync", "rows": rows],
-                          figures: ["vectors_per_second": Double(rows) / spent])
+        try out.figureRow(system: "vecdb", benchmark: "ingest",
+                          params: IngestParams(dim: d, batch: 10_000, durability: "fsync", rows: rows),
+                          figures: IngestFigures(vectorsPerSecond: Double(rows) / spent))
         for size in [100, 1] {
             let total = size == 1 ? 500 : 50_000
             var j = 0
@@ -64,8 +65,9 @@ struct StorageBenchmark {
                 spent += now() - t
                 j += size
             }
-            try out.figureRow(system: "vecdb", benchmark: "ingest", params: ["dim": d, "batch": size, "durability": "fsync", "rows": total],
-                              figures: ["vectors_per_second": Double(total) / spent])
+            try out.figureRow(system: "vecdb", benchmark: "ingest",
+                              params: IngestParams(dim: d, batch: size, durability: "fsync", rows: total),
+                              figures: IngestFigures(vectorsPerSecond: Double(total) / spent))
         }
         try c.flush()
         let stats = c.stats()
@@ -79,9 +81,11 @@ struct StorageBenchmark {
             guard r?.payload != nil else { throw VecDBError(.corruptFile, "payload of \(key) missing") }
         }
         lat.sort()
-        try out.figureRow(system: "vecdb", benchmark: "payload", params: ["rows": rows, "reads": lat.count, "source": "ml-100k items"],
-                          figures: ["compression_ratio": stats.payloadCompressionRatio, "get_p50_us": lat[lat.count / 2] * 1e6,
-                                    "get_p99_us": lat[lat.count * 99 / 100] * 1e6])
+        try out.figureRow(system: "vecdb", benchmark: "payload",
+                          params: PayloadParams(rows: rows, reads: lat.count, source: "ml-100k items"),
+                          figures: PayloadFigures(compressionRatio: stats.payloadCompressionRatio,
+                                                  getP50Microseconds: lat[lat.count / 2] * 1e6,
+                                                  getP99Microseconds: lat[lat.count * 99 / 100] * 1e6))
         db.close()
         var opens: [Double] = []
         for _ in 0..<5 {
@@ -97,12 +101,14 @@ struct StorageBenchmark {
         var first = now()
         _ = try c2.search(Array(pool[0..<d]), k: 10)
         let firstSearch = now() - first
-        try out.figureRow(system: "vecdb", benchmark: "open", params: ["rows": c2.count, "dim": d],
-                          figures: ["open_ms_median": opens[opens.count / 2] * 1000, "first_search_ms": firstSearch * 1000])
+        try out.figureRow(system: "vecdb", benchmark: "open", params: OpenParams(rows: c2.count, dim: d),
+                          figures: OpenFigures(openMillisecondsMedian: opens[opens.count / 2] * 1000,
+                                               firstSearchMilliseconds: firstSearch * 1000))
         _ = try c2.delete((0..<(rows / 10)).map { .int(UInt64($0 * 10)) })
         first = now()
         try c2.compact()
-        try out.figureRow(system: "vecdb", benchmark: "compaction", params: ["rows": c2.count + rows / 10, "deleted": rows / 10],
-                          figures: ["rows_per_second": Double(c2.count + rows / 10) / (now() - first)])
+        try out.figureRow(system: "vecdb", benchmark: "compaction",
+                          params: CompactionParams(rows: c2.count + rows / 10, deleted: rows / 10),
+                          figures: CompactionFigures(rowsPerSecond: Double(c2.count + rows / 10) / (now() - first)))
     }
 }

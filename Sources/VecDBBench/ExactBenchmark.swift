@@ -59,7 +59,7 @@ struct ExactBenchmark {
         let r = recall(found: found, truth: data.truth, k: k)
         try out.searchRow(
             system: "vecdb", dataset: data.name, index: "flat",
-            params: ["batch": 1, "isa": DistanceKernels.best.isa.description, "repeats": repeats],
+            params: FlatSearchParams(batch: 1, isa: DistanceKernels.best.isa.description, repeats: repeats),
             k: k, recall: r, qps: qps, buildSeconds: build, memoryBytes: rows.count * 4, threads: threads)
         if threads == 1 {
             let bytes = Double(rows.count * 4)
@@ -67,11 +67,10 @@ struct ExactBenchmark {
             let readRate = Bandwidth.measureRead(bytes: max(1 << 30, Int(bytes) * 4))
             try out.figureRow(
                 system: "vecdb", benchmark: "scan-bandwidth",
-                params: ["dataset": data.name, "rows_bytes": Int(bytes), "threads": 1],
-                figures: [
-                    "kernel_gb_per_s": kernelRate, "memory_read_gb_per_s": readRate,
-                    "fraction_of_read_bandwidth": kernelRate / readRate,
-                ])
+                params: ScanBandwidthParams(dataset: data.name, rowsBytes: Int(bytes), threads: 1),
+                figures: ScanBandwidthFigures(
+                    kernelGBPerSecond: kernelRate, memoryReadGBPerSecond: readRate,
+                    fractionOfReadBandwidth: kernelRate / readRate))
         }
     }
 }

@@ -54,64 +54,14 @@ struct IVFBenchmark {
                         passes.append(now() - start)
                     }
                     let qps = Double(nq) / passes.sorted()[passes.count / 2]
-                    var params: [String: Any] = ["nlist": nlist, "nprobe": nprobe, "batch": 1, "repeats": repeats,
-                                                 "train_seconds": train, "add_seconds": add, "opened_by": "mmap"]
-                    if case .pq(let pm) = encoding { params["m"] = pm; params["nbits"] = 8 }
+                    var params = IVFSearchParams(nlist: nlist, nprobe: nprobe, batch: 1, repeats: repeats, trainSeconds: train,
+                                                 addSeconds: add, openedBy: "mmap")
+                    if case .pq(let pm) = encoding { params.m = pm; params.nbits = 8 }
                     try out.searchRow(system: "vecdb", dataset: data.name, index: name, params: params, k: k,
                                       recall: recall(found: found, truth: data.truth, k: k), qps: qps,
                                       buildSeconds: train + add, memoryBytes: memory, threads: threads)
                 }
             }
-        }
-    }
-}
-
-/// Per IVF encoding: queries per second at recall 0.90 and 0.95 (and the best recall reached),
-/// training and add seconds, and memory, for VecDB and the matching FAISS index.
-enum IVFSummary {
-    static let families: [(ours: String, faiss: String)] = [
-        ("IVF-Flat", "IndexIVFFlat"), ("IVF-SQ8", "IndexIVFScalarQuantizer"), ("IVF-PQ", "IndexIVFPQ"),
-    ]
-
-    struct Point {
-        var recall: Double
-        var qps: Double
-        var train: Double
-        var add: Double
-        var memory: Double
-    }
-
-    static func print(_ rows: [[String: Any]], dataset: String, targets: [Double] = [0.90, 0.95]) {
-        func points(_ system: String, _ index: String) -> [Point] {
-            rows.compactMap { r -> Point? in
-                guard r["dataset"] as? String == dataset, r["system"] as? String == system, r["index"] as? String == index,
-                      let rec = r["recall"] as? Double, let qps = r["qps"] as? Double else { return nil }
-                let p = r["params"] as? [String: Any] ?? [:]
-                return Point(recall: rec, qps: qps, train: (p["train_seconds"] as? NSNumber)?.doubleValue ?? 0,
-                             add: (p["add_seconds"] as? NSNumber)?.doubleValue ?? 0,
-                             memory: (r["memory_bytes"] as? NSNumber)?.doubleValue ?? 0)
-            }
-        }
-        func describe(_ name: String, _ ps: [Point]) -> String {
-            let at = targets.map { t in ps.filter { $0.recall >= t }.map(\.qps).max().map { String(format: "@%.2f %.0f", t, $0) } ?? String(format: "@%.2f -", t) }
-            let best = ps.max { $0.recall < $1.recall }
-            return "\(name): \(at.joined(separator: "  "))  best recall \(String(format: "%.3f (%.0f qps)", best?.recall ?? 0, best?.qps ?? 0))"
-                + String(format: "  train %.2f s  add %.2f s  memory %.0f B", ps[0].train, ps[0].add, ps[0].memory)
-        }
-        var printed = false
-        for (ours, faiss) in families {
-            let a = points("vecdb", ours), b = points("faiss", faiss)
-            guard !a.isEmpty else { continue }
-            if !printed { Swift.print("summary (\(dataset), IVF): queries/s at recall ≥ target"); printed = true }
-            Swift.print("  vecdb \(describe(ours, a))")
-            guard !b.isEmpty else { continue }
-            Swift.print("  faiss \(describe(faiss, b))")
-            let ratios = targets.map { t -> String in
-                guard let x = a.filter({ $0.recall >= t }).map(\.qps).max(), let y = b.filter({ $0.recall >= t }).map(\.qps).max() else { return "-" }
-                return String(format: "%.2f", x / y)
-            }
-            Swift.print("  vecdb / faiss \(ours): qps ratio \(ratios.joined(separator: "/")), "
-                        + String(format: "train ratio %.2f, memory ratio %.2f", a[0].train / max(b[0].train, 1e-9), a[0].memory / max(b[0].memory, 1)))
         }
     }
 }

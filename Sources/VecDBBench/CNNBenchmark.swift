@@ -77,15 +77,17 @@ struct CNNBenchmark {
             }
             let accuracy = Double(correct) / Double(testY.count)
             let evalSeconds = now() - evalStart
-            try out.append([
-                "system": "vecdb", "benchmark": "cnn-fashion-mnist", "threads": threads,
-                "params": ["epoch": epoch, "epochs": epochs, "batch": batchSize, "optimizer": "adam", "learning_rate": 0.001, "schedule": "cosine to 0.05x over all epochs",
-                           "model": "conv32-pool-conv64-pool-fc128-dropout0.25-fc10", "train_images": trainY.count,
-                           "test_images": testY.count, "seed": Int(seed), "blas": BLAS.description] as [String: Any],
-                "epoch_seconds": out.round(seconds, 3), "images_per_second": out.round(Double(trainY.count) / seconds, 1),
-                "test_accuracy": out.round(accuracy, 4), "train_loss": out.round(lossSum / Double(max(batches, 1)), 4),
-                "eval_seconds": out.round(evalSeconds, 3),
-            ])
+            let params = CNNParams(
+                epoch: epoch, epochs: epochs, batch: batchSize, optimizer: "adam", learningRate: 0.001,
+                schedule: "cosine to 0.05x over all epochs", model: "conv32-pool-conv64-pool-fc128-dropout0.25-fc10",
+                trainImages: trainY.count, testImages: testY.count, seed: Int(seed), blas: BLAS.description)
+            try out.append(CNNEpochRow(
+                system: "vecdb", benchmark: "cnn-fashion-mnist", threads: threads, params: params,
+                epochSeconds: BenchOutput.round(seconds, 3),
+                imagesPerSecond: BenchOutput.round(Double(trainY.count) / seconds, 1),
+                testAccuracy: BenchOutput.round(accuracy, 4),
+                trainLoss: BenchOutput.round(lossSum / Double(max(batches, 1)), 4),
+                evalSeconds: BenchOutput.round(evalSeconds, 3)))
             print(String(format: "vecdb    cnn epoch %d/%d  %.1f s (%.0f images/s)  train loss %.4f  test accuracy %.4f  (eval %.1f s)",
                          epoch, epochs, seconds, Double(trainY.count) / seconds, lossSum / Double(max(batches, 1)), accuracy, evalSeconds))
             fflush(nil)

@@ -1,0 +1,102 @@
+import Foundation
+
+/// Prints our queries per second against each peer's, from the rows of one output file.
+enum Summary {
+    /// Prints the summary of the exact-search rows of `dataset`.
+    static func print(_ rows: [BenchRecord], dataset: String) {
+        let mine = rows.filter { $0.system == "vecdb" && $0.dataset == dataset }
+        let theirs = rows.filter { ($0.system ?? "vecdb") != "vecdb" && $0.dataset == dataset }
+        guard let best = mine.compactMap(\.qps).max(), !theirs.isEmpty else { return }
+        Swift.print("summary (\(dataset)): vecdb \(String(format: "%.1f", best)) qps")
+        for row in theirs {
+            guard let qps = row.qps, qps > 0 else { continue }
+            Swift.print(String(format: "  vs %@ %@: %.1f qps, ratio %.2f", row.system ?? "?", row.index ?? "?", qps, best / qps))
+        }
+    }
+}
+
+/// Queries per second at target recalls, per system, from a sweep's rows.
+enum RecallSummary {
+    /// Prints the summary of the HNSW rows of `dataset`.
+    static func print(_ rows: [BenchRecord], dataset: String, targets: [Double] = [0.90, 0.95, 0.99]) {
+        var bySystem: [String: [(recall: Double, qps: Double, build: Double, memory: Double)]] = [:]
+        for r in rows where r.dataset == dataset {
+            guard let s = r.system, let index = r.index, index.uppercased().contains("HNSW"),
+                  let rec = r.recall, let qps = r.qps else { continue }
+            bySystem["\(s) \(index)", default: []].append((rec, qps, r.buildSeconds ?? 0, r.memoryBytes ?? 0))
+        }
+        guard let ours = bySystem.first(where: { $0.key.hasPrefix("vecdb") })?.value else { return }
+        Swift.print("summary (\(dataset), HNSW): queries/s at recall ≥ target, build seconds, memory bytes")
+        for (name, points) in bySystem.sorted(by: { $0.key < $1.key }) {
+            let at = targets.map { t in points.filter { $0.recall >= t }.map(\.qps).max() }
+            let cols = zip(targets, at).map { t, q in q.map { String(format: "@%.2f %.0f", t, $0) } ?? String(format: "@%.2f -", t) }
+            let build = String(format: "%.1f", points[0].build)
+            Swift.print("  \(name): \(cols.joined(separator: "  "))  build \(build) s  memory \(Int(points[0].memory))")
+        }
+        for (name, points) in bySystem where !name.hasPrefix("vecdb") {
+            let ratios = targets.map { t -> String in
+                guard let a = ours.filter({ $0.recall >= t }).map(\.qps).max(),
+                      let b = points.filter({ $0.recall >= t }).map(\.qps).max() else { return "-" }
+                return String(format: "%.2f", a / b)
+            }
+            let at = targets.map { String($0) }.joined(separator: "/")
+            Swift.print("  vecdb / \(name): qps ratio at \(at) = \(ratios.joined(separator: "/")), "
+                        + String(format: "build ratio %.2f, memory ratio %.2f", ours[0].build / max(points[0].build, 1e-9),
+                                 ours[0].memory / max(points[0].memory, 1)))
+        }
+    }
+}
+
+/// Per IVF encoding: queries per second at recall 0.90 and 0.95 (and the best recall reached),
+/// training and add seconds, and memory, for VecDB and the matching FAISS index.
+enum IVFSummary {
+    static let families: [(ours: String, faiss: String)] = [
+        ("IVF-Flat", "IndexIVFFlat"), ("IVF-SQ8", "IndexIVFScalarQuantizer"), ("IVF-PQ", "IndexIVFPQ"),
+    ]
+
+    struct Point {
+        var recall: Double
+        var qps: Double
+        var train: Double
+        var add: Double
+        var memory: Double
+    }
+
+    /// Prints the summary of the IVF rows of `dataset`.
+    static func print(_ rows: [BenchRecord], dataset: String, targets: [Double] = [0.90, 0.95]) {
+        func points(_ system: String, _ index: String) -> [Point] {
+            rows.compactMap { r -> Point? in
+                guard r.dataset == dataset, r.system == system, r.index == index,
+                      let rec = r.recall, let qps = r.qps else { return nil }
+                return Point(recall: rec, qps: qps, train: r.params["train_seconds"]?.number ?? 0,
+                             add: r.params["add_seconds"]?.number ?? 0, memory: r.memoryBytes ?? 0)
+            }
+        }
+        func describe(_ name: String, _ ps: [Point]) -> String {
+            let at = targets.map { t in
+                ps.filter { $0.recall >= t }.map(\.qps).max().map { String(format: "@%.2f %.0f", t, $0) } ?? String(format: "@%.2f -", t)
+            }
+            let best = ps.max { $0.recall < $1.recall }
+            let bestText = String(format: "%.3f (%.0f qps)", best?.recall ?? 0, best?.qps ?? 0)
+            return "\(name): \(at.joined(separator: "  "))  best recall \(bestText)"
+                + String(format: "  train %.2f s  add %.2f s  memory %.0f B", ps[0].train, ps[0].add, ps[0].memory)
+        }
+        var printed = false
+        for (ours, faiss) in families {
+            let a = points("vecdb", ours), b = points("faiss", faiss)
+            guard !a.isEmpty else { continue }
+            if !printed { Swift.print("summary (\(dataset), IVF): queries/s at recall ≥ target"); printed = true }
+            Swift.print("  vecdb \(describe(ours, a))")
+            guard !b.isEmpty else { continue }
+            Swift.print("  faiss \(describe(faiss, b))")
+            let ratios = targets.map { t -> String in
+                guard let x = a.filter({ $0.recall >= t }).map(\.qps).max(),
+                      let y = b.filter({ $0.recall >= t }).map(\.qps).max() else { return "-" }
+                return String(format: "%.2f", x / y)
+            }
+            Swift.print("  vecdb / faiss \(ours): qps ratio \(ratios.joined(separator: "/")), "
+                        + String(format: "train ratio %.2f, memory ratio %.2f", a[0].train / max(b[0].train, 1e-9),
+                                 a[0].memory / max(b[0].memory, 1)))
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// VecDBBench: filled in by the architecture clean-up (issue 10).

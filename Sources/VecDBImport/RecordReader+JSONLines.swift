@@ -1,0 +1,102 @@
+import Foundation
+import VecDB
+import VecDBKernels
+
+extension RecordReader {
+    /// Parses one JSON Lines record: `{"key": 7 | "id-7", "vector": [0.1, …], "payload": {…}}`.
+    ///
+    /// The key is a non-negative integer (at most 2⁵³, as JSON numbers are exact up to there) or
+    /// a string. The vector is an array of numbers. The payload is optional; `null` means none.
+    ///
+    /// - Parameters:
+    ///   - line: the line's text, without its newline.
+    ///   - lineNumber: the line's number in its file, from 1, for errors.
+    ///   - path: the file's path, for errors.
+    /// - Returns: the record.
+    /// - Throws: `VecDBError` with code `malformedFile` and a message `PATH:LINE: reason`.
+    public static func record(fromJSONLine line: String, lineNumber: Int, path: String) throws -> Record {
+        func bad(_ why: String) -> VecDBError {
+            VecDBError(.malformedFile, "\(path):\(lineNumber): \(why)", path: path)
+        }
+        let value: Payload
+        do { value = try Payload(jsonText: line) } catch { throw bad(error.message) }
+        guard case .object(let fields) = value else { throw bad("expected a JSON object") }
+        let key: Key
+        switch fields["key"] {
+        case .number(let n)?:
+            guard n >= 0, n == n.rounded(), n <= 9_007_199_254_740_992 else { throw bad("key \(n) is not a non-negative integer") }
+            key = .int(UInt64(n))
+        case .string(let s)?:
+            key = .string(s)
+        default:
+            throw bad("missing \"key\" (a non-negative integer or a string)")
+        }
+        guard case .array(let items)? = fields["vector"] else { throw bad("missing \"vector\" (an array of numbers)") }
+        var vector = [Float]()
+        vector.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            guard case .number(let x) = item else { throw bad("vector component \(i) is not a number") }
+            vector.append(Float(x))
+        }
+        let payload: Payload?
+        switch fields["payload"] {
+        case nil, .null?: payload = nil
+        case let p?: payload = p
+        }
+        return Record(key: key, vector: vector, payload: payload)
+    }
+}
+
+/// A JSON Lines file mapped into memory and parsed a line at a time.
+///
+/// Lines end at `\n`; blank lines (spaces and tabs only) are skipped but counted, so errors give
+/// the line number an editor shows.
+struct JSONLinesCursor: Sendable {
+    let path: String
+    /// The file's bytes (memory-mapped).
+    let data: Data
+    /// The byte offset of the next line.
+    var offset = 0
+    /// The number of the next line, from 1.
+    var lineNumber = 1
+
+    /// Maps `path` and checks that it is UTF-8 text.
+    init(path: String) throws {
+        self.path = path
+        guard FileManager.default.isReadableFile(atPath: path),
+              let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+            throw VecDBError(.notFound, "cannot read \(path)", path: path)
+        }
+        guard Self.isUTF8(data) else { throw VecDBError(.malformedFile, "\(path) is not UTF-8 text", path: path) }
+        self.data = data
+    }
+
+    /// The records of the next lines, at most `maxCount`; empty at the end of the file.
+    mutating func next(maxCount: Int) throws -> [Record] {
+        var out: [Record] = []
+        let newline = UInt8(ascii: "\n")
+        while out.count < maxCount && offset < data.count {
+            let end = data[offset...].firstIndex(of: newline) ?? data.count
+            let text = String(decoding: data[offset..<end], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            let number = lineNumber
+            offset = end + 1
+            lineNumber += 1
+            if text.isEmpty { continue }
+            out.append(try RecordReader.record(fromJSONLine: text, lineNumber: number, path: path))
+        }
+        return out
+    }
+
+    /// Whether `data` is well-formed UTF-8.
+    static func isUTF8(_ data: Data) -> Bool {
+        var parser = Unicode.UTF8.ForwardParser()
+        var bytes = data.makeIterator()
+        while true {
+            switch parser.parseScalar(from: &bytes) {
+            case .valid: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// VecDBImport: filled in by the architecture clean-up (issue 10).
