@@ -22,7 +22,9 @@ import VecDBStorage
 /// ``write(_:)-((Database)->T)`` access is serialised by its own mutex. Use one `Database` per process for a
 /// directory; a second process that opens it for writing gets `VecDBError.Code.locked`.
 public final class Database: @unchecked Sendable {
+    /// The database directory.
     public let path: String
+    /// The options it was opened with.
     public let options: DatabaseOptions
     let lock: FileHandle
     var fs: FileSystem { options.fileSystem }
@@ -260,8 +262,12 @@ public final class Database: @unchecked Sendable {
 public struct DatabaseSnapshot: Sendable {
     let collections: [String: CollectionSnapshot]
 
+    /// The names of the collections in the snapshot, sorted.
     public var collectionNames: [String] { collections.keys.sorted() }
 
+    /// The snapshot of collection `name`.
+    ///
+    /// - Throws: `VecDBError.Code.notFound` when the database held no such collection.
     public func collection(_ name: String) throws(VecDBError) -> CollectionSnapshot {
         guard let c = collections[name] else { throw VecDBError(.notFound, "collection '\(name)' does not exist") }
         return c

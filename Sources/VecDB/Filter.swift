@@ -21,20 +21,33 @@ import VecDBKernels
 /// the field equals a listed value. `exists` holds when the field is present, even if null.
 /// A record without a payload has no fields.
 public indirect enum Filter: Hashable, Sendable, CustomStringConvertible {
+    /// How a field is compared with a value.
     public enum Comparison: String, Hashable, Sendable {
+        /// `=`: numbers compared numerically, other values exactly.
         case equal = "="
+        /// `!=`: `not =`, so it holds when the field is missing.
         case notEqual = "!="
+        /// `<`: between two numbers or two strings (by Unicode scalar order).
         case less = "<"
+        /// `<=`
         case lessOrEqual = "<="
+        /// `>`
         case greater = ">"
+        /// `>=`
         case greaterOrEqual = ">="
     }
 
+    /// The field at the path (object keys, outermost first) compared with a value.
     case compare([String], Comparison, Payload)
+    /// The field equals one of the values.
     case isIn([String], [Payload])
+    /// The field is present, even if `null`.
     case exists([String])
+    /// Both filters match.
     case and(Filter, Filter)
+    /// Either filter matches.
     case or(Filter, Filter)
+    /// The filter does not match.
     case not(Filter)
 
     /// Parses filter text.
@@ -86,6 +99,7 @@ public indirect enum Filter: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The filter in the syntax ``init(parsing:)`` reads.
     public var description: String {
         func path(_ p: [String]) -> String { p.joined(separator: ".") }
         func value(_ v: Payload) -> String { v.jsonText }

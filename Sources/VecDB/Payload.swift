@@ -14,11 +14,17 @@ import VecDBStorage
 ///
 /// Numbers are `Double`s, as in JSON; integers up to 2^53 are exact.
 public enum Payload: Hashable, Sendable {
+    /// JSON `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number (integers are exact up to 2⁵³).
     case number(Double)
+    /// UTF-8 text.
     case string(String)
+    /// An ordered list.
     case array([Payload])
+    /// Named fields.
     case object([String: Payload])
 
     /// The value at a dotted path of object fields, such as `["meta", "lang"]`.
@@ -40,12 +46,19 @@ public enum Payload: Hashable, Sendable {
 
 extension Payload: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    /// `nil` is ``null``.
     public init(nilLiteral: ()) { self = .null }
+    /// A Boolean literal.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An integer literal, stored as a number.
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    /// A floating-point literal.
     public init(floatLiteral value: Double) { self = .number(value) }
+    /// A string literal.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// An array literal.
     public init(arrayLiteral elements: Payload...) { self = .array(elements) }
+    /// A dictionary literal: an object (a repeated key keeps its last value).
     public init(dictionaryLiteral elements: (String, Payload)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, b in b }))
     }

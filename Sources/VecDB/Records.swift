@@ -3,8 +3,11 @@ import VecDBStorage
 
 /// A vector with its key and optional payload.
 public struct Record: Hashable, Sendable {
+    /// The record's key, unique in its collection.
     public var key: Key
+    /// The vector, `dimension` finite components.
     public var vector: [Float]
+    /// Metadata stored LZ4-compressed beside the vector, and filtered on by searches.
     public var payload: Payload?
 
     /// Creates a record; `vector` must have the collection's dimension and finite components.
@@ -17,8 +20,11 @@ public struct Record: Hashable, Sendable {
 
 /// One search hit: a key, its distance to the query (smaller is closer) and its payload.
 public struct SearchResult: Hashable, Sendable {
+    /// The key of the record found.
     public var key: Key
+    /// Its distance to the query (smaller is closer).
     public var distance: Float
+    /// Its payload.
     public var payload: Payload?
 
     /// Creates a hit.
@@ -71,6 +77,7 @@ public struct CollectionStats: Codable, Sendable, Hashable {
     public var diskBytes: Int
     /// Raw payload bytes over compressed payload file bytes (sealed segments only; 0 when none).
     public var payloadCompressionRatio: Double
+    /// Every sealed segment.
     public var segments: [Segment]
     /// The index kept ("hnsw M=16 efConstruction=200", "ivf-pq nlist=1024 m=16"), or nil.
     public var index: String? = nil
