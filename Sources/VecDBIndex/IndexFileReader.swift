@@ -55,6 +55,7 @@ struct IndexFileReader {
     /// The error for a damaged file: "<kind> <path> is damaged: <why>".
     func damaged(_ why: String) -> VecDBError { Self.damaged(kind, path, why) }
 
+    /// The same, before a reader exists (a file shorter than its header).
     static func damaged(_ kind: String, _ path: String, _ why: String) -> VecDBError {
         VecDBError(.corruptFile, "\(kind) \(path) is damaged: \(why)", path: path)
     }
