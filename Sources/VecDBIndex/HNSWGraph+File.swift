@@ -100,45 +100,28 @@ extension HNSWGraph {
     /// Opens an index file by memory-mapping it; the graph links `vectors` (Float32 or Float16).
     package static func open(_ path: String, vectors: StoredRows, metric: Metric, fs: FileSystem = FileSystem(),
                              verifyBody: Bool = false) throws(VecDBError) -> HNSWGraph {
-        let h = try fs.open(path, writable: false)
-        defer { h.close() }
-        let size = try h.size()
-        func bad(_ why: String) -> VecDBError { VecDBError(.corruptFile, "HNSW index \(path) is damaged: \(why)", path: path) }
-        guard size >= fileHeaderSize else { throw bad("\(size) bytes is shorter than the header") }
-        let region = try h.mapReadOnly(count: size)
-        let bytes = region.bytes
-        func get<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self)) }
-        guard Array(bytes[0..<8]) == fileMagic else { throw bad("wrong magic number") }
-        var header = Array(bytes[0..<fileHeaderSize])
-        let storedHeaderCRC = get(12, UInt32.self)
-        header[12] = 0; header[13] = 0; header[14] = 0; header[15] = 0
-        guard CRC32C.checksum(header) == storedHeaderCRC else { throw bad("header checksum mismatch") }
-        let version = get(8, UInt32.self)
-        guard version == fileVersion else { throw bad("format version \(version), this build reads \(fileVersion)") }
-        guard Int(get(16, UInt8.self)) == metricCode(metric) else { throw bad("built for another metric") }
-        let d = Int(get(24, UInt32.self))
-        guard d == vectors.dimension else { throw bad("built for \(d) dimensions, the vectors have \(vectors.dimension)") }
-        let params = Parameters(M: Int(get(28, UInt32.self)), efConstruction: Int(get(32, UInt32.self)), seed: get(40, UInt64.self))
-        do { try params.validate() } catch { throw bad(error.message) }
-        let n = Int(get(48, UInt64.self))
-        guard n <= vectors.count else { throw bad("indexes \(n) rows, the segment has \(vectors.count)") }
+        let file = try IndexFileReader(path, kind: "HNSW index", magic: fileMagic, version: fileVersion,
+                                       headerSize: fileHeaderSize, fs: fs)
+        guard Int(file.load(16, as: UInt8.self)) == metricCode(metric) else { throw file.damaged("built for another metric") }
+        let d = Int(file.load(24, as: UInt32.self))
+        guard d == vectors.dimension else { throw file.damaged("built for \(d) dimensions, the vectors have \(vectors.dimension)") }
+        let params = Parameters(M: Int(file.load(28, as: UInt32.self)), efConstruction: Int(file.load(32, as: UInt32.self)),
+                                seed: file.load(40, as: UInt64.self))
+        do { try params.validate() } catch { throw file.damaged(error.message) }
+        let n = file.offset(48)
+        guard n <= vectors.count else { throw file.damaged("indexes \(n) rows, the segment has \(vectors.count)") }
         let stride0 = 1 + 2 * params.M
-        let upperWords = Int(get(64, UInt64.self))
-        let offsets = (0..<6).map { Int(get(72 + 8 * $0, UInt64.self)) }
+        let upperWords = file.offset(64)
+        let offsets = (0..<6).map { file.offset(72 + 8 * $0) }
         let need = [n * stride0 * 4, n, n * 4, upperWords * 4, (n + 63) / 64 * 8]
-        guard offsets[5] == size else { throw bad("file is \(size) bytes, the header says \(offsets[5])") }
-        for i in 0..<5 where offsets[i] < fileHeaderSize || offsets[i] + need[i] > size || offsets[i] % 64 != 0 {
-            throw bad("section \(i) lies outside the file")
-        }
-        if verifyBody {
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[fileHeaderSize..<size]))
-            guard crc == get(60, UInt32.self) else { throw bad("body checksum mismatch") }
-        }
-        let maxLevel = Int(get(56, Int32.self))
-        let entry = get(36, UInt32.self)
-        guard maxLevel >= -1, maxLevel <= maximumLevel, n == 0 || Int(entry) < n else { throw bad("bad entry point or level") }
-        let base = UnsafeMutableRawPointer(mutating: bytes.baseAddress.unsafelyUnwrapped)
-        let g = try HNSWGraph(metric: metric, vectors: vectors, parameters: params, mapped: region, count: n,
+        try file.checkTotalSize(offsets[5])
+        try file.checkSections(offsets, need: need)
+        if verifyBody { try file.checkBody(checksumAt: 60) }
+        let maxLevel = Int(file.load(56, as: Int32.self))
+        let entry = file.load(36, as: UInt32.self)
+        guard maxLevel >= -1, maxLevel <= maximumLevel, n == 0 || Int(entry) < n else { throw file.damaged("bad entry point or level") }
+        let base = UnsafeMutableRawPointer(mutating: file.bytes.baseAddress.unsafelyUnwrapped)
+        let g = try HNSWGraph(metric: metric, vectors: vectors, parameters: params, mapped: file.region, count: n,
                               level0: (base + offsets[0]).assumingMemoryBound(to: UInt32.self),
                               levels: (base + offsets[1]).assumingMemoryBound(to: UInt8.self),
                               upperOffset: (base + offsets[2]).assumingMemoryBound(to: UInt32.self),

@@ -565,34 +565,3 @@ public final class HNSWGraph: @unchecked Sendable {
         }
     }
 }
-
-/// Striped mutexes guarding link lists during a multi-threaded build, plus one global lock for
-/// the entry point.
-final class StripedLocks: @unchecked Sendable {
-    private let mutexes: UnsafeMutablePointer<pthread_mutex_t>
-    private let mask: Int
-    private let global: UnsafeMutablePointer<pthread_mutex_t>
-
-    init(stripes: Int) {
-        var n = 1
-        while n < stripes { n <<= 1 }
-        mask = n - 1
-        mutexes = .allocate(capacity: n)
-        for i in 0..<n { pthread_mutex_init(mutexes + i, nil) }
-        global = .allocate(capacity: 1)
-        pthread_mutex_init(global, nil)
-    }
-
-    deinit {
-        for i in 0...mask { pthread_mutex_destroy(mutexes + i) }
-        mutexes.deallocate()
-        pthread_mutex_destroy(global)
-        global.deallocate()
-    }
-
-    @inline(__always) func lock(_ node: UInt32) { pthread_mutex_lock(mutexes + (Int(node) & mask)) }
-    @inline(__always) func unlock(_ node: UInt32) { pthread_mutex_unlock(mutexes + (Int(node) & mask)) }
-    func lockGlobal() { pthread_mutex_lock(global) }
-    func unlockGlobal() { pthread_mutex_unlock(global) }
-}
-

@@ -126,47 +126,38 @@ extension IVFIndex {
     ///
     /// - Throws: ``VecDBError/Code/corruptFile`` naming the file and what is wrong.
     package static func open(_ path: String, fs: FileSystem = FileSystem(), verifyBody: Bool = false) throws(VecDBError) -> IVFIndex {
-        let h = try fs.open(path, writable: false)
-        defer { h.close() }
-        let size = try h.size()
-        func bad(_ why: String) -> VecDBError { VecDBError(.corruptFile, "IVF index \(path) is damaged: \(why)", path: path) }
-        guard size >= fileHeaderSize else { throw bad("\(size) bytes is shorter than the header") }
-        let region = try h.mapReadOnly(count: size)
-        let bytes = region.bytes
-        func get<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self)) }
-        func floats(_ at: Int, _ n: Int) -> [Float] { (0..<n).map { Float(bitPattern: get(at + 4 * $0, UInt32.self)) } }
-        guard Array(bytes[0..<8]) == fileMagic else { throw bad("wrong magic number") }
-        var header = Array(bytes[0..<fileHeaderSize])
-        header[12] = 0; header[13] = 0; header[14] = 0; header[15] = 0
-        guard CRC32C.checksum(header) == get(12, UInt32.self) else { throw bad("header checksum mismatch") }
-        let version = get(8, UInt32.self)
-        guard version == fileVersion else { throw bad("format version \(version), this build reads \(fileVersion)") }
+        let file = try IndexFileReader(path, kind: "IVF index", magic: fileMagic, version: fileVersion,
+                                       headerSize: fileHeaderSize, fs: fs)
+        let size = file.size
         let metric: Metric
-        switch get(16, UInt8.self) {
+        switch file.load(16, as: UInt8.self) {
         case 0: metric = .l2
         case 1: metric = .ip
         case 2: metric = .cosine
-        case let c: throw bad("unknown metric code \(c)")
+        case let c: throw file.damaged("unknown metric code \(c)")
         }
-        let d = Int(get(24, UInt32.self)), nlist = Int(get(28, UInt32.self)), m = Int(get(20, UInt32.self))
+        let d = Int(file.load(24, as: UInt32.self)), nlist = Int(file.load(28, as: UInt32.self)), m = Int(file.load(20, as: UInt32.self))
         let encoding: Encoding
-        switch get(17, UInt8.self) {
+        switch file.load(17, as: UInt8.self) {
         case 0: encoding = .flat
         case 1: encoding = .sq8
         case 2: encoding = .pq(m: m)
-        case let c: throw bad("unknown encoding code \(c)")
+        case let c: throw file.damaged("unknown encoding code \(c)")
         }
-        guard d >= 1, d <= 1 << 16, nlist >= 1, nlist <= 1 << 24 else { throw bad("dimension \(d) or nlist \(nlist) out of range") }
+        guard d >= 1, d <= 1 << 16, nlist >= 1, nlist <= 1 << 24 else {
+            throw file.damaged("dimension \(d) or nlist \(nlist) out of range")
+        }
         let index: IVFIndex
-        do { index = try IVFIndex(metric: metric, dimension: d, nlist: nlist, encoding: encoding) } catch { throw bad(error.message) }
-        let n = Int(clamping: get(32, UInt64.self))
-        guard n <= Int(UInt32.max) else { throw bad("row count \(n) out of range") }
-        if verifyBody {
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[fileHeaderSize..<size]))
-            guard crc == get(40, UInt32.self) else { throw bad("body checksum mismatch") }
+        do {
+            index = try IVFIndex(metric: metric, dimension: d, nlist: nlist, encoding: encoding)
+        } catch {
+            throw file.damaged(error.message)
         }
-        let offsets = (0..<5).map { Int(clamping: get(72 + 8 * $0, UInt64.self)) }
-        guard offsets[4] == size else { throw bad("file is \(size) bytes, the header says \(offsets[4])") }
+        let n = file.offset(32)
+        guard n <= Int(UInt32.max) else { throw file.damaged("row count \(n) out of range") }
+        if verifyBody { try file.checkBody(checksumAt: 40) }
+        let offsets = (0..<5).map { file.offset(72 + 8 * $0) }
+        try file.checkTotalSize(offsets[4])
         let quantiserFloats: Int
         switch encoding {
         case .flat: quantiserFloats = 0
@@ -174,36 +165,36 @@ extension IVFIndex {
         case .pq: quantiserFloats = ProductQuantizer.ksub * d
         }
         let need = [nlist * d * 4, quantiserFloats * 4, nlist * 16, (n + 63) / 64 * 8]
-        for i in 0..<4 where offsets[i] < fileHeaderSize || offsets[i] % 64 != 0 || offsets[i] > size || need[i] > size - offsets[i] {
-            throw bad("section \(i) lies outside the file")
-        }
-        index.centroids = floats(offsets[0], nlist * d)
-        let q = floats(offsets[1], quantiserFloats)
+        try file.checkSections(offsets, need: need)
+        index.centroids = file.floats(offsets[0], count: nlist * d)
+        let q = file.floats(offsets[1], count: quantiserFloats)
         switch encoding {
         case .flat: break
         case .sq8: index.sq = ScalarQuantizer(vmin: Array(q[0..<d]), vscale: Array(q[d...]))
         case .pq(let m): index.pq = ProductQuantizer(dimension: d, m: m, centroids: q)
         }
-        index.tombstones = (0..<((n + 63) / 64)).map { get(offsets[3] + 8 * $0, UInt64.self) }
+        index.tombstones = (0..<((n + 63) / 64)).map { file.load(offsets[3] + 8 * $0, as: UInt64.self) }
         index.count = n
-        index.deletedCount = Int(get(44, UInt32.self))
-        index.trainingMeanDistance = Double(bitPattern: get(48, UInt64.self))
-        index.addedDistanceSum = Double(bitPattern: get(56, UInt64.self))
-        index.addedCount = Int(clamping: get(64, UInt64.self))
-        let base = bytes.baseAddress.unsafelyUnwrapped
+        index.deletedCount = Int(file.load(44, as: UInt32.self))
+        index.trainingMeanDistance = Double(bitPattern: file.load(48, as: UInt64.self))
+        index.addedDistanceSum = Double(bitPattern: file.load(56, as: UInt64.self))
+        index.addedCount = file.offset(64)
+        let base = file.bytes.baseAddress.unsafelyUnwrapped
         var rowsInLists = 0
         for l in 0..<nlist {
-            let off = Int(clamping: get(offsets[2] + 16 * l, UInt64.self))
-            let rows = Int(clamping: get(offsets[2] + 16 * l + 8, UInt64.self))
-            guard rows <= n, off % 64 == 0, off >= fileHeaderSize, off <= size else { throw bad("list \(l) lies outside the file") }
+            let off = file.offset(offsets[2] + 16 * l)
+            let rows = file.offset(offsets[2] + 16 * l + 8)
+            guard rows <= n, off % 64 == 0, off >= fileHeaderSize, off <= size else {
+                throw file.damaged("list \(l) lies outside the file")
+            }
             let codesAt = (off + rows * 4 + 63) & ~63
-            guard codesAt <= size, rows * index.codeSize <= size - codesAt else { throw bad("list \(l) lies outside the file") }
+            guard codesAt <= size, rows * index.codeSize <= size - codesAt else { throw file.damaged("list \(l) lies outside the file") }
             rowsInLists += rows
             index.lists.mapped[l] = ((base + off).assumingMemoryBound(to: UInt32.self),
                                      (base + codesAt).assumingMemoryBound(to: UInt8.self), rows)
         }
-        guard rowsInLists == n else { throw bad("the lists hold \(rowsInLists) rows, the header says \(n)") }
-        index.lists.mapping = region
+        guard rowsInLists == n else { throw file.damaged("the lists hold \(rowsInLists) rows, the header says \(n)") }
+        index.lists.mapping = file.region
         index.preparePQListTerms()
         return index
     }

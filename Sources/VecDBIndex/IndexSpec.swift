@@ -105,9 +105,8 @@ package struct IndexSpec: Sendable, Equatable {
             for i in 0..<MemoryLayout<T>.size { v |= T(bytes[at + i]) << (8 * i) }
             return v
         }
-        var zeroed = bytes
-        for i in 12..<16 { zeroed[i] = 0 }
-        guard CRC32C.checksum(zeroed) == get(12, UInt32.self) else { throw bad("checksum mismatch") }
+        let crc = bytes.withUnsafeBytes { IndexFileReader.checksum($0, zeroingFieldAt: 12) }
+        guard crc == get(12, UInt32.self) else { throw bad("checksum mismatch") }
         let version = get(8, UInt32.self)
         guard (version == 1 && bytes.count == 40) || (version == 2 && bytes.count == Self.size) else {
             throw bad("format version \(version) in \(bytes.count) bytes")
