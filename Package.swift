@@ -25,7 +25,7 @@ let package = Package(
         .executable(name: "vecdb", targets: ["vecdb"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         // System libraries.
@@ -83,7 +83,8 @@ let package = Package(
         .testTarget(name: "VecDBDatasetsTests", dependencies: ["VecDBDatasets", "VecDBTestSupport"]),
         .testTarget(name: "VecDBStorageTests", dependencies: ["VecDBStorage", "VecDBTestSupport"]),
         .testTarget(name: "VecDBIndexTests", dependencies: ["VecDBIndex", "VecDBStorage", "VecDBTestSupport"]),
-        .testTarget(name: "VecDBEngineTests", dependencies: ["VecDBEngine", "VecDBIndex", "VecDBStorage", "VecDBKernels", "VecDBTestSupport"]),
+        .testTarget(
+            name: "VecDBEngineTests", dependencies: ["VecDBEngine", "VecDBIndex", "VecDBStorage", "VecDBKernels", "VecDBTestSupport"]),
         .testTarget(
             name: "VecDBTests",
             dependencies: ["VecDB", "VecDBEngine", "VecDBStorage", "VecDBKernels", "VecDBCrashData", "VecDBTestSupport"]

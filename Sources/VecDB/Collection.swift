@@ -64,7 +64,9 @@ public final class Collection: Sendable {
             try r.key.validate()
             let p = r.payload?.encoded()
             if let p, p.count > Payload.maximumEncodedBytes {
-                throw VecDBError(.invalidArgument, "\(what), record \(i) (key \(r.key)): payload of \(p.count) bytes exceeds \(Payload.maximumEncodedBytes)")
+                throw VecDBError(
+                    .invalidArgument,
+                    "\(what), record \(i) (key \(r.key)): payload of \(p.count) bytes exceeds \(Payload.maximumEncodedBytes)")
             }
             batch.keys.append(r.key)
             batch.payloads.append(p)
@@ -86,7 +88,8 @@ public final class Collection: Sendable {
     /// - Throws: `VecDBError.Code.corruptFile` when its payload block is damaged.
     public func get(_ key: Key) throws(VecDBError) -> Record? {
         guard let r = try store.get(key) else { return nil }
-        return Record(key: r.key, vector: r.vector, payload: try r.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
+        return Record(
+            key: r.key, vector: r.vector, payload: try r.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
     }
 
     /// Deletes `keys` as one atomic batch. Returns how many existed.
@@ -133,7 +136,9 @@ public final class Collection: Sendable {
     ///
     /// - Throws: as ``search(_:k:options:)``; every query is validated before any is run, and
     ///   the error names the query's position.
-    public func search(queries: [[Float]], k: Int, options: SearchOptions = .init(), threads: Int = 1) throws(VecDBError) -> [[SearchResult]] {
+    public func search(queries: [[Float]], k: Int, options: SearchOptions = .init(), threads: Int = 1) throws(VecDBError)
+        -> [[SearchResult]]
+    {
         try snapshot().search(queries: queries, k: k, options: options, threads: threads)
     }
 
@@ -183,8 +188,9 @@ public final class Collection: Sendable {
             walBytes: s.walBytes, diskBytes: s.walBytes + s.segments.reduce(0) { $0 + $1.vectorBytes + $1.payloadFileBytes },
             payloadCompressionRatio: file > 0 ? Double(raw) / Double(file) : 0,
             segments: s.segments.map {
-                CollectionStats.Segment(id: $0.id, rows: $0.rows, deletedRows: $0.deletedRows, vectorFileBytes: $0.vectorBytes,
-                                        payloadRawBytes: $0.payloadRawBytes, payloadFileBytes: $0.payloadFileBytes)
+                CollectionStats.Segment(
+                    id: $0.id, rows: $0.rows, deletedRows: $0.deletedRows, vectorFileBytes: $0.vectorBytes,
+                    payloadRawBytes: $0.payloadRawBytes, payloadFileBytes: $0.payloadFileBytes)
             })
         out.index = index.map(\.summary)
         out.indexedSegments = indexedSegments.indexed
@@ -215,7 +221,9 @@ public struct CollectionSnapshot: Sendable {
     }
 
     /// See ``Collection/search(queries:k:options:threads:)``.
-    public func search(queries: [[Float]], k: Int, options: SearchOptions = .init(), threads: Int = 1) throws(VecDBError) -> [[SearchResult]] {
+    public func search(queries: [[Float]], k: Int, options: SearchOptions = .init(), threads: Int = 1) throws(VecDBError)
+        -> [[SearchResult]]
+    {
         if threads < 1 { throw VecDBError(.invalidArgument, "threads must be at least 1, got \(threads)") }
         var requests: [SearchRequest] = []
         requests.reserveCapacity(queries.count)
@@ -263,14 +271,16 @@ public struct CollectionSnapshot: Sendable {
 
     static func results(_ hits: [StoredHit]) throws(VecDBError) -> [SearchResult] {
         try hits.map { h throws(VecDBError) in
-            SearchResult(key: h.key, distance: h.distance, payload: try h.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
+            SearchResult(
+                key: h.key, distance: h.distance, payload: try h.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
         }
     }
 
     /// The record stored under `key` in this snapshot.
     public func get(_ key: Key) throws(VecDBError) -> Record? {
         guard let r = try snapshot.get(key, hint: collection.store.location(of: key)) else { return nil }
-        return Record(key: r.key, vector: r.vector, payload: try r.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
+        return Record(
+            key: r.key, vector: r.vector, payload: try r.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
     }
 
     /// Every live record, in storage order.

@@ -1,12 +1,17 @@
+// swift-format-ignore-file: AmbiguousTrailingClosureOverload
+
+// (`read` and `write` come in sync and async forms with one name, as GRDB's do: Swift picks the
+// async form in an async context, where it must be awaited.)
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 import VecDBKernels
 import VecDBStorage
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// An embedded vector database: a directory of named collections.
 ///
@@ -125,9 +130,12 @@ public final class Database: @unchecked Sendable {
     /// - Throws: `VecDBError.Code.alreadyExists`, `VecDBError.Code.invalidArgument` (name,
     ///   dimension), `VecDBError.Code.readOnly`.
     @discardableResult
-    public func createCollection(_ name: String, dimension: Int, metric: Metric, elementType: ElementType = .float32) throws(VecDBError) -> Collection {
+    public func createCollection(_ name: String, dimension: Int, metric: Metric, elementType: ElementType = .float32) throws(VecDBError)
+        -> Collection
+    {
         guard Self.isValidName(name) else {
-            throw VecDBError(.invalidArgument, "invalid collection name '\(name)': use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.'")
+            throw VecDBError(
+                .invalidArgument, "invalid collection name '\(name)': use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.'")
         }
         guard dimension > 0 && dimension <= 65_536 else {
             throw VecDBError(.invalidArgument, "collection '\(name)': dimension must be between 1 and 65536, got \(dimension)")
@@ -218,8 +226,12 @@ public final class Database: @unchecked Sendable {
         try writeGate.withLock { _ in try body(self) }
     }
 
-    /// The asynchronous form of ``read(_:)``: `body` runs off the caller's executor, on the
-    /// global concurrent executor, and is not escaping.
+    /// The asynchronous form of ``read(_:)-(DatabaseSnapshot)->T``: `body` runs off the caller's
+    /// executor, on the global concurrent executor, and is not escaping.
+    ///
+    /// A closure that throws selects this form when it says so,
+    /// `try await db.read { (s) throws(VecDBError) in try s.collection("items").count }`: Swift
+    /// does not infer a closure's thrown type from its body.
     ///
     /// Cancellation is cooperative: a task cancelled before `body` starts throws
     /// `VecDBError.Code.cancelled` without running it; `body` itself may check
@@ -232,7 +244,7 @@ public final class Database: @unchecked Sendable {
         return try body(try snapshot())
     }
 
-    /// The asynchronous form of ``write(_:)``: `body` runs off the caller's executor with
+    /// The asynchronous form of ``write(_:)-((Database)->T)``: `body` runs off the caller's executor with
     /// exclusive write access, and is not escaping.
     ///
     /// Cancellation is cooperative: a task cancelled before `body` starts (checked again once

@@ -160,12 +160,16 @@ struct FilterParser {
     mutating func advance() throws(VecDBError) {
         while i < chars.count, chars[i].isWhitespace { i += 1 }
         tokenStart = i
-        guard i < chars.count else { token = .end; return }
+        guard i < chars.count else {
+            token = .end
+            return
+        }
         let c = chars[i]
         if c.isLetter || c == "_" {
             var s = ""
             while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == "-" {
-                s.append(chars[i]); i += 1
+                s.append(chars[i])
+                i += 1
             }
             token = .name(s)
         } else if c == "'" || c == "\"" {
@@ -190,12 +194,17 @@ struct FilterParser {
                 }
             }
             token = .string(s)
-        } else if c.isNumber || ((c == "-" || c == "+" || c == ".") && i + 1 < chars.count && (chars[i + 1].isNumber || chars[i + 1] == ".")) {
+        } else if c.isNumber
+            || ((c == "-" || c == "+" || c == ".") && i + 1 < chars.count && (chars[i + 1].isNumber || chars[i + 1] == "."))
+        {
             var s = String(c)
             i += 1
-            while i < chars.count, chars[i].isNumber || chars[i] == "." || chars[i] == "e" || chars[i] == "E"
-                || ((chars[i] == "-" || chars[i] == "+") && (s.last == "e" || s.last == "E")) {
-                s.append(chars[i]); i += 1
+            while i < chars.count,
+                chars[i].isNumber || chars[i] == "." || chars[i] == "e" || chars[i] == "E"
+                    || ((chars[i] == "-" || chars[i] == "+") && (s.last == "e" || s.last == "E"))
+            {
+                s.append(chars[i])
+                i += 1
             }
             guard let x = Double(s), x.isFinite else { throw fail("invalid number '\(s)'", at: tokenStart) }
             token = .number(x)
@@ -263,7 +272,10 @@ struct FilterParser {
             }
             while true {
                 values.append(try value())
-                if token == .symbol(",") { try advance(); continue }
+                if token == .symbol(",") {
+                    try advance()
+                    continue
+                }
                 guard token == .symbol("]") else { throw fail("expected ',' or ']'") }
                 try advance()
                 return .isIn(p, values)

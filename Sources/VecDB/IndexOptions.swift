@@ -36,7 +36,7 @@ public struct HNSWIndexOptions: Sendable, Hashable {
         self.defaultEF = defaultEF
     }
 
-    var parameters: HNSWGraph.Parameters { HNSWGraph.Parameters(M: m, efConstruction: efConstruction, seed: seed) }
+    var parameters: HNSWGraph.Parameters { HNSWGraph.Parameters(m: m, efConstruction: efConstruction, seed: seed) }
 }
 
 /// How an IVF index stores the vectors in its lists.
@@ -164,7 +164,7 @@ public enum IndexOptions: Sendable, Hashable {
     init(_ spec: IndexSpec) {
         switch spec.kind {
         case .hnsw(let p):
-            self = .hnsw(HNSWIndexOptions(m: p.M, efConstruction: p.efConstruction, seed: p.seed, defaultEF: spec.defaultWidth))
+            self = .hnsw(HNSWIndexOptions(m: p.m, efConstruction: p.efConstruction, seed: p.seed, defaultEF: spec.defaultWidth))
         case .ivf(let p):
             self = .ivf(
                 IVFIndexOptions(

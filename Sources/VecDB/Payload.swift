@@ -45,7 +45,8 @@ public enum Payload: Hashable, Sendable {
 }
 
 extension Payload: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
-    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
     /// `nil` is ``null``.
     public init(nilLiteral: ()) { self = .null }
     /// A Boolean literal.
@@ -82,15 +83,23 @@ extension Payload {
         switch self {
         case .null: w.u8(0)
         case .bool(let b): w.u8(b ? 2 : 1)
-        case .number(let x): w.u8(3); w.f64(x)
-        case .string(let s): w.u8(4); w.varint(UInt64(s.utf8.count)); w.append(Array(s.utf8))
+        case .number(let x):
+            w.u8(3)
+            w.f64(x)
+        case .string(let s):
+            w.u8(4)
+            w.varint(UInt64(s.utf8.count))
+            w.append(Array(s.utf8))
         case .array(let a):
-            w.u8(5); w.varint(UInt64(a.count))
+            w.u8(5)
+            w.varint(UInt64(a.count))
             for v in a { v.encode(into: &w) }
         case .object(let o):
-            w.u8(6); w.varint(UInt64(o.count))
+            w.u8(6)
+            w.varint(UInt64(o.count))
             for k in o.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-                w.varint(UInt64(k.utf8.count)); w.append(Array(k.utf8))
+                w.varint(UInt64(k.utf8.count))
+                w.append(Array(k.utf8))
                 o[k].unsafelyUnwrapped.encode(into: &w)
             }
         }
@@ -230,21 +239,33 @@ struct JSONParser {
             i += 1
             var a: [Payload] = []
             skipSpace()
-            if i < s.count, s[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+            if i < s.count, s[i] == UInt8(ascii: "]") {
+                i += 1
+                return .array(a)
+            }
             while true {
                 skipSpace()
                 a.append(try value(depth: depth + 1))
                 skipSpace()
                 guard i < s.count else { throw fail("unterminated array") }
-                if s[i] == UInt8(ascii: ",") { i += 1; continue }
-                if s[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+                if s[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
+                if s[i] == UInt8(ascii: "]") {
+                    i += 1
+                    return .array(a)
+                }
                 throw fail("expected ',' or ']'")
             }
         case UInt8(ascii: "{"):
             i += 1
             var o: [String: Payload] = [:]
             skipSpace()
-            if i < s.count, s[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+            if i < s.count, s[i] == UInt8(ascii: "}") {
+                i += 1
+                return .object(o)
+            }
             while true {
                 skipSpace()
                 guard i < s.count, s[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -256,8 +277,14 @@ struct JSONParser {
                 o[k] = try value(depth: depth + 1)
                 skipSpace()
                 guard i < s.count else { throw fail("unterminated object") }
-                if s[i] == UInt8(ascii: ",") { i += 1; continue }
-                if s[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+                if s[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
+                if s[i] == UInt8(ascii: "}") {
+                    i += 1
+                    return .object(o)
+                }
                 throw fail("expected ',' or '}'")
             }
         default:
@@ -268,8 +295,10 @@ struct JSONParser {
     mutating func number() throws(VecDBError) -> Double {
         let start = i
         if i < s.count, s[i] == UInt8(ascii: "-") { i += 1 }
-        while i < s.count, (s[i] >= 0x30 && s[i] <= 0x39) || s[i] == UInt8(ascii: ".") || s[i] == UInt8(ascii: "e")
-            || s[i] == UInt8(ascii: "E") || s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-") { i += 1 }
+        while i < s.count,
+            (s[i] >= 0x30 && s[i] <= 0x39) || s[i] == UInt8(ascii: ".") || s[i] == UInt8(ascii: "e")
+                || s[i] == UInt8(ascii: "E") || s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-")
+        { i += 1 }
         let text = String(decoding: s[start..<i], as: UTF8.self)
         guard !text.isEmpty, text != "-", let x = Double(text), x.isFinite else {
             i = start
@@ -279,7 +308,9 @@ struct JSONParser {
     }
 
     mutating func hex4() throws(VecDBError) -> UInt32 {
-        guard i + 4 <= s.count, let v = UInt32(String(decoding: s[i..<(i + 4)], as: UTF8.self), radix: 16) else { throw fail("bad \\u escape") }
+        guard i + 4 <= s.count, let v = UInt32(String(decoding: s[i..<(i + 4)], as: UTF8.self), radix: 16) else {
+            throw fail("bad \\u escape")
+        }
         i += 4
         return v
     }
@@ -293,7 +324,10 @@ struct JSONParser {
             i += 1
             if c == UInt8(ascii: "\"") { break }
             if c < 0x20 { throw fail("control character in string") }
-            if c != UInt8(ascii: "\\") { bytes.append(c); continue }
+            if c != UInt8(ascii: "\\") {
+                bytes.append(c)
+                continue
+            }
             guard i < s.count else { throw fail("unterminated escape") }
             let e = s[i]
             i += 1

@@ -25,7 +25,7 @@ package enum BenchHarness {
         case .gemm:
             let mine = try GemmBenchmark(sizes: integers(o.sizes), threads: o.threads).run(out)
             if o.peers {
-                fflush(nil) // our rows before the peers' in a redirected log
+                fflush(nil)  // our rows before the peers' in a redirected log
                 try Peers.run(["--kind", "gemm", "--output", o.output, "--threads", String(o.threads), "--sizes", o.sizes])
             }
             GemmBenchmark.summarize(mine, rows: out.rows(), threads: o.threads)
@@ -33,15 +33,23 @@ package enum BenchHarness {
             try CNNBenchmark(epochs: o.epochs, batchSize: o.batchSize, threads: o.threads).run(out, checkpoint: o.checkpoint)
         case .hnsw:
             let data = try loadData(o, defaultMaxQueries: 10_000)
-            try HNSWBenchmark(data: data, k: o.k, threads: o.threads, repeats: o.repeats, float16: o.float16, M: o.hnswM,
-                              efConstruction: o.efConstruction, efSweep: integers(o.efSweep)).run(out)
-            try runPeers(o, data, ["--m", String(o.hnswM), "--ef-construction", String(o.efConstruction),
-                                   "--ef-sweep", o.efSweep])
+            try HNSWBenchmark(
+                data: data, k: o.k, threads: o.threads, repeats: o.repeats, float16: o.float16, m: o.hnswM,
+                efConstruction: o.efConstruction, efSweep: integers(o.efSweep)
+            ).run(out)
+            try runPeers(
+                o, data,
+                [
+                    "--m", String(o.hnswM), "--ef-construction", String(o.efConstruction),
+                    "--ef-sweep", o.efSweep,
+                ])
             RecallSummary.print(out.rows(), dataset: data.name)
         case .ivf:
             let data = try loadData(o, defaultMaxQueries: 10_000)
-            try IVFBenchmark(data: data, k: o.k, threads: o.threads, repeats: o.repeats, nlist: o.nlist,
-                             nprobeSweep: integers(o.nprobeSweep), pqM: o.pqM).run(out)
+            try IVFBenchmark(
+                data: data, k: o.k, threads: o.threads, repeats: o.repeats, nlist: o.nlist,
+                nprobeSweep: integers(o.nprobeSweep), pqM: o.pqM
+            ).run(out)
             try runPeers(o, data, ["--nlist", String(o.nlist), "--nprobe-sweep", o.nprobeSweep, "--pq-m", String(o.pqM)])
             IVFSummary.print(out.rows(), dataset: data.name)
         }
@@ -54,14 +62,16 @@ package enum BenchHarness {
 
     /// The search benchmarks' data: `dataset`, or `base`/`queries`/`metric`.
     static func loadData(_ o: BenchOptions, defaultMaxQueries: Int) throws -> BenchData {
-        try BenchData.load(dataset: o.dataset, base: o.base, queries: o.queries, metric: o.metric,
-                           maxQueries: o.maxQueries ?? defaultMaxQueries, threads: max(o.threads, 2))
+        try BenchData.load(
+            dataset: o.dataset, base: o.base, queries: o.queries, metric: o.metric,
+            maxQueries: o.maxQueries ?? defaultMaxQueries, threads: max(o.threads, 2))
     }
 
     /// With `peers`, runs the peers script on the same data and output, with `extra` arguments.
     static func runPeers(_ o: BenchOptions, _ data: BenchData, _ extra: [String] = []) throws {
         guard o.peers else { return }
-        try Peers.run(data.peerArguments(kind: o.kind.rawValue, k: o.k, threads: o.threads, output: o.output)
-                      + ["--repeats", String(o.repeats)] + extra)
+        try Peers.run(
+            data.peerArguments(kind: o.kind.rawValue, k: o.k, threads: o.threads, output: o.output)
+                + ["--repeats", String(o.repeats)] + extra)
     }
 }

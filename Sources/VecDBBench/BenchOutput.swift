@@ -40,14 +40,19 @@ package struct BenchOutput: Sendable {
     }
 
     /// Appends a search row (rounding recall, qps and build seconds) and prints it.
-    func searchRow<P: Codable & Sendable>(system: String, dataset: String, index: String, params: P, k: Int, recall: Double,
-                                          qps: Double, buildSeconds: Double, memoryBytes: Int, threads: Int) throws {
-        let row = SearchRow(system: system, dataset: dataset, index: index, params: params, k: k, recall: Self.round(recall, 4),
-                            qps: Self.round(qps, 2), buildSeconds: Self.round(buildSeconds, 4), memoryBytes: memoryBytes,
-                            threads: threads)
+    func searchRow<P: Codable & Sendable>(
+        system: String, dataset: String, index: String, params: P, k: Int, recall: Double,
+        qps: Double, buildSeconds: Double, memoryBytes: Int, threads: Int
+    ) throws {
+        let row = SearchRow(
+            system: system, dataset: dataset, index: index, params: params, k: k, recall: Self.round(recall, 4),
+            qps: Self.round(qps, 2), buildSeconds: Self.round(buildSeconds, 4), memoryBytes: memoryBytes,
+            threads: threads)
         try append(row)
-        print(String(format: "%-8@ %-18@ %-22@ recall=%.4f qps=%10.1f build=%.2fs mem=%.1fMB  %@", system, dataset, index,
-                     recall, qps, buildSeconds, Double(memoryBytes) / 1e6, Self.describe(params)))
+        print(
+            String(
+                format: "%-8@ %-18@ %-22@ recall=%.4f qps=%10.1f build=%.2fs mem=%.1fMB  %@", system, dataset, index,
+                recall, qps, buildSeconds, Double(memoryBytes) / 1e6, Self.describe(params)))
     }
 
     /// Appends a figure row (its figures rounded to 4 digits) and prints it (with the figures as measured).

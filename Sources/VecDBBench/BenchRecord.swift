@@ -21,13 +21,21 @@ package enum BenchValue: Codable, Sendable, Equatable, CustomStringConvertible {
     /// Decodes any JSON value.
     package init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let v = try? c.decode(Bool.self) { self = .bool(v) }
-        else if let v = try? c.decode(Int.self) { self = .int(v) }
-        else if let v = try? c.decode(Double.self) { self = .double(v) }
-        else if let v = try? c.decode(String.self) { self = .string(v) }
-        else if let v = try? c.decode([BenchValue].self) { self = .array(v) }
-        else { self = .object(try c.decode([String: BenchValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let v = try? c.decode(Bool.self) {
+            self = .bool(v)
+        } else if let v = try? c.decode(Int.self) {
+            self = .int(v)
+        } else if let v = try? c.decode(Double.self) {
+            self = .double(v)
+        } else if let v = try? c.decode(String.self) {
+            self = .string(v)
+        } else if let v = try? c.decode([BenchValue].self) {
+            self = .array(v)
+        } else {
+            self = .object(try c.decode([String: BenchValue].self))
+        }
     }
 
     /// Encodes the value as it was read.

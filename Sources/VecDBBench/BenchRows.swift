@@ -57,7 +57,7 @@ package struct FlatSearchParams: Codable, Sendable, Equatable {
 /// An HNSW graph's build and search settings.
 package struct HNSWSearchParams: Codable, Sendable, Equatable {
     /// Links per node.
-    package var M: Int
+    package var m: Int
     /// Candidate list size while building.
     package var efConstruction: Int
     /// Candidate list size while searching.
@@ -70,7 +70,8 @@ package struct HNSWSearchParams: Codable, Sendable, Equatable {
     package var openedBy: String
 
     enum CodingKeys: String, CodingKey {
-        case M, efConstruction, ef, batch, repeats
+        case m = "M"
+        case efConstruction, ef, batch, repeats
         case openedBy = "opened_by"
     }
 }
@@ -376,8 +377,9 @@ extension ScanBandwidthFigures {
     /// Every figure rounded to `digits` decimal places.
     package func rounded(_ digits: Int) -> Self {
         func r(_ v: Double) -> Double { BenchOutput.round(v, digits) }
-        return Self(kernelGBPerSecond: r(kernelGBPerSecond), memoryReadGBPerSecond: r(memoryReadGBPerSecond),
-                    fractionOfReadBandwidth: r(fractionOfReadBandwidth))
+        return Self(
+            kernelGBPerSecond: r(kernelGBPerSecond), memoryReadGBPerSecond: r(memoryReadGBPerSecond),
+            fractionOfReadBandwidth: r(fractionOfReadBandwidth))
     }
 }
 
@@ -393,8 +395,9 @@ extension PayloadFigures {
     /// Every figure rounded to `digits` decimal places.
     package func rounded(_ digits: Int) -> Self {
         func r(_ v: Double) -> Double { BenchOutput.round(v, digits) }
-        return Self(compressionRatio: r(compressionRatio), getP50Microseconds: r(getP50Microseconds),
-                    getP99Microseconds: r(getP99Microseconds))
+        return Self(
+            compressionRatio: r(compressionRatio), getP50Microseconds: r(getP50Microseconds),
+            getP99Microseconds: r(getP99Microseconds))
     }
 }
 

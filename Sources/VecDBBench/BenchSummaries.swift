@@ -22,7 +22,8 @@ enum RecallSummary {
         var bySystem: [String: [(recall: Double, qps: Double, build: Double, memory: Double)]] = [:]
         for r in rows where r.dataset == dataset {
             guard let s = r.system, let index = r.index, index.uppercased().contains("HNSW"),
-                  let rec = r.recall, let qps = r.qps else { continue }
+                let rec = r.recall, let qps = r.qps
+            else { continue }
             bySystem["\(s) \(index)", default: []].append((rec, qps, r.buildSeconds ?? 0, r.memoryBytes ?? 0))
         }
         guard let ours = bySystem.first(where: { $0.key.hasPrefix("vecdb") })?.value else { return }
@@ -36,13 +37,16 @@ enum RecallSummary {
         for (name, points) in bySystem where !name.hasPrefix("vecdb") {
             let ratios = targets.map { t -> String in
                 guard let a = ours.filter({ $0.recall >= t }).map(\.qps).max(),
-                      let b = points.filter({ $0.recall >= t }).map(\.qps).max() else { return "-" }
+                    let b = points.filter({ $0.recall >= t }).map(\.qps).max()
+                else { return "-" }
                 return String(format: "%.2f", a / b)
             }
             let at = targets.map { String($0) }.joined(separator: "/")
-            Swift.print("  vecdb / \(name): qps ratio at \(at) = \(ratios.joined(separator: "/")), "
-                        + String(format: "build ratio %.2f, memory ratio %.2f", ours[0].build / max(points[0].build, 1e-9),
-                                 ours[0].memory / max(points[0].memory, 1)))
+            Swift.print(
+                "  vecdb / \(name): qps ratio at \(at) = \(ratios.joined(separator: "/")), "
+                    + String(
+                        format: "build ratio %.2f, memory ratio %.2f", ours[0].build / max(points[0].build, 1e-9),
+                        ours[0].memory / max(points[0].memory, 1)))
         }
     }
 }
@@ -67,9 +71,11 @@ enum IVFSummary {
         func points(_ system: String, _ index: String) -> [Point] {
             rows.compactMap { r -> Point? in
                 guard r.dataset == dataset, r.system == system, r.index == index,
-                      let rec = r.recall, let qps = r.qps else { return nil }
-                return Point(recall: rec, qps: qps, train: r.params["train_seconds"]?.number ?? 0,
-                             add: r.params["add_seconds"]?.number ?? 0, memory: r.memoryBytes ?? 0)
+                    let rec = r.recall, let qps = r.qps
+                else { return nil }
+                return Point(
+                    recall: rec, qps: qps, train: r.params["train_seconds"]?.number ?? 0,
+                    add: r.params["add_seconds"]?.number ?? 0, memory: r.memoryBytes ?? 0)
             }
         }
         func describe(_ name: String, _ ps: [Point]) -> String {
@@ -83,20 +89,27 @@ enum IVFSummary {
         }
         var printed = false
         for (ours, faiss) in families {
-            let a = points("vecdb", ours), b = points("faiss", faiss)
+            let a = points("vecdb", ours)
+            let b = points("faiss", faiss)
             guard !a.isEmpty else { continue }
-            if !printed { Swift.print("summary (\(dataset), IVF): queries/s at recall ≥ target"); printed = true }
+            if !printed {
+                Swift.print("summary (\(dataset), IVF): queries/s at recall ≥ target")
+                printed = true
+            }
             Swift.print("  vecdb \(describe(ours, a))")
             guard !b.isEmpty else { continue }
             Swift.print("  faiss \(describe(faiss, b))")
             let ratios = targets.map { t -> String in
                 guard let x = a.filter({ $0.recall >= t }).map(\.qps).max(),
-                      let y = b.filter({ $0.recall >= t }).map(\.qps).max() else { return "-" }
+                    let y = b.filter({ $0.recall >= t }).map(\.qps).max()
+                else { return "-" }
                 return String(format: "%.2f", x / y)
             }
-            Swift.print("  vecdb / faiss \(ours): qps ratio \(ratios.joined(separator: "/")), "
-                        + String(format: "train ratio %.2f, memory ratio %.2f", a[0].train / max(b[0].train, 1e-9),
-                                 a[0].memory / max(b[0].memory, 1)))
+            Swift.print(
+                "  vecdb / faiss \(ours): qps ratio \(ratios.joined(separator: "/")), "
+                    + String(
+                        format: "train ratio %.2f, memory ratio %.2f", a[0].train / max(b[0].train, 1e-9),
+                        a[0].memory / max(b[0].memory, 1)))
         }
     }
 }

@@ -16,20 +16,22 @@ struct CNNBenchmark {
     static func model(seed: UInt64) -> Sequential {
         var g = SeededGenerator(seed: seed)
         let conv1 = Conv2D(inChannels: 1, outChannels: 32, kernel: 3, padding: 1, name: "conv1", generator: &g)
-        conv1.needsInputGradient = false // nothing below it to train
-        return Sequential(name: "cnn", [
-            conv1,
-            Activation(.relu),
-            Pool2D(.max, kernel: 2),
-            Conv2D(inChannels: 32, outChannels: 64, kernel: 3, padding: 1, name: "conv2", generator: &g),
-            Activation(.relu),
-            Pool2D(.max, kernel: 2),
-            Flatten(),
-            Linear(64 * 7 * 7, 128, name: "fc1", generator: &g),
-            Activation(.relu),
-            Dropout(rate: 0.25, seed: seed &+ 1),
-            Linear(128, 10, name: "fc2", generator: &g),
-        ])
+        conv1.needsInputGradient = false  // nothing below it to train
+        return Sequential(
+            name: "cnn",
+            [
+                conv1,
+                Activation(.relu),
+                Pool2D(.max, kernel: 2),
+                Conv2D(inChannels: 32, outChannels: 64, kernel: 3, padding: 1, name: "conv2", generator: &g),
+                Activation(.relu),
+                Pool2D(.max, kernel: 2),
+                Flatten(),
+                Linear(64 * 7 * 7, 128, name: "fc1", generator: &g),
+                Activation(.relu),
+                Dropout(rate: 0.25, seed: seed &+ 1),
+                Linear(128, 10, name: "fc2", generator: &g),
+            ])
     }
 
     static func load(_ dir: String, _ prefix: String) throws -> (Tensor, [Int32]) {
@@ -54,7 +56,8 @@ struct CNNBenchmark {
         var rng = SeededGenerator(seed: seed)
         for epoch in 1...epochs {
             let order = Batches.shuffled(Array(0..<trainY.count), generator: &rng)
-            var lossSum = 0.0, batches = 0
+            var lossSum = 0.0
+            var batches = 0
             let start = now()
             for r in Batches.ranges(count: order.count, size: batchSize) {
                 let rows = Array(order[r])
@@ -81,15 +84,18 @@ struct CNNBenchmark {
                 epoch: epoch, epochs: epochs, batch: batchSize, optimizer: "adam", learningRate: 0.001,
                 schedule: "cosine to 0.05x over all epochs", model: "conv32-pool-conv64-pool-fc128-dropout0.25-fc10",
                 trainImages: trainY.count, testImages: testY.count, seed: Int(seed), blas: BLAS.description)
-            try out.append(CNNEpochRow(
-                system: "vecdb", benchmark: "cnn-fashion-mnist", threads: threads, params: params,
-                epochSeconds: BenchOutput.round(seconds, 3),
-                imagesPerSecond: BenchOutput.round(Double(trainY.count) / seconds, 1),
-                testAccuracy: BenchOutput.round(accuracy, 4),
-                trainLoss: BenchOutput.round(lossSum / Double(max(batches, 1)), 4),
-                evalSeconds: BenchOutput.round(evalSeconds, 3)))
-            print(String(format: "vecdb    cnn epoch %d/%d  %.1f s (%.0f images/s)  train loss %.4f  test accuracy %.4f  (eval %.1f s)",
-                         epoch, epochs, seconds, Double(trainY.count) / seconds, lossSum / Double(max(batches, 1)), accuracy, evalSeconds))
+            try out.append(
+                CNNEpochRow(
+                    system: "vecdb", benchmark: "cnn-fashion-mnist", threads: threads, params: params,
+                    epochSeconds: BenchOutput.round(seconds, 3),
+                    imagesPerSecond: BenchOutput.round(Double(trainY.count) / seconds, 1),
+                    testAccuracy: BenchOutput.round(accuracy, 4),
+                    trainLoss: BenchOutput.round(lossSum / Double(max(batches, 1)), 4),
+                    evalSeconds: BenchOutput.round(evalSeconds, 3)))
+            print(
+                String(
+                    format: "vecdb    cnn epoch %d/%d  %.1f s (%.0f images/s)  train loss %.4f  test accuracy %.4f  (eval %.1f s)",
+                    epoch, epochs, seconds, Double(trainY.count) / seconds, lossSum / Double(max(batches, 1)), accuracy, evalSeconds))
             fflush(nil)
         }
         if let checkpoint {

@@ -41,12 +41,16 @@ struct GemmBenchmark {
             times.sort()
             let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
             let gflops = 2.0 * Double(n) * Double(n) * Double(n) / median / 1e9
-            try out.append(GemmRow(
-                system: "vecdb", benchmark: "sgemm", threads: threads, gflops: BenchOutput.round(gflops, 3),
-                params: GemmParams(m: n, n: n, k: n, dtype: "float32", runs: times.count, medianSeconds: median,
-                                   blas: BLAS.description)))
-            print(String(format: "vecdb    sgemm %dx%dx%d  %8.2f GFLOP/s  (median of %d, %@, threads=%d)", n, n, n, gflops,
-                         times.count, BLAS.description, threads))
+            try out.append(
+                GemmRow(
+                    system: "vecdb", benchmark: "sgemm", threads: threads, gflops: BenchOutput.round(gflops, 3),
+                    params: GemmParams(
+                        m: n, n: n, k: n, dtype: "float32", runs: times.count, medianSeconds: median,
+                        blas: BLAS.description)))
+            print(
+                String(
+                    format: "vecdb    sgemm %dx%dx%d  %8.2f GFLOP/s  (median of %d, %@, threads=%d)", n, n, n, gflops,
+                    times.count, BLAS.description, threads))
             results.append((n, gflops))
         }
         return results
@@ -72,8 +76,10 @@ struct GemmBenchmark {
         let ours = mine.map(\.1).max() ?? 0
         let best = max(ours, mine.compactMap { numpy[$0.0] }.max() ?? 0)
         if best > 0 {
-            print(String(format: "  best %@sgemm on this machine: %.2f GFLOP/s; vecdb's best %.2f = %.0f%% of it (target ≥ 70%%)",
-                         threads == 1 ? "single-thread " : "", best, ours, 100 * ours / best))
+            print(
+                String(
+                    format: "  best %@sgemm on this machine: %.2f GFLOP/s; vecdb's best %.2f = %.0f%% of it (target ≥ 70%%)",
+                    threads == 1 ? "single-thread " : "", best, ours, 100 * ours / best))
         }
     }
 }

@@ -11,7 +11,7 @@ struct HNSWBenchmark {
     let repeats: Int
     /// Vectors stored as IEEE half precision, read in place by the graph.
     let float16: Bool
-    let M: Int
+    let m: Int
     let efConstruction: Int
     let efSweep: [Int]
 
@@ -22,44 +22,48 @@ struct HNSWBenchmark {
         let queries = data.preparedQueries()
         let halves = float16 ? rows.map(HalfFloat.bits) : []
         try RowMatrix.with(rows, dimension: d) { (m32: RowMatrix) throws in
-          try halves.withUnsafeBufferPointer { hb in
-            let m = float16 ? StoredRows(float16: hb.baseAddress.unsafelyUnwrapped, count: m32.count, dimension: d) : StoredRows(m32)
-            let label = float16 ? "HNSW-F16" : "HNSW"
-            let t0 = now()
-            let graph = try HNSWGraph.build(vectors: m, metric: data.metric,
-                                            parameters: .init(M: M, efConstruction: efConstruction), threads: threads)
-            let build = now() - t0
-            printError(String(format: "vecdb HNSW built in %.2f s (%d nodes, top level %d)", build, graph.count, graph.maxLevel))
-            // Measure what a collection serves: the graph written to its file and opened again by mmap.
-            let file = NSTemporaryDirectory() + "/vecdb-bench-\(getpid()).idx"
-            try graph.write(to: file)
-            defer { try? FileManager.default.removeItem(atPath: file) }
-            let mapped = try HNSWGraph.open(file, vectors: m, metric: data.metric, verifyBody: true)
-            // The graph's own bytes plus the vectors it links (which a collection stores once).
-            let memory = mapped.memoryBytes + m.byteCount
-            for ef in efSweep {
-                var found = [[UInt64]](repeating: [], count: nq)
-                for i in 0..<min(10, nq) {
-                    _ = queries[i].withUnsafeBufferPointer { mapped.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef) }
-                }
-                var passes: [Double] = []
-                for _ in 0..<repeats {
-                    let start = now()
-                    for i in 0..<nq {
-                        found[i] = queries[i].withUnsafeBufferPointer {
-                            mapped.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef).map(\.id)
-                        }
+            try halves.withUnsafeBufferPointer { hb in
+                let vectors =
+                    float16 ? StoredRows(float16: hb.baseAddress.unsafelyUnwrapped, count: m32.count, dimension: d) : StoredRows(m32)
+                let label = float16 ? "HNSW-F16" : "HNSW"
+                let t0 = now()
+                let graph = try HNSWGraph.build(
+                    vectors: vectors, metric: data.metric,
+                    parameters: .init(m: m, efConstruction: efConstruction), threads: threads)
+                let build = now() - t0
+                printError(String(format: "vecdb HNSW built in %.2f s (%d nodes, top level %d)", build, graph.count, graph.maxLevel))
+                // Measure what a collection serves: the graph written to its file and opened again by mmap.
+                let file = NSTemporaryDirectory() + "/vecdb-bench-\(getpid()).idx"
+                try graph.write(to: file)
+                defer { try? FileManager.default.removeItem(atPath: file) }
+                let mapped = try HNSWGraph.open(file, vectors: vectors, metric: data.metric, verifyBody: true)
+                // The graph's own bytes plus the vectors it links (which a collection stores once).
+                let memory = mapped.memoryBytes + vectors.byteCount
+                for ef in efSweep {
+                    var found = [[UInt64]](repeating: [], count: nq)
+                    for i in 0..<min(10, nq) {
+                        _ = queries[i].withUnsafeBufferPointer { mapped.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef) }
                     }
-                    passes.append(now() - start)
+                    var passes: [Double] = []
+                    for _ in 0..<repeats {
+                        let start = now()
+                        for i in 0..<nq {
+                            found[i] = queries[i].withUnsafeBufferPointer {
+                                mapped.search($0.baseAddress.unsafelyUnwrapped, k: k, ef: ef).map(\.id)
+                            }
+                        }
+                        passes.append(now() - start)
+                    }
+                    let qps = Double(nq) / passes.sorted()[passes.count / 2]
+                    try out.searchRow(
+                        system: "vecdb", dataset: data.name, index: label,
+                        params: HNSWSearchParams(
+                            m: m, efConstruction: efConstruction, ef: ef, batch: 1, repeats: repeats,
+                            openedBy: "mmap"),
+                        k: k, recall: recall(found: found, truth: data.truth, k: k), qps: qps, buildSeconds: build,
+                        memoryBytes: memory, threads: threads)
                 }
-                let qps = Double(nq) / passes.sorted()[passes.count / 2]
-                try out.searchRow(system: "vecdb", dataset: data.name, index: label,
-                                  params: HNSWSearchParams(M: M, efConstruction: efConstruction, ef: ef, batch: 1, repeats: repeats,
-                                                           openedBy: "mmap"),
-                                  k: k, recall: recall(found: found, truth: data.truth, k: k), qps: qps, buildSeconds: build,
-                                  memoryBytes: memory, threads: threads)
             }
-          }
         }
     }
 }

@@ -26,8 +26,11 @@ struct IVFBenchmark {
         // and trains its centroids on the sphere.
         let metric = data.metric
         var encodings: [(name: String, encoding: IVFIndex.Encoding)] = [("IVF-Flat", .flat), ("IVF-SQ8", .sq8)]
-        if d % pqM == 0 { encodings.append(("IVF-PQ", .pq(m: pqM))) }
-        else { printError("skipping IVF-PQ: dimension \(d) is not divisible by --pq-m \(pqM)") }
+        if d % pqM == 0 {
+            encodings.append(("IVF-PQ", .pq(m: pqM)))
+        } else {
+            printError("skipping IVF-PQ: dimension \(d) is not divisible by --pq-m \(pqM)")
+        }
         let sweep = nprobeSweep.filter { $0 <= nlist }
         try RowMatrix.with(rows, dimension: d) { (m: RowMatrix) throws in
             for (name, encoding) in encodings {
@@ -37,7 +40,8 @@ struct IVFBenchmark {
                 let t1 = now()
                 try index.add(m, threads: threads)
                 let t2 = now()
-                let train = t1 - t0, add = t2 - t1
+                let train = t1 - t0
+                let add = t2 - t1
                 printError(String(format: "vecdb %@ trained in %.2f s, added in %.2f s", name, train, add))
                 let file = NSTemporaryDirectory() + "/vecdb-bench-\(getpid()).ivf"
                 try index.write(to: file)
@@ -54,12 +58,17 @@ struct IVFBenchmark {
                         passes.append(now() - start)
                     }
                     let qps = Double(nq) / passes.sorted()[passes.count / 2]
-                    var params = IVFSearchParams(nlist: nlist, nprobe: nprobe, batch: 1, repeats: repeats, trainSeconds: train,
-                                                 addSeconds: add, openedBy: "mmap")
-                    if case .pq(let pm) = encoding { params.m = pm; params.nbits = 8 }
-                    try out.searchRow(system: "vecdb", dataset: data.name, index: name, params: params, k: k,
-                                      recall: recall(found: found, truth: data.truth, k: k), qps: qps,
-                                      buildSeconds: train + add, memoryBytes: memory, threads: threads)
+                    var params = IVFSearchParams(
+                        nlist: nlist, nprobe: nprobe, batch: 1, repeats: repeats, trainSeconds: train,
+                        addSeconds: add, openedBy: "mmap")
+                    if case .pq(let pm) = encoding {
+                        params.m = pm
+                        params.nbits = 8
+                    }
+                    try out.searchRow(
+                        system: "vecdb", dataset: data.name, index: name, params: params, k: k,
+                        recall: recall(found: found, truth: data.truth, k: k), qps: qps,
+                        buildSeconds: train + add, memoryBytes: memory, threads: threads)
                 }
             }
         }

@@ -11,7 +11,11 @@ struct StorageBenchmark {
     let rows: Int
     let directory: String
 
-    struct Item { let title: String; let year: Double; let genres: [String] }
+    struct Item {
+        let title: String
+        let year: Double
+        let genres: [String]
+    }
 
     static func items() throws -> [Item] {
         let dir = try DatasetCatalog().fetch("ml-100k", log: { printError($0) })
@@ -30,17 +34,23 @@ struct StorageBenchmark {
         let pool = (0..<(10_000 * d)).map { _ in rng.nextUnitFloat() * 2 - 1 }
         func batch(_ start: Int, _ n: Int) -> [Record] {
             (0..<n).map { i in
-                let k = start + i, item = items[k % items.count], off = (k % 10_000) * d
-                return Record(key: .int(UInt64(k)), vector: Array(pool[off..<(off + d)]),
-                              payload: ["title": .string(item.title), "year": .number(item.year),
-                                        "genres": .array(item.genres.map { .string($0) }), "item": .number(Double(k % items.count))])
+                let k = start + i
+                let item = items[k % items.count]
+                let off = (k % 10_000) * d
+                return Record(
+                    key: .int(UInt64(k)), vector: Array(pool[off..<(off + d)]),
+                    payload: [
+                        "title": .string(item.title), "year": .number(item.year),
+                        "genres": .array(item.genres.map { .string($0) }), "item": .number(Double(k % items.count)),
+                    ])
             }
         }
         try? FileManager.default.removeItem(atPath: directory)
         var db = try Database.open(at: directory)
         let c = try db.createCollection("bench", dimension: d, metric: .l2)
         // Ingest: batches of 10,000 up to `rows` (seals included), then batches of 100 and 1.
-        var spent = 0.0, k = 0
+        var spent = 0.0
+        var k = 0
         while k < rows {
             let b = batch(k, min(10_000, rows - k))
             let t = now()
@@ -51,9 +61,10 @@ struct StorageBenchmark {
         let t = now()
         try c.flush()
         spent += now() - t
-        try out.figureRow(system: "vecdb", benchmark: "ingest",
-                          params: IngestParams(dim: d, batch: 10_000, durability: "fsync", rows: rows),
-                          figures: IngestFigures(vectorsPerSecond: Double(rows) / spent))
+        try out.figureRow(
+            system: "vecdb", benchmark: "ingest",
+            params: IngestParams(dim: d, batch: 10_000, durability: "fsync", rows: rows),
+            figures: IngestFigures(vectorsPerSecond: Double(rows) / spent))
         for size in [100, 1] {
             let total = size == 1 ? 500 : 50_000
             var j = 0
@@ -65,13 +76,14 @@ struct StorageBenchmark {
                 spent += now() - t
                 j += size
             }
-            try out.figureRow(system: "vecdb", benchmark: "ingest",
-                              params: IngestParams(dim: d, batch: size, durability: "fsync", rows: total),
-                              figures: IngestFigures(vectorsPerSecond: Double(total) / spent))
+            try out.figureRow(
+                system: "vecdb", benchmark: "ingest",
+                params: IngestParams(dim: d, batch: size, durability: "fsync", rows: total),
+                figures: IngestFigures(vectorsPerSecond: Double(total) / spent))
         }
         try c.flush()
         let stats = c.stats()
-        _ = try c.get(0) // the key map is built on first use
+        _ = try c.get(0)  // the key map is built on first use
         var lat: [Double] = []
         for _ in 0..<20_000 {
             let key = Key.int(UInt64(Int(rng.next() % UInt64(rows))))
@@ -81,11 +93,13 @@ struct StorageBenchmark {
             guard r?.payload != nil else { throw VecDBError(.corruptFile, "payload of \(key) missing") }
         }
         lat.sort()
-        try out.figureRow(system: "vecdb", benchmark: "payload",
-                          params: PayloadParams(rows: rows, reads: lat.count, source: "ml-100k items"),
-                          figures: PayloadFigures(compressionRatio: stats.payloadCompressionRatio,
-                                                  getP50Microseconds: lat[lat.count / 2] * 1e6,
-                                                  getP99Microseconds: lat[lat.count * 99 / 100] * 1e6))
+        try out.figureRow(
+            system: "vecdb", benchmark: "payload",
+            params: PayloadParams(rows: rows, reads: lat.count, source: "ml-100k items"),
+            figures: PayloadFigures(
+                compressionRatio: stats.payloadCompressionRatio,
+                getP50Microseconds: lat[lat.count / 2] * 1e6,
+                getP99Microseconds: lat[lat.count * 99 / 100] * 1e6))
         db.close()
         var opens: [Double] = []
         for _ in 0..<5 {
@@ -101,14 +115,17 @@ struct StorageBenchmark {
         var first = now()
         _ = try c2.search(Array(pool[0..<d]), k: 10)
         let firstSearch = now() - first
-        try out.figureRow(system: "vecdb", benchmark: "open", params: OpenParams(rows: c2.count, dim: d),
-                          figures: OpenFigures(openMillisecondsMedian: opens[opens.count / 2] * 1000,
-                                               firstSearchMilliseconds: firstSearch * 1000))
+        try out.figureRow(
+            system: "vecdb", benchmark: "open", params: OpenParams(rows: c2.count, dim: d),
+            figures: OpenFigures(
+                openMillisecondsMedian: opens[opens.count / 2] * 1000,
+                firstSearchMilliseconds: firstSearch * 1000))
         _ = try c2.delete((0..<(rows / 10)).map { .int(UInt64($0 * 10)) })
         first = now()
         try c2.compact()
-        try out.figureRow(system: "vecdb", benchmark: "compaction",
-                          params: CompactionParams(rows: c2.count + rows / 10, deleted: rows / 10),
-                          figures: CompactionFigures(rowsPerSecond: Double(c2.count + rows / 10) / (now() - first)))
+        try out.figureRow(
+            system: "vecdb", benchmark: "compaction",
+            params: CompactionParams(rows: c2.count + rows / 10, deleted: rows / 10),
+            figures: CompactionFigures(rowsPerSecond: Double(c2.count + rows / 10) / (now() - first)))
     }
 }

@@ -15,7 +15,9 @@ public enum CrashData {
     public static func vector(for key: UInt64) -> [Float] {
         var x = key &* 0x9E37_79B9_7F4A_7C15 | 1
         return (0..<dimension).map { _ in
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17
+            x ^= x << 13
+            x ^= x >> 7
+            x ^= x << 17
             return Float(x % 20_001) / 10_000 - 1
         }
     }

@@ -16,7 +16,8 @@ public enum CSVFormat {
 
     public static func parse(_ text: String, path: String) throws(VecDBError) -> VectorMatrix<Float> {
         var values: [Float] = []
-        var dimension = -1, count = 0
+        var dimension = -1
+        var count = 0
         for (lineNumber, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
@@ -25,16 +26,23 @@ public enum CSVFormat {
             row.reserveCapacity(fields.count)
             var numeric = true
             for f in fields {
-                guard let v = Float(f.trimmingCharacters(in: .whitespaces)) else { numeric = false; break }
+                guard let v = Float(f.trimmingCharacters(in: .whitespaces)) else {
+                    numeric = false
+                    break
+                }
                 row.append(v)
             }
             if !numeric {
-                if count == 0 && dimension < 0 { dimension = 0; continue } // header
+                if count == 0 && dimension < 0 {
+                    dimension = 0
+                    continue
+                }  // header
                 throw VecDBError(.malformedFile, "\(path): line \(lineNumber + 1) has a field that is not a number", path: path)
             }
             if dimension <= 0 { dimension = row.count }
             guard row.count == dimension else {
-                throw VecDBError(.malformedFile, "\(path): line \(lineNumber + 1) has \(row.count) fields, expected \(dimension)", path: path)
+                throw VecDBError(
+                    .malformedFile, "\(path): line \(lineNumber + 1) has \(row.count) fields, expected \(dimension)", path: path)
             }
             values += row
             count += 1

@@ -64,8 +64,10 @@ public struct DatasetCatalog: Sendable {
     ///   - log: receives progress lines.
     /// - Throws: ``VecDBError/Code/unknownDataset``, or ``VecDBError/Code/io`` when a download fails.
     @discardableResult
-    public func fetch(_ name: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                      log: (String) -> Void = { _ in }) throws(VecDBError) -> String {
+    public func fetch(
+        _ name: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        log: (String) -> Void = { _ in }
+    ) throws(VecDBError) -> String {
         try Self.validate(name)
         let dir = directory(name)
         let marker = dir + "/.complete"
@@ -90,25 +92,30 @@ public struct DatasetCatalog: Sendable {
     }
 
     /// The ANN view of a fetched data set (fetching it first if needed).
-    public func ann(_ name: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                    log: (String) -> Void = { _ in }) throws(VecDBError) -> ANNDataset {
+    public func ann(
+        _ name: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        log: (String) -> Void = { _ in }
+    ) throws(VecDBError) -> ANNDataset {
         try Self.validate(name)
         let metric: Metric
         switch name {
         case "fashion-mnist-784": metric = .l2
         case "glove-50-angular": metric = .cosine
-        default: throw VecDBError(.invalidArgument, "data set '\(name)' is not a vector benchmark; use fashion-mnist-784 or glove-50-angular")
+        default:
+            throw VecDBError(.invalidArgument, "data set '\(name)' is not a vector benchmark; use fashion-mnist-784 or glove-50-angular")
         }
         let dir = try fetch(name, threads: threads, log: log)
-        return ANNDataset(name: name, metric: metric, basePath: dir + "/base.fvecs", queriesPath: dir + "/queries.fvecs",
-                          groundTruthPath: dir + "/groundtruth.ivecs")
+        return ANNDataset(
+            name: name, metric: metric, basePath: dir + "/base.fvecs", queriesPath: dir + "/queries.fvecs",
+            groundTruthPath: dir + "/groundtruth.ivecs")
     }
 
     // MARK: - Fetchers
 
     func fetchFashionMNIST(_ dir: String, threads: Int, log: (String) -> Void) throws(VecDBError) {
         let files = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-        try Shell.run("""
+        try Shell.run(
+            """
             set -e
             SRC=/usr/share/datasets/fashion-mnist
             if [ ! -f "$SRC/train-images-idx3-ubyte.gz" ] && [ "$(id -u)" = 0 ]; then
@@ -144,7 +151,8 @@ public struct DatasetCatalog: Sendable {
         var order = Array(0..<all.count)
         order.shuffle(using: &rng)
         let held = Set(order.prefix(Self.gloveHoldoutCount))
-        var base: [Float] = [], queries: [Float] = []
+        var base: [Float] = []
+        var queries: [Float] = []
         base.reserveCapacity((all.count - held.count) * 50)
         for r in 0..<all.count {
             let row = all.values[(r * 50)..<(r * 50 + 50)]

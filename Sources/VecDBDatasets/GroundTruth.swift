@@ -4,8 +4,10 @@ import VecDBKernels
 /// Exact nearest neighbours, computed once and cached as `.ivecs`.
 public enum GroundTruth {
     /// The exact top-`k` row indices of every query, by brute force.
-    public static func compute(base: VectorMatrix<Float>, queries: VectorMatrix<Float>, metric: Metric,
-                               k: Int, threads: Int) throws(VecDBError) -> VectorMatrix<Int32> {
+    public static func compute(
+        base: VectorMatrix<Float>, queries: VectorMatrix<Float>, metric: Metric,
+        k: Int, threads: Int
+    ) throws(VecDBError) -> VectorMatrix<Int32> {
         guard base.dimension == queries.dimension else {
             throw VecDBError(.dimensionMismatch, "queries have \(queries.dimension) dimensions, base vectors have \(base.dimension)")
         }
@@ -25,8 +27,10 @@ public enum GroundTruth {
     /// The cached ground truth for a pair of files, computing and caching it if needed.
     ///
     /// The cache key covers both paths, their sizes and modification times, and the metric.
-    public static func cached(basePath: String, queriesPath: String, metric: Metric, cacheDirectory: String,
-                              threads: Int) throws(VecDBError) -> (path: String, matrix: VectorMatrix<Int32>) {
+    public static func cached(
+        basePath: String, queriesPath: String, metric: Metric, cacheDirectory: String,
+        threads: Int
+    ) throws(VecDBError) -> (path: String, matrix: VectorMatrix<Int32>) {
         var key = "\(metric.rawValue)"
         for p in [basePath, queriesPath] {
             let attrs = try? FileManager.default.attributesOfItem(atPath: p)

@@ -28,7 +28,9 @@ public enum IDXFormat {
         let b = [UInt8](data.prefix(4))
         guard b.count == 4, b[0] == 0, b[1] == 0, b[2] == 0x08, (1...4).contains(b[3]) else {
             let hex = b.map { String(format: "%02x", $0) }.joined()
-            throw VecDBError(.malformedFile, "\(path): wrong IDX magic number 0x\(hex); expected 0x000008 followed by a rank of 1 to 4 (unsigned bytes)", path: path)
+            throw VecDBError(
+                .malformedFile, "\(path): wrong IDX magic number 0x\(hex); expected 0x000008 followed by a rank of 1 to 4 (unsigned bytes)",
+                path: path)
         }
         let rank = Int(b[3])
         guard data.count >= 4 + 4 * rank else { throw VecDBError(.malformedFile, "\(path): truncated IDX header", path: path) }
@@ -42,7 +44,9 @@ public enum IDXFormat {
         }
         let start = 4 + 4 * rank
         guard data.count - start >= total else {
-            throw VecDBError(.malformedFile, "\(path): truncated IDX data: shape \(shape) needs \(total) bytes, file has \(data.count - start)", path: path)
+            throw VecDBError(
+                .malformedFile, "\(path): truncated IDX data: shape \(shape) needs \(total) bytes, file has \(data.count - start)",
+                path: path)
         }
         return Array(shape: shape, bytes: [UInt8](data[(data.startIndex + start)..<(data.startIndex + start + total)]))
     }

@@ -102,7 +102,8 @@ public enum NumpyFormat {
         let (h, offset) = try parseHeader(data, path: path)
         func bad(_ why: String) -> VecDBError { VecDBError(.malformedFile, "\(path): \(why)", path: path) }
         guard h.shape.count == 1 || h.shape.count == 2 else { throw bad("expected a 1-D or 2-D array, shape is \(h.shape)") }
-        let rows = h.shape[0], cols = h.shape.count == 2 ? h.shape[1] : 1
+        let rows = h.shape[0]
+        let cols = h.shape.count == 2 ? h.shape[1] : 1
         let (n, overflow) = rows.multipliedReportingOverflow(by: cols)
         guard !overflow else { throw bad("shape \(h.shape) is too large") }
         let code = h.descr.dropFirst()

@@ -33,8 +33,10 @@ extension VecsFormat {
             }
             let stride = 4 + d * 4
             guard data.count % stride == 0 else {
-                throw VecDBError(.malformedFile, "\(path) is truncated: \(data.count) bytes is not a whole number of "
-                                 + "\(stride)-byte vectors of dimension \(d)", path: path)
+                throw VecDBError(
+                    .malformedFile,
+                    "\(path) is truncated: \(data.count) bytes is not a whole number of "
+                        + "\(stride)-byte vectors of dimension \(d)", path: path)
             }
             dimension = d
             count = data.count / stride
@@ -45,7 +47,8 @@ extension VecsFormat {
         /// - Parameter range: vector indices, within `0..<count`.
         /// - Throws: `VecDBError` with code `malformedFile` for a vector whose header differs from vector 0's.
         package func rows(_ range: Range<Int>) throws(VecDBError) -> [Float] {
-            let d = dimension, stride = 4 + d * 4
+            let d = dimension
+            let stride = 4 + d * 4
             let r = range.clamped(to: 0..<count)
             var out = [Float]()
             out.reserveCapacity(r.count * d)

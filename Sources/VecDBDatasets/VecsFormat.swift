@@ -35,8 +35,10 @@ public enum VecsFormat {
         }
     }
 
-    static func read<E>(_ path: String, elementSize: Int, limit: Int,
-                        append: (UnsafePointer<UInt8>, Int, inout [E]) -> Void) throws(VecDBError) -> VectorMatrix<E> {
+    static func read<E>(
+        _ path: String, elementSize: Int, limit: Int,
+        append: (UnsafePointer<UInt8>, Int, inout [E]) -> Void
+    ) throws(VecDBError) -> VectorMatrix<E> {
         let data = try readFile(path)
         guard data.count >= 4 else {
             throw VecDBError(.malformedFile, "\(path) is empty or shorter than one vector header", path: path)
@@ -50,7 +52,11 @@ public enum VecsFormat {
             }
             let stride = 4 + d * elementSize
             guard data.count % stride == 0 else {
-                return .failure(VecDBError(.malformedFile, "\(path) is truncated: \(data.count) bytes is not a whole number of \(stride)-byte vectors of dimension \(d)", path: path))
+                return .failure(
+                    VecDBError(
+                        .malformedFile,
+                        "\(path) is truncated: \(data.count) bytes is not a whole number of \(stride)-byte vectors of dimension \(d)",
+                        path: path))
             }
             let n = min(data.count / stride, limit)
             var out = [E]()

@@ -128,7 +128,8 @@ package struct QueryEngine: Sendable {
 
     /// The row gate of the memtable rows of `snapshot`.
     static func memtableGate(_ snapshot: Snapshot, filter: PayloadPredicate?) -> ((Int) -> Bool)? {
-        let mem = snapshot.memtable, dead = snapshot.memDead
+        let mem = snapshot.memtable
+        let dead = snapshot.memDead
         if let filter { return { r in !dead.contains(r) && filter.admits(mem.payload(at: r)) } }
         return dead.count > 0 ? { r in !dead.contains(r) } : nil
     }

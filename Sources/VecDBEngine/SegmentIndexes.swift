@@ -102,13 +102,15 @@ package final class SegmentIndexes: Sendable {
                 guard fs.exists(path) else { continue }
                 // A graph built with other parameters is rebuilt.
                 if let g = try? HNSWGraph.open(path, vectors: v.segment.storedRows(), metric: metric, fs: fs), g.count == v.segment.count,
-                   g.parameters == parameters {
+                    g.parameters == parameters
+                {
                     entries[v.segment.id] = Entry(segment: v.segment, index: .graph(g))
                 }
             }
         case .ivf(let parameters):
             if let q = try? IVFIndex.open(quantizerPath, fs: fs, verifyBody: true), q.isTrained, q.encoding == parameters.encoding,
-               q.nlist == parameters.nlist, q.metric == metric, q.dimension == dimension {
+                q.nlist == parameters.nlist, q.metric == metric, q.dimension == dimension
+            {
                 quantizer = q
                 for v in snapshot.segments {
                     let path = listsPath(v.segment.id)
@@ -130,8 +132,10 @@ package final class SegmentIndexes: Sendable {
     /// builds an index for every segment of `snapshot`.
     ///
     /// The old index (files included) stays usable until the new one is recorded.
-    package func create(_ spec: IndexSpec, snapshot: Snapshot, threads: Int, retrain: Bool = false,
-                progress: (@Sendable (Int, Int) -> Void)?) throws(VecDBError) {
+    package func create(
+        _ spec: IndexSpec, snapshot: Snapshot, threads: Int, retrain: Bool = false,
+        progress: (@Sendable (Int, Int) -> Void)?
+    ) throws(VecDBError) {
         try buildLock.withLock { (_: inout ()) throws(VecDBError) in
             var quantizer: IVFIndex?
             switch spec.kind {
@@ -151,8 +155,10 @@ package final class SegmentIndexes: Sendable {
             // Only the kind and its parameters (or a retrained quantiser) need new indexes; a new
             // default search width is just recorded.
             let (changed, sameSpec) = state.withLock { s -> (Bool, Bool) in
-                (s.spec?.kind != spec.kind || quantizer.map { q in s.quantizer.map { $0.value !== q } ?? true } ?? false,
-                 s.spec == spec)
+                (
+                    s.spec?.kind != spec.kind || quantizer.map { q in s.quantizer.map { $0.value !== q } ?? true } ?? false,
+                    s.spec == spec
+                )
             }
             guard changed else {
                 if !sameSpec || !fs.exists(specPath) { try fs.replaceAtomically(specPath, with: spec.bytes()) }
@@ -167,7 +173,9 @@ package final class SegmentIndexes: Sendable {
             var done = 0
             var fresh: [UInt64: Entry] = [:]
             for v in snapshot.segments {
-                if let index = try build(v, spec: spec, quantizer: quantizer, threads: threads, done: done, total: total, progress: progress) {
+                if let index = try build(
+                    v, spec: spec, quantizer: quantizer, threads: threads, done: done, total: total, progress: progress)
+                {
                     fresh[v.segment.id] = Entry(segment: v.segment, index: index)
                 }
                 done += v.segment.count
@@ -185,13 +193,16 @@ package final class SegmentIndexes: Sendable {
     }
 
     /// Builds and writes one segment's index; nil for IVF without a trained quantiser.
-    func build(_ v: SegmentView, spec: IndexSpec, quantizer: IVFIndex?, threads: Int, done: Int, total: Int,
-               progress: (@Sendable (Int, Int) -> Void)?) throws(VecDBError) -> Index? {
+    func build(
+        _ v: SegmentView, spec: IndexSpec, quantizer: IVFIndex?, threads: Int, done: Int, total: Int,
+        progress: (@Sendable (Int, Int) -> Void)?
+    ) throws(VecDBError) -> Index? {
         let id = v.segment.id
         switch spec.kind {
         case .hnsw(let p):
-            let g = try HNSWGraph.build(vectors: v.segment.storedRows(), metric: metric, parameters: p, threads: threads,
-                                        progress: progress.map { p in { @Sendable n in p(done + n, total) } })
+            let g = try HNSWGraph.build(
+                vectors: v.segment.storedRows(), metric: metric, parameters: p, threads: threads,
+                progress: progress.map { p in { @Sendable n in p(done + n, total) } })
             try g.write(to: graphPath(id), fs: fs)
             return .graph(g)
         case .ivf:
@@ -209,7 +220,10 @@ package final class SegmentIndexes: Sendable {
         let live = snapshot.segments.reduce(0) { $0 + $1.liveCount }
         let needed = max(p.nlist, p.encoding == .flat || p.encoding == .sq8 ? 1 : ProductQuantizer.ksub)
         guard live >= needed else {
-            throw VecDBError(.invalidArgument, "an IVF index with nlist \(p.nlist)\(needed > p.nlist ? " and PQ" : "") needs at least \(needed) stored vectors to train on; the collection holds \(live)")
+            throw VecDBError(
+                .invalidArgument,
+                "an IVF index with nlist \(p.nlist)\(needed > p.nlist ? " and PQ" : "") needs at least \(needed) stored vectors to train on; the collection holds \(live)"
+            )
         }
         let step = max(1, live / p.maxSample)
         var sample = [Float]()
@@ -255,8 +269,11 @@ package final class SegmentIndexes: Sendable {
                 done += v.segment.count
                 continue
             }
-            guard let index = try build(v, spec: spec, quantizer: quantizer, threads: threads, done: done, total: total,
-                                        progress: progress) else { return }
+            guard
+                let index = try build(
+                    v, spec: spec, quantizer: quantizer, threads: threads, done: done, total: total,
+                    progress: progress)
+            else { return }
             state.withLock { $0.entries[id] = Entry(segment: v.segment, index: index) }
             done += v.segment.count
             progress?(done, total)
@@ -308,7 +325,8 @@ package final class SegmentIndexes: Sendable {
     package var drift: Double? {
         state.withLock { s -> Double? in
             guard let q = s.quantizer?.value, q.trainingMeanDistance > 0 else { return nil }
-            var sum = 0.0, count = 0
+            var sum = 0.0
+            var count = 0
             for e in s.entries.values {
                 if case .ivf(let lists) = e.index {
                     let t = lists.driftTotals

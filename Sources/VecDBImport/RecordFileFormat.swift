@@ -27,15 +27,22 @@ public enum RecordFileFormat: String, Sendable, CaseIterable {
     /// - Throws: `VecDBError` with code `unsupported` when the name gives no known format.
     public init(path: String) throws {
         let lower = path.lowercased()
-        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") { self = .jsonLines }
-        else if lower.hasSuffix(".fvecs") { self = .fvecs }
-        else if lower.hasSuffix(".bvecs") { self = .bvecs }
-        else if lower.hasSuffix(".npy") { self = .npy }
-        else if lower.hasSuffix(".csv") || lower.hasSuffix(".csv.gz") { self = .csv }
-        else if lower.contains("ubyte") { self = .idx }
-        else {
-            throw VecDBError(.unsupported, "cannot tell the format of \(path); expected .fvecs, .bvecs, .npy, .csv or an IDX file",
-                             path: path)
+        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") {
+            self = .jsonLines
+        } else if lower.hasSuffix(".fvecs") {
+            self = .fvecs
+        } else if lower.hasSuffix(".bvecs") {
+            self = .bvecs
+        } else if lower.hasSuffix(".npy") {
+            self = .npy
+        } else if lower.hasSuffix(".csv") || lower.hasSuffix(".csv.gz") {
+            self = .csv
+        } else if lower.contains("ubyte") {
+            self = .idx
+        } else {
+            throw VecDBError(
+                .unsupported, "cannot tell the format of \(path); expected .fvecs, .bvecs, .npy, .csv or an IDX file",
+                path: path)
         }
     }
 

@@ -64,7 +64,8 @@ struct JSONLinesCursor: Sendable {
     init(path: String) throws {
         self.path = path
         guard FileManager.default.isReadableFile(atPath: path),
-              let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+            let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        else {
             throw VecDBError(.notFound, "cannot read \(path)", path: path)
         }
         guard Self.isUTF8(data) else { throw VecDBError(.malformedFile, "\(path) is not UTF-8 text", path: path) }

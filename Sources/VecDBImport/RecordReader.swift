@@ -140,8 +140,10 @@ public struct RecordReader: Sendable {
         for i in 0..<n {
             let (key, overflow) = firstKey.addingReportingOverflow(UInt64(first + i))
             guard !overflow else {
-                throw VecDBError(.invalidArgument, "row \(first + i) of \(path) would get a key past \(UInt64.max) "
-                                 + "(first key \(firstKey))", path: path)
+                throw VecDBError(
+                    .invalidArgument,
+                    "row \(first + i) of \(path) would get a key past \(UInt64.max) "
+                        + "(first key \(firstKey))", path: path)
             }
             out.append(Record(key: .int(key), vector: Array(values[(i * dimension)..<((i + 1) * dimension)])))
         }

@@ -32,15 +32,20 @@ struct CandidateHeap: ~Copyable {
 
     @inline(__always)
     private func above(_ i: Int, _ j: Int) -> Bool {
-        let a = distances[i], b = distances[j]
+        let a = distances[i]
+        let b = distances[j]
         if a != b { return isMax ? a > b : a < b }
         return isMax ? nodes[i] > nodes[j] : nodes[i] < nodes[j]
     }
 
     @inline(__always)
     private func swap(_ i: Int, _ j: Int) {
-        let d = distances[i]; distances[i] = distances[j]; distances[j] = d
-        let n = nodes[i]; nodes[i] = nodes[j]; nodes[j] = n
+        let d = distances[i]
+        distances[i] = distances[j]
+        distances[j] = d
+        let n = nodes[i]
+        nodes[i] = nodes[j]
+        nodes[j] = n
     }
 
     mutating func push(_ distance: Float, _ node: UInt32) {

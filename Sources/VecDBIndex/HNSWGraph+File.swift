@@ -55,7 +55,7 @@ extension HNSWGraph {
             put(Self.fileVersion, 8)
             put(UInt8(Self.metricCode(metric)), 16)
             put(UInt32(dimension), 24)
-            put(UInt32(parameters.M), 28)
+            put(UInt32(parameters.m), 28)
             put(UInt32(parameters.efConstruction), 32)
             put(entryPoint, 36)
             put(parameters.seed, 40)
@@ -92,25 +92,31 @@ extension HNSWGraph {
     /// Opens an index file by memory-mapping it; the graph links `vectors`.
     ///
     /// - Throws: ``VecDBError/Code/corruptFile`` naming the file and what is wrong.
-    package static func open(_ path: String, vectors: RowMatrix, metric: Metric, fs: FileSystem = FileSystem(),
-                             verifyBody: Bool = false) throws(VecDBError) -> HNSWGraph {
+    package static func open(
+        _ path: String, vectors: RowMatrix, metric: Metric, fs: FileSystem = FileSystem(),
+        verifyBody: Bool = false
+    ) throws(VecDBError) -> HNSWGraph {
         try open(path, vectors: StoredRows(vectors), metric: metric, fs: fs, verifyBody: verifyBody)
     }
 
     /// Opens an index file by memory-mapping it; the graph links `vectors` (Float32 or Float16).
-    package static func open(_ path: String, vectors: StoredRows, metric: Metric, fs: FileSystem = FileSystem(),
-                             verifyBody: Bool = false) throws(VecDBError) -> HNSWGraph {
-        let file = try IndexFileReader(path, kind: "HNSW index", magic: fileMagic, version: fileVersion,
-                                       headerSize: fileHeaderSize, fs: fs)
+    package static func open(
+        _ path: String, vectors: StoredRows, metric: Metric, fs: FileSystem = FileSystem(),
+        verifyBody: Bool = false
+    ) throws(VecDBError) -> HNSWGraph {
+        let file = try IndexFileReader(
+            path, kind: "HNSW index", magic: fileMagic, version: fileVersion,
+            headerSize: fileHeaderSize, fs: fs)
         guard Int(file.load(16, as: UInt8.self)) == metricCode(metric) else { throw file.damaged("built for another metric") }
         let d = Int(file.load(24, as: UInt32.self))
         guard d == vectors.dimension else { throw file.damaged("built for \(d) dimensions, the vectors have \(vectors.dimension)") }
-        let params = Parameters(M: Int(file.load(28, as: UInt32.self)), efConstruction: Int(file.load(32, as: UInt32.self)),
-                                seed: file.load(40, as: UInt64.self))
+        let params = Parameters(
+            m: Int(file.load(28, as: UInt32.self)), efConstruction: Int(file.load(32, as: UInt32.self)),
+            seed: file.load(40, as: UInt64.self))
         do { try params.validate() } catch { throw file.damaged(error.message) }
         let n = file.offset(48)
         guard n <= vectors.count else { throw file.damaged("indexes \(n) rows, the segment has \(vectors.count)") }
-        let stride0 = 1 + 2 * params.M
+        let stride0 = 1 + 2 * params.m
         let upperWords = file.offset(64)
         let offsets = (0..<6).map { file.offset(72 + 8 * $0) }
         let need = [n * stride0 * 4, n, n * 4, upperWords * 4, (n + 63) / 64 * 8]
@@ -121,12 +127,13 @@ extension HNSWGraph {
         let entry = file.load(36, as: UInt32.self)
         guard maxLevel >= -1, maxLevel <= maximumLevel, n == 0 || Int(entry) < n else { throw file.damaged("bad entry point or level") }
         let base = UnsafeMutableRawPointer(mutating: file.bytes.baseAddress.unsafelyUnwrapped)
-        let g = try HNSWGraph(metric: metric, vectors: vectors, parameters: params, mapped: file.region, count: n,
-                              level0: (base + offsets[0]).assumingMemoryBound(to: UInt32.self),
-                              levels: (base + offsets[1]).assumingMemoryBound(to: UInt8.self),
-                              upperOffset: (base + offsets[2]).assumingMemoryBound(to: UInt32.self),
-                              upper: (base + offsets[3]).assumingMemoryBound(to: UInt32.self), upperCount: upperWords,
-                              deleted: UnsafeRawPointer(base + offsets[4]), entryPoint: entry, maxLevel: maxLevel)
+        let g = try HNSWGraph(
+            metric: metric, vectors: vectors, parameters: params, mapped: file.region, count: n,
+            level0: (base + offsets[0]).assumingMemoryBound(to: UInt32.self),
+            levels: (base + offsets[1]).assumingMemoryBound(to: UInt8.self),
+            upperOffset: (base + offsets[2]).assumingMemoryBound(to: UInt32.self),
+            upper: (base + offsets[3]).assumingMemoryBound(to: UInt32.self), upperCount: upperWords,
+            deleted: UnsafeRawPointer(base + offsets[4]), entryPoint: entry, maxLevel: maxLevel)
         return g
     }
 

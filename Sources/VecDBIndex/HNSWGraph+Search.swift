@@ -25,7 +25,7 @@ extension HNSWGraph {
                     let n = min(Int(block[0]), maxM)
                     for j in 0..<n {
                         let cand = block[1 + j]
-                        if Int(cand) >= count || Int(levels[Int(cand)]) < level { continue } // only a damaged file has these
+                        if Int(cand) >= count || Int(levels[Int(cand)]) < level { continue }  // only a damaged file has these
                         let d = distance(query, cand)
                         if d < currentDistance {
                             currentDistance = d
@@ -52,10 +52,16 @@ extension HNSWGraph {
         // Hot loop: everything it reads is hoisted into locals (class properties would cost an
         // exclusivity check per access).
         let d = dimension
-        let base = vectors.base, rowBytes = vectors.rowBytes
-        let pair = self.pair, negate = self.negate, bias = self.bias
-        let l0 = level0, s0 = stride0, m0 = maxM0
-        let marks = visited.marks, stamp = visited.epoch
+        let base = vectors.base
+        let rowBytes = vectors.rowBytes
+        let pair = self.pair
+        let negate = self.negate
+        let bias = self.bias
+        let l0 = level0
+        let s0 = stride0
+        let m0 = maxM0
+        let marks = visited.marks
+        let stamp = visited.epoch
         let limit = UInt32(truncatingIfNeeded: count)
         while !frontier.isEmpty {
             let (dist, c) = frontier.pop()
@@ -66,7 +72,7 @@ extension HNSWGraph {
             for j in 0..<n {
                 let cand = block[1 &+ j]
                 if j &+ 1 < n && block[2 &+ j] < limit { vdb_prefetch(base + Int(block[2 &+ j]) &* rowBytes) }
-                if cand >= limit { continue } // only a damaged file has these
+                if cand >= limit { continue }  // only a damaged file has these
                 if marks[Int(cand)] == stamp { continue }
                 marks[Int(cand)] = stamp
                 let raw = pair(query, base + Int(cand) &* rowBytes, d)
@@ -108,8 +114,11 @@ extension HNSWGraph {
                 var seen = Set<UInt32>()
                 for j in 0..<min(n, limit) {
                     let t = block[1 + j]
-                    if Int(t) >= count { problems.append("node \(i) level \(level) links to missing node \(t)") }
-                    else if level > self.level(of: t) { problems.append("node \(i) level \(level) links to node \(t) of level \(self.level(of: t))") }
+                    if Int(t) >= count {
+                        problems.append("node \(i) level \(level) links to missing node \(t)")
+                    } else if level > self.level(of: t) {
+                        problems.append("node \(i) level \(level) links to node \(t) of level \(self.level(of: t))")
+                    }
                     if t == node { problems.append("node \(i) links to itself") }
                     if !seen.insert(t).inserted { problems.append("node \(i) level \(level) links to \(t) twice") }
                 }

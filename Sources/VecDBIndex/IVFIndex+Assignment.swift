@@ -65,7 +65,8 @@ extension IVFIndex {
     @discardableResult
     public func add(_ values: [Float], threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(VecDBError) -> Range<UInt32> {
         guard values.count % dimension == 0 else {
-            throw VecDBError(.dimensionMismatch, "\(what) expects rows of \(dimension) dimensions; \(values.count) values is not a whole number of rows")
+            throw VecDBError(
+                .dimensionMismatch, "\(what) expects rows of \(dimension) dimensions; \(values.count) values is not a whole number of rows")
         }
         return try RowMatrix.with(values, dimension: dimension) { (m) throws(VecDBError) -> Range<UInt32> in try add(m, threads: threads) }
     }
@@ -90,7 +91,8 @@ extension IVFIndex {
     @discardableResult
     public func delete(_ id: UInt32) throws(VecDBError) -> Bool {
         guard Int(id) < count else { throw VecDBError(.notFound, "\(what) has no row \(id); it holds \(count)") }
-        let w = Int(id) >> 6, bit = UInt64(1) << (UInt64(id) & 63)
+        let w = Int(id) >> 6
+        let bit = UInt64(1) << (UInt64(id) & 63)
         if tombstones[w] & bit != 0 { return false }
         tombstones[w] |= bit
         deletedCount += 1

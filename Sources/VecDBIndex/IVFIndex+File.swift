@@ -64,9 +64,16 @@ extension IVFIndex {
         let encodingCode: UInt8
         var m = 0
         switch encoding {
-        case .flat: quantiserFloats = []; encodingCode = 0
-        case .sq8: quantiserFloats = (sq?.vmin ?? []) + (sq?.vscale ?? []); encodingCode = 1
-        case .pq(let pm): quantiserFloats = pq?.centroids ?? []; encodingCode = 2; m = pm
+        case .flat:
+            quantiserFloats = []
+            encodingCode = 0
+        case .sq8:
+            quantiserFloats = (sq?.vmin ?? []) + (sq?.vscale ?? [])
+            encodingCode = 1
+        case .pq(let pm):
+            quantiserFloats = pq?.centroids ?? []
+            encodingCode = 2
+            m = pm
         }
         let cOff = Self.fileHeaderSize
         let qOff = align(cOff + nlist * d * 4)
@@ -126,8 +133,9 @@ extension IVFIndex {
     ///
     /// - Throws: ``VecDBError/Code/corruptFile`` naming the file and what is wrong.
     package static func open(_ path: String, fs: FileSystem = FileSystem(), verifyBody: Bool = false) throws(VecDBError) -> IVFIndex {
-        let file = try IndexFileReader(path, kind: "IVF index", magic: fileMagic, version: fileVersion,
-                                       headerSize: fileHeaderSize, fs: fs)
+        let file = try IndexFileReader(
+            path, kind: "IVF index", magic: fileMagic, version: fileVersion,
+            headerSize: fileHeaderSize, fs: fs)
         let size = file.size
         let metric: Metric
         switch file.load(16, as: UInt8.self) {
@@ -136,7 +144,9 @@ extension IVFIndex {
         case 2: metric = .cosine
         case let c: throw file.damaged("unknown metric code \(c)")
         }
-        let d = Int(file.load(24, as: UInt32.self)), nlist = Int(file.load(28, as: UInt32.self)), m = Int(file.load(20, as: UInt32.self))
+        let d = Int(file.load(24, as: UInt32.self))
+        let nlist = Int(file.load(28, as: UInt32.self))
+        let m = Int(file.load(20, as: UInt32.self))
         let encoding: Encoding
         switch file.load(17, as: UInt8.self) {
         case 0: encoding = .flat
@@ -190,8 +200,10 @@ extension IVFIndex {
             let codesAt = (off + rows * 4 + 63) & ~63
             guard codesAt <= size, rows * index.codeSize <= size - codesAt else { throw file.damaged("list \(l) lies outside the file") }
             rowsInLists += rows
-            index.lists.mapped[l] = ((base + off).assumingMemoryBound(to: UInt32.self),
-                                     (base + codesAt).assumingMemoryBound(to: UInt8.self), rows)
+            index.lists.mapped[l] = (
+                (base + off).assumingMemoryBound(to: UInt32.self),
+                (base + codesAt).assumingMemoryBound(to: UInt8.self), rows
+            )
         }
         guard rowsInLists == n else { throw file.damaged("the lists hold \(rowsInLists) rows, the header says \(n)") }
         index.lists.mapping = file.region

@@ -96,7 +96,7 @@ final class ProbeAids: @unchecked Sendable {
         centroids.withUnsafeBufferPointer { storage.initialize(from: $0.baseAddress.unsafelyUnwrapped, count: centroids.count) }
         let matrix = RowMatrix(base: storage, count: nlist, dimension: dimension)
         // Without a graph the lists are still found, by the other passes.
-        graph = try? HNSWGraph.build(vectors: matrix, metric: .l2, parameters: .init(M: 16, efConstruction: 100, seed: 7), threads: 1)
+        graph = try? HNSWGraph.build(vectors: matrix, metric: .l2, parameters: .init(m: 16, efConstruction: 100, seed: 7), threads: 1)
         rows = storage
     }
 

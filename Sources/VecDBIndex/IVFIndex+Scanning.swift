@@ -12,8 +12,10 @@ extension IVFIndex {
     ///   ``VecDBError/Code/invalidArgument`` (untrained index, `k < 0`, `nprobe < 1`, re-rank
     ///   vectors of another dimension).
     /// - Complexity: O(nlist × dimension + rows scanned × code size).
-    public func search(_ query: [Float], k: Int, nprobe: Int, allow: ((UInt32) -> Bool)? = nil,
-                       rerank: Rerank? = nil) throws(VecDBError) -> [Neighbor] {
+    public func search(
+        _ query: [Float], k: Int, nprobe: Int, allow: ((UInt32) -> Bool)? = nil,
+        rerank: Rerank? = nil
+    ) throws(VecDBError) -> [Neighbor] {
         try VectorValidation.check(query, dimension: dimension, what: what)
         guard isTrained else { throw VecDBError(.invalidArgument, "\(what) is not trained") }
         guard k >= 0 else { throw VecDBError(.invalidArgument, "k must be ≥ 0, got \(k)") }
@@ -37,8 +39,10 @@ extension IVFIndex {
     /// exactly from the full vectors first.
     ///
     /// `q` must be prepared: `dimension` finite floats, unit length for cosine.
-    package func search(prepared q: UnsafePointer<Float>, probes: [(list: Int, distance: Float)], allow: ((UInt32) -> Bool)?,
-                        rerank: Rerank?, idBase: UInt64, into heap: inout TopKHeap) {
+    package func search(
+        prepared q: UnsafePointer<Float>, probes: [(list: Int, distance: Float)], allow: ((UInt32) -> Bool)?,
+        rerank: Rerank?, idBase: UInt64, into heap: inout TopKHeap
+    ) {
         guard heap.k > 0, count > 0, isTrained else { return }
         let offset: Float = metric == .cosine ? 1 : 0
         guard let rerank, rerank.vectors.dimension == dimension else {
@@ -55,8 +59,10 @@ extension IVFIndex {
     }
 
     /// Offers every live, allowed row of the probed lists to `heap`, with its encoded distance.
-    func scan(_ q: UnsafePointer<Float>, lists probes: [(list: Int, distance: Float)], allow: ((UInt32) -> Bool)?,
-              idBase: UInt64, offset: Float, heap: inout TopKHeap) {
+    func scan(
+        _ q: UnsafePointer<Float>, lists probes: [(list: Int, distance: Float)], allow: ((UInt32) -> Bool)?,
+        idBase: UInt64, offset: Float, heap: inout TopKHeap
+    ) {
         let d = dimension
         let ip = usesIP
         let gate = RowGate(self, allow: allow)
@@ -114,9 +120,14 @@ extension IVFIndex {
     /// for L2, the list's table `(‖r‖² + 2c·r) − 2q·r` plus `‖q − c‖²` as a bias (or, without
     /// precomputed terms, the table of `‖(q − c) − r‖²`); for inner product the query's table
     /// with `−q·c` as the bias. A code's distance is the bias plus `m` table entries.
-    func scanPQ(_ q: UnsafePointer<Float>, pq: ProductQuantizer, lists probes: [(list: Int, distance: Float)],
-                allow: ((UInt32) -> Bool)?, idBase: UInt64, offset: Float, heap: inout TopKHeap) {
-        let m = pq.m, ks = ProductQuantizer.ksub, width = m * ks, d = dimension
+    func scanPQ(
+        _ q: UnsafePointer<Float>, pq: ProductQuantizer, lists probes: [(list: Int, distance: Float)],
+        allow: ((UInt32) -> Bool)?, idBase: UInt64, offset: Float, heap: inout TopKHeap
+    ) {
+        let m = pq.m
+        let ks = ProductQuantizer.ksub
+        let width = m * ks
+        let d = dimension
         let ip = usesIP
         let precomputed = !ip && pqListTerms.count == nlist * width
         let gate = RowGate(self, allow: allow)
@@ -148,7 +159,10 @@ extension IVFIndex {
                                 if !gate.admits(id) { continue }
                                 let code = codes + r * m
                                 // Four independent sums, so the table loads overlap.
-                                var s0 = bias, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                                var s0 = bias
+                                var s1: Float = 0
+                                var s2: Float = 0
+                                var s3: Float = 0
                                 var j = 0
                                 while j &+ 4 <= m {
                                     s0 += t[j &* ks &+ Int(code[j])]

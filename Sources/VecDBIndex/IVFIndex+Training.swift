@@ -49,7 +49,9 @@ extension IVFIndex {
         let step = max(1, rows.count / 4_096)
         var sampled = [Float]()
         sampled.reserveCapacity((rows.count / step + 1) * dimension)
-        for r in stride(from: 0, to: rows.count, by: step) { sampled.append(contentsOf: UnsafeBufferPointer(start: rows[r], count: dimension)) }
+        for r in stride(from: 0, to: rows.count, by: step) {
+            sampled.append(contentsOf: UnsafeBufferPointer(start: rows[r], count: dimension))
+        }
         trainingMeanDistance = try RowMatrix.with(sampled, dimension: dimension) { (m) throws(VecDBError) -> Double in
             let labels = try coarseAssign(m, threads: parameters.threads)
             var total = 0.0
@@ -64,8 +66,14 @@ extension IVFIndex {
 
     /// Fills ``pqListTerms`` for PQ under L2.
     func preparePQListTerms() {
-        guard let pq, !usesIP, isTrained else { pqListTerms = []; return }
-        let ks = ProductQuantizer.ksub, m = pq.m, ds = pq.dsub, d = dimension
+        guard let pq, !usesIP, isTrained else {
+            pqListTerms = []
+            return
+        }
+        let ks = ProductQuantizer.ksub
+        let m = pq.m
+        let ds = pq.dsub
+        let d = dimension
         var terms = [Float](repeating: 0, count: nlist * m * ks)
         var norms = [Float](repeating: 0, count: m * ks)
         pq.centroids.withUnsafeBufferPointer { pb in

@@ -66,8 +66,10 @@ public final class IVFIndex: @unchecked Sendable {
         /// For PQ: how many candidates a search re-ranks exactly from the stored vectors (0: none).
         public var rerank: Int
 
-        public init(encoding: Encoding = .flat, nlist: Int = 1024, iterations: Int = 20, maxSample: Int = 1 << 18,
-                    seed: UInt64 = 1234, rerank: Int = 0) {
+        public init(
+            encoding: Encoding = .flat, nlist: Int = 1024, iterations: Int = 20, maxSample: Int = 1 << 18,
+            seed: UInt64 = 1234, rerank: Int = 0
+        ) {
             self.encoding = encoding
             self.nlist = nlist
             self.iterations = iterations
@@ -78,10 +80,18 @@ public final class IVFIndex: @unchecked Sendable {
 
         /// - Throws: ``VecDBError/Code/invalidArgument`` naming the parameter out of range.
         public func validate(dimension: Int? = nil) throws(VecDBError) {
-            guard (1...(1 << 20)).contains(nlist) else { throw VecDBError(.invalidArgument, "IVF nlist must be between 1 and 1048576, got \(nlist)") }
-            guard (1...1000).contains(iterations) else { throw VecDBError(.invalidArgument, "IVF training iterations must be between 1 and 1000, got \(iterations)") }
-            guard maxSample >= 1 else { throw VecDBError(.invalidArgument, "IVF training sample must hold at least 1 row, got \(maxSample)") }
-            guard (0...100_000).contains(rerank) else { throw VecDBError(.invalidArgument, "IVF re-rank candidates must be between 0 and 100000, got \(rerank)") }
+            guard (1...(1 << 20)).contains(nlist) else {
+                throw VecDBError(.invalidArgument, "IVF nlist must be between 1 and 1048576, got \(nlist)")
+            }
+            guard (1...1000).contains(iterations) else {
+                throw VecDBError(.invalidArgument, "IVF training iterations must be between 1 and 1000, got \(iterations)")
+            }
+            guard maxSample >= 1 else {
+                throw VecDBError(.invalidArgument, "IVF training sample must hold at least 1 row, got \(maxSample)")
+            }
+            guard (0...100_000).contains(rerank) else {
+                throw VecDBError(.invalidArgument, "IVF re-rank candidates must be between 0 and 100000, got \(rerank)")
+            }
             if case .pq(let m) = encoding {
                 guard m >= 1 else { throw VecDBError(.invalidArgument, "IVF-PQ needs m ≥ 1 sub-quantisers, got \(m)") }
                 if let dimension { try ProductQuantizer.validate(dimension: dimension, m: m) }

@@ -74,7 +74,7 @@ package struct IndexSpec: Sendable, Equatable {
         switch kind {
         case .hnsw(let p):
             put(UInt32(1), 16)
-            put(UInt32(p.M), 20)
+            put(UInt32(p.m), 20)
             put(UInt32(p.efConstruction), 24)
             put(p.seed, 32)
         case .ivf(let p):
@@ -115,7 +115,8 @@ package struct IndexSpec: Sendable, Equatable {
         defaultWidth = width == 0 ? nil : width
         switch get(16, UInt32.self) {
         case 1:
-            let p = HNSWGraph.Parameters(M: Int(get(20, UInt32.self)), efConstruction: Int(get(24, UInt32.self)), seed: get(32, UInt64.self))
+            let p = HNSWGraph.Parameters(
+                m: Int(get(20, UInt32.self)), efConstruction: Int(get(24, UInt32.self)), seed: get(32, UInt64.self))
             do { try p.validate() } catch { throw bad(error.message) }
             kind = .hnsw(p)
         case 2 where version == 2:
@@ -126,8 +127,9 @@ package struct IndexSpec: Sendable, Equatable {
             case 2: encoding = .pq(m: Int(get(48, UInt32.self)))
             case let e: throw bad("unknown IVF encoding \(e)")
             }
-            let p = IVFIndex.Parameters(encoding: encoding, nlist: Int(get(44, UInt32.self)), iterations: Int(get(52, UInt32.self)),
-                                        maxSample: Int(get(56, UInt32.self)), seed: get(32, UInt64.self), rerank: Int(get(60, UInt32.self)))
+            let p = IVFIndex.Parameters(
+                encoding: encoding, nlist: Int(get(44, UInt32.self)), iterations: Int(get(52, UInt32.self)),
+                maxSample: Int(get(56, UInt32.self)), seed: get(32, UInt64.self), rerank: Int(get(60, UInt32.self)))
             do { try p.validate() } catch { throw bad(error.message) }
             kind = .ivf(p)
         case let t:

@@ -30,7 +30,10 @@ struct InvertedLists {
 
     /// Calls `body` with the list's ids, codes and count.
     func withList(_ list: Int, _ body: (UnsafePointer<UInt32>, UnsafePointer<UInt8>, Int) -> Void) {
-        if let m = mapped[list] { body(m.ids, m.codes, m.count); return }
+        if let m = mapped[list] {
+            body(m.ids, m.codes, m.count)
+            return
+        }
         ids[list].withUnsafeBufferPointer { ib in
             codes[list].withUnsafeBufferPointer { cb in
                 guard let i = ib.baseAddress, let c = cb.baseAddress else { return }

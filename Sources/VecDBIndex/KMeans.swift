@@ -43,8 +43,10 @@ public struct KMeans: Sendable {
         /// product is assigning by nearest direction and lists stay balanced.
         public var spherical: Bool = false
 
-        public init(iterations: Int = 20, maxSample: Int = 1 << 18, seed: UInt64 = 1234,
-                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 4) {
+        public init(
+            iterations: Int = 20, maxSample: Int = 1 << 18, seed: UInt64 = 1234,
+            threads: Int = ProcessInfo.processInfo.activeProcessorCount, seedingRowsPerCentroid: Int = 4
+        ) {
             self.iterations = iterations
             self.maxSample = maxSample
             self.seed = seed
@@ -63,7 +65,9 @@ public struct KMeans: Sendable {
         guard k >= 1 else { throw VecDBError(.invalidArgument, "k-means needs k ≥ 1, got \(k)") }
         guard rows.count > 0 else { throw VecDBError(.invalidArgument, "k-means needs training rows, got none") }
         guard rows.dimension >= 1 else { throw VecDBError(.invalidArgument, "k-means needs a dimension ≥ 1") }
-        guard parameters.iterations >= 0 else { throw VecDBError(.invalidArgument, "k-means iterations must be ≥ 0, got \(parameters.iterations)") }
+        guard parameters.iterations >= 0 else {
+            throw VecDBError(.invalidArgument, "k-means iterations must be ≥ 0, got \(parameters.iterations)")
+        }
         guard parameters.maxSample >= k else {
             throw VecDBError(.invalidArgument, "k-means sample limit \(parameters.maxSample) is smaller than k = \(k)")
         }
@@ -104,7 +108,9 @@ public struct KMeans: Sendable {
                 for i in 0..<seedingRows { order.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }
                 var pool = [Float](repeating: 0, count: seedingRows * d)
                 pool.withUnsafeMutableBufferPointer { p in
-                    for (i, r) in order[0..<seedingRows].sorted().enumerated() { (p.baseAddress.unsafelyUnwrapped + i * d).update(from: x[r], count: d) }
+                    for (i, r) in order[0..<seedingRows].sorted().enumerated() {
+                        (p.baseAddress.unsafelyUnwrapped + i * d).update(from: x[r], count: d)
+                    }
                 }
                 centroids = RowMatrix.with(pool, dimension: d) { Self.plusPlus($0, k: k, rng: &rng, threads: threads) }
             } else {
@@ -160,7 +166,9 @@ public struct KMeans: Sendable {
             for i in start..<end { top = max(top, bits[i] & 0x7F80_0000) }
             if top == 0x7F80_0000 {
                 for i in start..<end where !rows.base[i].isFinite {
-                    throw VecDBError(.nonFiniteValue, "\(what): row \(i / rows.dimension) component \(i % rows.dimension) is \(rows.base[i]); vectors must be finite")
+                    throw VecDBError(
+                        .nonFiniteValue,
+                        "\(what): row \(i / rows.dimension) component \(i % rows.dimension) is \(rows.base[i]); vectors must be finite")
                 }
             }
             start = end
@@ -170,7 +178,8 @@ public struct KMeans: Sendable {
     /// k-means++ seeding. The running minimum distance of each row is updated with the batch
     /// kernel, in parallel over row ranges.
     static func plusPlus(_ x: RowMatrix, k: Int, rng: inout SeededGenerator, threads: Int) -> [Float] {
-        let n = x.count, d = x.dimension
+        let n = x.count
+        let d = x.dimension
         var centroids = [Float](repeating: 0, count: k * d)
         var minDist = [Float](repeating: .infinity, count: n)
         // The centroid each row's minimum distance is to, and the squared distances from the
@@ -180,7 +189,8 @@ public struct KMeans: Sendable {
         var nearest = [Int32](repeating: -1, count: n)
         var between = [Float](repeating: 0, count: k)
         let kernels = DistanceKernels.best
-        let pair = kernels.l2sqF32, batch = kernels.l2sqF32Batch
+        let pair = kernels.l2sqF32
+        let batch = kernels.l2sqF32Batch
         var next = Int(rng.next() % UInt64(n))
         let chunks = min(threads, max(1, n / 4096))
         for c in 0..<k {
@@ -201,7 +211,8 @@ public struct KMeans: Sendable {
                         let near = UncheckedSendable(nb.baseAddress.unsafelyUnwrapped)
                         let far = UncheckedSendable(bb.baseAddress.unsafelyUnwrapped)
                         DispatchQueue.concurrentPerform(iterations: chunks) { t in
-                            let lo = n * t / chunks, hi = n * (t + 1) / chunks
+                            let lo = n * t / chunks
+                            let hi = n * (t + 1) / chunks
                             for i in lo..<hi {
                                 let j = near.value[i]
                                 if j >= 0 && far.value[Int(j)] > 4 * box.value[i] * (1 + 1e-3) { continue }
@@ -227,7 +238,10 @@ public struct KMeans: Sendable {
             next = n - 1
             for i in 0..<n {
                 acc += Double(minDist[i])
-                if acc > target, minDist[i] > 0 { next = i; break }
+                if acc > target, minDist[i] > 0 {
+                    next = i
+                    break
+                }
             }
         }
         return centroids
@@ -240,9 +254,13 @@ public struct KMeans: Sendable {
     ///
     /// With `innerProduct`, the centroid with the largest inner product instead, and the
     /// negated inner product as the distance (the coarse assignment of an IVF index under `ip`).
-    static func assign(_ x: RowMatrix, centroids c: RowMatrix, threads: Int, innerProduct: Bool = false, rowNorms: [Float]? = nil,
-                       labels: inout [Int32], distances: inout [Float]) {
-        let n = x.count, d = x.dimension, k = c.count
+    static func assign(
+        _ x: RowMatrix, centroids c: RowMatrix, threads: Int, innerProduct: Bool = false, rowNorms: [Float]? = nil,
+        labels: inout [Int32], distances: inout [Float]
+    ) {
+        let n = x.count
+        let d = x.dimension
+        let k = c.count
         guard n > 0, k > 0 else { return }
         let kernels = DistanceKernels.best
         let useGEMM = k >= 16 && d >= 8
@@ -259,52 +277,60 @@ public struct KMeans: Sendable {
         labels.withUnsafeMutableBufferPointer { lb in
             distances.withUnsafeMutableBufferPointer { db in
                 cNorms.withUnsafeBufferPointer { nb in
-                  transposed.withUnsafeBufferPointer { tb in
-                    let tBox = UncheckedSendable(transposed.isEmpty ? nil : tb.baseAddress)
-                    let lBox = UncheckedSendable(lb.baseAddress.unsafelyUnwrapped)
-                    let dBox = UncheckedSendable(db.baseAddress.unsafelyUnwrapped)
-                    let nBox = UncheckedSendable(nb.baseAddress.unsafelyUnwrapped)
-                    DispatchQueue.concurrentPerform(iterations: chunks) { t in
-                        let lo = n * t / chunks, hi = n * (t + 1) / chunks
-                        let cap = useGEMM ? blockRows * k : k
-                        withUnsafeTemporaryAllocation(of: Float.self, capacity: cap) { tmp in
-                            let out = tmp.baseAddress.unsafelyUnwrapped
-                            var s = lo
-                            while s < hi {
-                                let m = useGEMM ? min(blockRows, hi - s) : 1
-                                if useGEMM {
-                                    BLAS.sgemm(transB: true, m: m, n: k, k: d, a: x[s], lda: d, b: c.base, ldb: d, c: out, ldc: k)
-                                }
-                                for i in 0..<m {
-                                    let row = x[s + i]
-                                    var best: Float = .infinity, bestJ = 0
-                                    if useGEMM && innerProduct {
-                                        (best, bestJ) = argmin(out + i * k, scale: -1, plus: nil, count: k)
-                                    } else if useGEMM {
-                                        // ‖x‖² − 2 x·c + ‖c‖²: the argmin does not need ‖x‖².
-                                        let xn = rowNorms?[s + i] ?? kernels.ipF32(row, row, d)
-                                        (best, bestJ) = argmin(out + i * k, scale: -2, plus: nBox.value, count: k)
-                                        best = max(0, xn + best)
-                                    } else if let ct = tBox.value {
-                                        // Few dimensions: all k distances at once from the
-                                        // dimension-major centroids, 16 centroids per vector op.
-                                        vdb_distances_to_columns(row, ct, d, k, innerProduct ? 1 : 0, out)
-                                        (best, bestJ) = argmin(out, scale: innerProduct ? -1 : 1, plus: nil, count: k)
-                                    } else if innerProduct {
-                                        kernels.ipF32Batch(row, c.base, d, k, out)
-                                        for j in 0..<k where -out[j] < best { best = -out[j]; bestJ = j }
-                                    } else {
-                                        kernels.l2sqF32Batch(row, c.base, d, k, out)
-                                        for j in 0..<k where out[j] < best { best = out[j]; bestJ = j }
+                    transposed.withUnsafeBufferPointer { tb in
+                        let tBox = UncheckedSendable(transposed.isEmpty ? nil : tb.baseAddress)
+                        let lBox = UncheckedSendable(lb.baseAddress.unsafelyUnwrapped)
+                        let dBox = UncheckedSendable(db.baseAddress.unsafelyUnwrapped)
+                        let nBox = UncheckedSendable(nb.baseAddress.unsafelyUnwrapped)
+                        DispatchQueue.concurrentPerform(iterations: chunks) { t in
+                            let lo = n * t / chunks
+                            let hi = n * (t + 1) / chunks
+                            let cap = useGEMM ? blockRows * k : k
+                            withUnsafeTemporaryAllocation(of: Float.self, capacity: cap) { tmp in
+                                let out = tmp.baseAddress.unsafelyUnwrapped
+                                var s = lo
+                                while s < hi {
+                                    let m = useGEMM ? min(blockRows, hi - s) : 1
+                                    if useGEMM {
+                                        BLAS.sgemm(transB: true, m: m, n: k, k: d, a: x[s], lda: d, b: c.base, ldb: d, c: out, ldc: k)
                                     }
-                                    lBox.value[s + i] = Int32(bestJ)
-                                    dBox.value[s + i] = best
+                                    for i in 0..<m {
+                                        let row = x[s + i]
+                                        var best: Float = .infinity
+                                        var bestJ = 0
+                                        if useGEMM && innerProduct {
+                                            (best, bestJ) = argmin(out + i * k, scale: -1, plus: nil, count: k)
+                                        } else if useGEMM {
+                                            // ‖x‖² − 2 x·c + ‖c‖²: the argmin does not need ‖x‖².
+                                            let xn = rowNorms?[s + i] ?? kernels.ipF32(row, row, d)
+                                            (best, bestJ) = argmin(out + i * k, scale: -2, plus: nBox.value, count: k)
+                                            best = max(0, xn + best)
+                                        } else if let ct = tBox.value {
+                                            // Few dimensions: all k distances at once from the
+                                            // dimension-major centroids, 16 centroids per vector op.
+                                            vdb_distances_to_columns(row, ct, d, k, innerProduct ? 1 : 0, out)
+                                            (best, bestJ) = argmin(out, scale: innerProduct ? -1 : 1, plus: nil, count: k)
+                                        } else if innerProduct {
+                                            kernels.ipF32Batch(row, c.base, d, k, out)
+                                            for j in 0..<k where -out[j] < best {
+                                                best = -out[j]
+                                                bestJ = j
+                                            }
+                                        } else {
+                                            kernels.l2sqF32Batch(row, c.base, d, k, out)
+                                            for j in 0..<k where out[j] < best {
+                                                best = out[j]
+                                                bestJ = j
+                                            }
+                                        }
+                                        lBox.value[s + i] = Int32(bestJ)
+                                        dBox.value[s + i] = best
+                                    }
+                                    s += m
                                 }
-                                s += m
                             }
                         }
                     }
-                  }
                 }
             }
         }
@@ -338,7 +364,8 @@ public struct KMeans: Sendable {
     /// The update step: each centroid moves to the mean of its rows; empty clusters are
     /// re-seeded at the rows farthest from their centroids.
     static func update(_ x: RowMatrix, labels: [Int32], distances: [Float], previous: [Float], k: Int) -> [Float] {
-        let n = x.count, d = x.dimension
+        let n = x.count
+        let d = x.dimension
         var sums = [Double](repeating: 0, count: k * d)
         var counts = [Int](repeating: 0, count: k)
         sums.withUnsafeMutableBufferPointer { sb in

@@ -69,7 +69,8 @@ public struct ProductQuantizer: Sendable, Equatable {
         guard rows.dimension == dimension else {
             throw VecDBError(.dimensionMismatch, "product quantiser expects \(dimension) dimensions, got \(rows.dimension)")
         }
-        let n = rows.count, ds = dsub
+        let n = rows.count
+        let ds = dsub
         var codes = [UInt8](repeating: 0, count: n * m)
         var sub = [Float](repeating: 0, count: n * ds)
         for j in 0..<m {
@@ -109,7 +110,10 @@ public struct ProductQuantizer: Sendable, Equatable {
         codes.withUnsafeBufferPointer { cb in
             for r in 0..<rows.count {
                 let y = decode(cb.baseAddress.unsafelyUnwrapped + r * m)
-                for t in 0..<dimension { let e = Double(rows[r][t] - y[t]); total += e * e }
+                for t in 0..<dimension {
+                    let e = Double(rows[r][t] - y[t])
+                    total += e * e
+                }
             }
         }
         return total / Double(rows.count)
@@ -118,8 +122,10 @@ public struct ProductQuantizer: Sendable, Equatable {
     /// Fills `table` (`m × 256` floats) with sub-distances from `query`: squared L2 for
     /// `.l2`, negated inner products otherwise. A code's distance is the sum over sub-spaces.
     @inlinable
-    public func distanceTable(_ query: UnsafePointer<Float>, metric: Metric, into table: UnsafeMutablePointer<Float>,
-                              kernels: DistanceKernels = .best) {
+    public func distanceTable(
+        _ query: UnsafePointer<Float>, metric: Metric, into table: UnsafeMutablePointer<Float>,
+        kernels: DistanceKernels = .best
+    ) {
         let ds = dsub
         centroids.withUnsafeBufferPointer { cb in
             let c = cb.baseAddress.unsafelyUnwrapped

@@ -42,7 +42,10 @@ public struct ScalarQuantizer: Sendable, Equatable {
     public func encode(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<UInt8>) {
         for j in 0..<dimension {
             let s = vscale[j]
-            guard s > 0 else { out[j] = 0; continue }
+            guard s > 0 else {
+                out[j] = 0
+                continue
+            }
             let v = ((x[j] - vmin[j]) / s).rounded()
             out[j] = UInt8(min(255, max(0, v)))
         }

@@ -38,4 +38,3 @@ final class StripedLocks: @unchecked Sendable {
     func lockGlobal() { pthread_mutex_lock(global) }
     func unlockGlobal() { pthread_mutex_unlock(global) }
 }
-

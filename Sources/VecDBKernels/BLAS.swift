@@ -11,10 +11,12 @@ public enum BLAS {
     /// - Parameters:
     ///   - m, n, k: `op(A)` is m×k, `op(B)` is k×n, `C` is m×n.
     @inlinable
-    public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                             b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
-                             c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func sgemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         vdb_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 

@@ -10,12 +10,14 @@ public struct DistanceKernels: Sendable {
     public typealias F32 = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int) -> Float
     public typealias F16 = @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt16>?, Int) -> Float
     public typealias I8 = @convention(c) (UnsafePointer<Int8>?, UnsafePointer<Int8>?, Int) -> Int32
-    public typealias SQ8 = @convention(c) (
-        UnsafePointer<Float>?, UnsafePointer<UInt8>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int
-    ) -> Float
-    public typealias F32Batch = @convention(c) (
-        UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?
-    ) -> Void
+    public typealias SQ8 =
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafePointer<UInt8>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int
+        ) -> Float
+    public typealias F32Batch =
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?
+        ) -> Void
     public typealias Sum = @convention(c) (UnsafePointer<Float>?, Int) -> Float
 
     /// The instruction sets a kernel table can be built for.
@@ -42,13 +44,13 @@ public struct DistanceKernels: Sendable {
 
     init?(_ table: UnsafePointer<vdb_kernel_table>?) {
         guard let t = table?.pointee,
-              let isa = ISA(rawValue: Int(t.isa.rawValue)),
-              let l2 = t.l2sq_f32, let ip = t.ip_f32, let cos = t.cosine_f32,
-              let l2h = t.l2sq_f16, let iph = t.ip_f16,
-              let l2i = t.l2sq_i8, let ipi = t.ip_i8,
-              let l2q = t.l2sq_sq8, let ipq = t.ip_sq8,
-              let l2b = t.l2sq_f32_batch, let ipb = t.ip_f32_batch,
-              let sum = t.sum_f32
+            let isa = ISA(rawValue: Int(t.isa.rawValue)),
+            let l2 = t.l2sq_f32, let ip = t.ip_f32, let cos = t.cosine_f32,
+            let l2h = t.l2sq_f16, let iph = t.ip_f16,
+            let l2i = t.l2sq_i8, let ipi = t.ip_i8,
+            let l2q = t.l2sq_sq8, let ipq = t.ip_sq8,
+            let l2b = t.l2sq_f32_batch, let ipb = t.ip_f32_batch,
+            let sum = t.sum_f32
         else { return nil }
         self.isa = isa
         (l2sqF32, ipF32, cosineF32) = (l2, ip, cos)

@@ -141,10 +141,14 @@ public struct ExactSearch: Sendable {
     ///   - threads: worker threads; queries are split between them.
     /// - Returns: one result list per query, in query order.
     /// - Throws: ``VecDBError/Code/dimensionMismatch`` when the matrices disagree.
-    public func searchBatch(_ queries: RowMatrix, in rows: RowMatrix, k: Int, threads: Int = 1,
-                            ids: UnsafePointer<UInt64>? = nil) throws(VecDBError) -> [[Neighbor]] {
+    public func searchBatch(
+        _ queries: RowMatrix, in rows: RowMatrix, k: Int, threads: Int = 1,
+        ids: UnsafePointer<UInt64>? = nil
+    ) throws(VecDBError) -> [[Neighbor]] {
         guard queries.dimension == dimension, rows.dimension == dimension else {
-            throw VecDBError(.dimensionMismatch, "search expects \(dimension) dimensions, got queries of \(queries.dimension) and rows of \(rows.dimension)")
+            throw VecDBError(
+                .dimensionMismatch,
+                "search expects \(dimension) dimensions, got queries of \(queries.dimension) and rows of \(rows.dimension)")
         }
         let nq = queries.count
         if nq == 0 { return [] }
@@ -163,7 +167,8 @@ public struct ExactSearch: Sendable {
             let idBox = UncheckedSendable(ids)
             let chunks = min(threads, nq)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = nq * c / chunks, hi = nq * (c + 1) / chunks
+                let lo = nq * c / chunks
+                let hi = nq * (c + 1) / chunks
                 for i in lo..<hi {
                     let q = prepare(Array(UnsafeBufferPointer(start: queries[i], count: dimension)))
                     q.withUnsafeBufferPointer {
@@ -177,10 +182,15 @@ public struct ExactSearch: Sendable {
 
     /// Batch search through GEMM: inner products for a block of queries against a block of rows
     /// in one BLAS call, then distances from the norms, then the heaps.
-    func gemmSearch(_ queries: RowMatrix, _ rows: RowMatrix, ids: UnsafePointer<UInt64>?, threads: Int,
-                    heaps: UnsafeMutableBufferPointer<TopKHeap>) {
-        let d = dimension, nq = queries.count, nr = rows.count
-        let qb = min(nq, 512), rb = 4096
+    func gemmSearch(
+        _ queries: RowMatrix, _ rows: RowMatrix, ids: UnsafePointer<UInt64>?, threads: Int,
+        heaps: UnsafeMutableBufferPointer<TopKHeap>
+    ) {
+        let d = dimension
+        let nq = queries.count
+        let nr = rows.count
+        let qb = min(nq, 512)
+        let rb = 4096
         // Squared norms of the queries and (when the metric needs them) of the rows, and the
         // block of inner products; plain allocations, since the workers read them concurrently.
         let needRowNorms = metric == .l2 || (metric == .cosine && !rowsNormalized)
@@ -198,23 +208,27 @@ public struct ExactSearch: Sendable {
         }
         vdb_blas_set_threads(Int32(threads))
         let heapBox = UncheckedSendable(heaps)
-        let metric = self.metric, rowsNormalized = self.rowsNormalized
+        let metric = self.metric
+        let rowsNormalized = self.rowsNormalized
         var q0 = 0
         while q0 < nq {
             let qm = min(qb, nq - q0)
             var r0 = 0
             while r0 < nr {
                 let rm = min(rb, nr - r0)
-                vdb_sgemm(0, 1, Int32(qm), Int32(rm), Int32(d), 1, queries[q0], Int32(d), rows[r0], Int32(d), 0,
-                          products.baseAddress, Int32(rm))
+                vdb_sgemm(
+                    0, 1, Int32(qm), Int32(rm), Int32(d), 1, queries[q0], Int32(d), rows[r0], Int32(d), 0,
+                    products.baseAddress, Int32(rm))
                 let cBox = UncheckedSendable(UnsafeBufferPointer(products))
                 let qBox = UncheckedSendable(UnsafeBufferPointer(qNorms))
                 let rBox = UncheckedSendable(UnsafeBufferPointer(rNorms))
                 let idBox = UncheckedSendable(ids)
                 let chunks = min(threads, qm)
-                let base = q0, rowBase = r0
+                let base = q0
+                let rowBase = r0
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                    let lo = qm * c / chunks, hi = qm * (c + 1) / chunks
+                    let lo = qm * c / chunks
+                    let hi = qm * (c + 1) / chunks
                     for i in lo..<hi {
                         let line = cBox.value.baseAddress.unsafelyUnwrapped + i * rm
                         let qn = qBox.value[base + i]

@@ -31,7 +31,9 @@ public struct RowMatrix: @unchecked Sendable {
             // An empty array may have no base address; a one-element dummy stands in.
             guard let base = p.baseAddress, dimension > 0 else {
                 var dummy: Float = 0
-                return try withUnsafePointer(to: &dummy) { (d) throws(E) -> R in try body(RowMatrix(base: d, count: 0, dimension: max(dimension, 1))) }
+                return try withUnsafePointer(to: &dummy) { (d) throws(E) -> R in
+                    try body(RowMatrix(base: d, count: 0, dimension: max(dimension, 1)))
+                }
             }
             return try body(RowMatrix(base: base, count: values.count / dimension, dimension: dimension))
         }

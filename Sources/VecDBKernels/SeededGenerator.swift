@@ -34,7 +34,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 @usableFromInline func _cosf(_ x: Float) -> Float { Float(cos(Double(x))) }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CVecDBKernels
 import VecDBKernels
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// An element-wise non-linearity: ReLU, tanh, sigmoid or GELU.
 public final class Activation: Layer {
@@ -48,7 +49,8 @@ public final class Activation: Layer {
     }
 
     public func backward(_ g: Tensor) throws(VecDBError) -> Tensor {
-        let x = try cached(input), y = try cached(output, "output")
+        let x = try cached(input)
+        let y = try cached(output, "output")
         try requireGradient(g, matches: x.shape)
         var dx = Tensor(uninitialized: x.shape)
         let n = x.count
@@ -76,6 +78,11 @@ public final class Activation: Layer {
     }
 
     static func sigmoid(_ v: Float) -> Float {
-        v >= 0 ? 1 / (1 + expf(-v)) : { let e = expf(v); return e / (1 + e) }()
+        v >= 0
+            ? 1 / (1 + expf(-v))
+            : {
+                let e = expf(v)
+                return e / (1 + e)
+            }()
     }
 }

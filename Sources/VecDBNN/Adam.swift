@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CVecDBKernels
 import VecDBKernels
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Adam, and AdamW with decoupled weight decay.
 ///
@@ -23,8 +24,10 @@ public final class Adam: Optimizer {
     public private(set) var stepCount = 0
     var moments: [ObjectIdentifier: (m: [Float], v: [Float])] = [:]
 
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                weightDecay: Float = 0, decoupledWeightDecay: Float = 0) {
+    public init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0, decoupledWeightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -34,15 +37,18 @@ public final class Adam: Optimizer {
     }
 
     /// AdamW: Adam with decoupled weight decay (Loshchilov & Hutter).
-    public static func adamW(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                             weightDecay: Float = 0.01) -> Adam {
+    public static func adamW(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0.01
+    ) -> Adam {
         Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, decoupledWeightDecay: weightDecay)
     }
 
     public func step(_ parameters: [Parameter]) {
         stepCount += 1
         let t = Float(stepCount)
-        let bc1 = 1 - powf(beta1, t), bc2 = 1 - powf(beta2, t)
+        let bc1 = 1 - powf(beta1, t)
+        let bc2 = 1 - powf(beta2, t)
         for p in parameters where p.isTrainable {
             let key = ObjectIdentifier(p)
             var state = moments[key] ?? ([Float](repeating: 0, count: p.value.count), [Float](repeating: 0, count: p.value.count))
@@ -57,14 +63,16 @@ public final class Adam: Optimizer {
                                 guard let gb = gp.baseAddress else { return }
                                 for (slot, row) in p.sparseRows.enumerated() {
                                     let o = Int(row) * w
-                                    vdb_nn_adam(wb + o, gb + slot * w, mb + o, vb + o, w, learningRate, beta1, beta2, epsilon,
-                                                bc1, bc2, weightDecay, decoupledWeightDecay)
+                                    vdb_nn_adam(
+                                        wb + o, gb + slot * w, mb + o, vb + o, w, learningRate, beta1, beta2, epsilon,
+                                        bc1, bc2, weightDecay, decoupledWeightDecay)
                                 }
                             }
                         } else {
                             p.gradient.storage.withUnsafeBufferPointer { gp in
-                                vdb_nn_adam(wb, gp.baseAddress, mb, vb, wp.count, learningRate, beta1, beta2, epsilon,
-                                            bc1, bc2, weightDecay, decoupledWeightDecay)
+                                vdb_nn_adam(
+                                    wb, gp.baseAddress, mb, vb, wp.count, learningRate, beta1, beta2, epsilon,
+                                    bc1, bc2, weightDecay, decoupledWeightDecay)
                             }
                         }
                     }

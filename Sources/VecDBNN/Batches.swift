@@ -24,7 +24,8 @@ public enum Batches {
     /// Rows `rows` of a `[n, …]` tensor, in that order, as `[rows.count, …]`.
     public static func gather(_ t: Tensor, rows: [Int]) throws(VecDBError) -> Tensor {
         guard t.rank >= 1 else { throw VecDBError(.dimensionMismatch, "gather expects a tensor [n, …], got \(Tensor.describe(t.shape))") }
-        let n = t.shape[0], w = n == 0 ? 0 : t.count / n
+        let n = t.shape[0]
+        let w = n == 0 ? 0 : t.count / n
         var out = [Float](repeating: 0, count: rows.count * w)
         for (i, r) in rows.enumerated() {
             guard r >= 0 && r < n else { throw VecDBError(.invalidArgument, "gather: row \(r) is outside 0..<\(n)") }

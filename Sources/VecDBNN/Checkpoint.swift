@@ -68,7 +68,10 @@ public enum Checkpoint {
                 throw VecDBError(.notFound, "checkpoint \(path) has no tensor '\(p.name)'", path: path)
             }
             guard t.shape == p.value.shape else {
-                throw VecDBError(.dimensionMismatch, "parameter '\(p.name)' has shape \(Tensor.describe(p.value.shape)), checkpoint tensor has \(Tensor.describe(t.shape))", path: path)
+                throw VecDBError(
+                    .dimensionMismatch,
+                    "parameter '\(p.name)' has shape \(Tensor.describe(p.value.shape)), checkpoint tensor has \(Tensor.describe(t.shape))",
+                    path: path)
             }
         }
         for p in parameters { if let t = contents.tensors[p.name] { p.value = t } }
@@ -131,12 +134,14 @@ public enum Checkpoint {
                 continue
             }
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shapeValues = entry["shape"] as? [Any], let offsetValues = entry["data_offsets"] as? [Any],
-                  offsetValues.count == 2 else {
+                let shapeValues = entry["shape"] as? [Any], let offsetValues = entry["data_offsets"] as? [Any],
+                offsetValues.count == 2
+            else {
                 throw bad("tensor '\(name)' lacks dtype, shape or data_offsets")
             }
             guard let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 }),
-                  let offsets = integers(offsetValues), offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataCount else {
+                let offsets = integers(offsetValues), offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataCount
+            else {
                 throw bad("tensor '\(name)' has a bad shape or data_offsets outside the \(dataCount)-byte data section")
             }
             guard let size = elementSize(dtype) else { throw bad("tensor '\(name)' has unsupported dtype \(dtype)") }
@@ -145,11 +150,15 @@ public enum Checkpoint {
                 return (r.partialValue, acc.1 || r.overflow)
             }
             guard !overflow, elements.multipliedReportingOverflow(by: size).partialValue == offsets[1] - offsets[0],
-                  !elements.multipliedReportingOverflow(by: size).overflow else {
-                throw bad("tensor '\(name)' with shape \(Tensor.describe(shape)) and dtype \(dtype) needs \(elements) × \(size) bytes, its offsets span \(offsets[1] - offsets[0])")
+                !elements.multipliedReportingOverflow(by: size).overflow
+            else {
+                throw bad(
+                    "tensor '\(name)' with shape \(Tensor.describe(shape)) and dtype \(dtype) needs \(elements) × \(size) bytes, its offsets span \(offsets[1] - offsets[0])"
+                )
             }
             spans.append((offsets[0], offsets[1], name))
-            tensors[name] = Tensor(uncheckedShape: shape, storage: convert(bytes, from: headerEnd + offsets[0], count: elements, dtype: dtype))
+            tensors[name] = Tensor(
+                uncheckedShape: shape, storage: convert(bytes, from: headerEnd + offsets[0], count: elements, dtype: dtype))
         }
         spans.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
         for (a, b) in zip(spans, spans.dropFirst()) where b.begin < a.end {
@@ -158,7 +167,8 @@ public enum Checkpoint {
         if let stored = metadata["crc32c"] {
             let actual = String(format: "%08x", CRC32C.checksum(bytes[headerEnd...]))
             guard stored == actual else {
-                throw VecDBError(.corruptFile, "\(path): checkpoint data checksum \(actual) differs from the recorded \(stored)", path: path)
+                throw VecDBError(
+                    .corruptFile, "\(path): checkpoint data checksum \(actual) differs from the recorded \(stored)", path: path)
             }
         }
         return Contents(tensors: tensors, metadata: metadata)
@@ -194,9 +204,11 @@ public enum Checkpoint {
                 case "F16":
                     out[i] = HalfFloat.value(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start + 2 * i, as: UInt16.self)))
                 case "BF16":
-                    out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start + 2 * i, as: UInt16.self))) << 16)
+                    out[i] = Float(
+                        bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start + 2 * i, as: UInt16.self))) << 16)
                 default:
-                    out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8 * i, as: UInt64.self))))
+                    out[i] = Float(
+                        Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8 * i, as: UInt64.self))))
                 }
             }
         }

@@ -15,10 +15,14 @@ public final class Concatenation {
         }
         let lead = Array(first.shape.dropLast())
         for t in inputs where t.rank != first.rank || Array(t.shape.dropLast()) != lead {
-            throw VecDBError(.dimensionMismatch, "concatenation '\(name)' expects inputs [\(lead.map(String.init).joined(separator: ", ")), *], got \(Tensor.describe(first.shape)) and \(Tensor.describe(t.shape))")
+            throw VecDBError(
+                .dimensionMismatch,
+                "concatenation '\(name)' expects inputs [\(lead.map(String.init).joined(separator: ", ")), *], got \(Tensor.describe(first.shape)) and \(Tensor.describe(t.shape))"
+            )
         }
         let w = inputs.map { $0.shape[$0.rank - 1] }
-        let total = w.reduce(0, +), rows = lead.reduce(1, *)
+        let total = w.reduce(0, +)
+        let rows = lead.reduce(1, *)
         var out = [Float](repeating: 0, count: rows * total)
         var col = 0
         for (t, wi) in zip(inputs, w) {
@@ -35,7 +39,10 @@ public final class Concatenation {
     public func backward(_ g: Tensor) throws(VecDBError) -> [Tensor] {
         let total = widths.reduce(0, +)
         guard g.shape == leading + [total] else {
-            throw VecDBError(.dimensionMismatch, "concatenation '\(name)': gradient shape \(Tensor.describe(g.shape)) differs from output shape \(Tensor.describe(leading + [total]))")
+            throw VecDBError(
+                .dimensionMismatch,
+                "concatenation '\(name)': gradient shape \(Tensor.describe(g.shape)) differs from output shape \(Tensor.describe(leading + [total]))"
+            )
         }
         let rows = leading.reduce(1, *)
         var col = 0

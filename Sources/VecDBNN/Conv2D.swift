@@ -22,8 +22,10 @@ public final class Conv2D: Layer {
     var cache: (cols: [Float], inputShape: [Int], outH: Int, outW: Int)?
 
     /// He-uniform weights (bound √(6 / (inChannels·k·k))) and zero bias.
-    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true,
-                name: String = "conv", generator: inout SeededGenerator) {
+    public init(
+        inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true,
+        name: String = "conv", generator: inout SeededGenerator
+    ) {
         self.name = name
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -31,8 +33,11 @@ public final class Conv2D: Layer {
         self.stride = max(stride, 1)
         self.padding = max(padding, 0)
         let fanIn = max(inChannels * kernel * kernel, 1)
-        weight = Parameter(name: name + ".weight", value: .uniform([outChannels, inChannels, kernel, kernel],
-                                                                   bound: (6 / Float(fanIn)).squareRoot(), generator: &generator))
+        weight = Parameter(
+            name: name + ".weight",
+            value: .uniform(
+                [outChannels, inChannels, kernel, kernel],
+                bound: (6 / Float(fanIn)).squareRoot(), generator: &generator))
         self.bias = bias ? Parameter(name: name + ".bias", value: Tensor(zeros: [outChannels])) : nil
     }
 
@@ -42,17 +47,24 @@ public final class Conv2D: Layer {
         guard x.rank == 4, x.shape[1] == inChannels else {
             throw VecDBError(.dimensionMismatch, "conv2d '\(name)' expects input [*, \(inChannels), *, *], got \(Tensor.describe(x.shape))")
         }
-        let n = x.shape[0], h = x.shape[2], w = x.shape[3]
-        let outH = (h + 2 * padding - kernel) / stride + 1, outW = (w + 2 * padding - kernel) / stride + 1
+        let n = x.shape[0]
+        let h = x.shape[2]
+        let w = x.shape[3]
+        let outH = (h + 2 * padding - kernel) / stride + 1
+        let outW = (w + 2 * padding - kernel) / stride + 1
         guard h + 2 * padding >= kernel, w + 2 * padding >= kernel, outH > 0, outW > 0 else {
-            throw VecDBError(.dimensionMismatch, "conv2d '\(name)': input \(Tensor.describe(x.shape)) is smaller than the \(kernel)×\(kernel) kernel")
+            throw VecDBError(
+                .dimensionMismatch, "conv2d '\(name)': input \(Tensor.describe(x.shape)) is smaller than the \(kernel)×\(kernel) kernel")
         }
-        let k = inChannels * kernel * kernel, cols = n * outH * outW, plane = outH * outW
+        let k = inChannels * kernel * kernel
+        let cols = n * outH * outW
+        let plane = outH * outW
         var colMatrix = uninitializedFloats(k * cols)
         im2col(x.storage, n: n, h: h, w: w, outH: outH, outW: outW, into: &colMatrix)
         var product = uninitializedFloats(outChannels * cols)
-        gemm(transA: false, transB: false, m: outChannels, n: cols, k: k, a: weight.value.storage, lda: k,
-             b: colMatrix, ldb: cols, beta: 0, c: &product, ldc: cols)
+        gemm(
+            transA: false, transB: false, m: outChannels, n: cols, k: k, a: weight.value.storage, lda: k,
+            b: colMatrix, ldb: cols, beta: 0, c: &product, ldc: cols)
         // [outC, n, plane] → [n, outC, plane], adding the bias.
         var y = uninitializedFloats(n * outChannels * plane)
         y.withUnsafeMutableBufferPointer { yp in
@@ -61,7 +73,8 @@ public final class Conv2D: Layer {
                 for o in 0..<outChannels {
                     let b = bias?.value.storage[o] ?? 0
                     for s in 0..<n {
-                        let dst = yb + (s * outChannels + o) * plane, src = pb + o * cols + s * plane
+                        let dst = yb + (s * outChannels + o) * plane
+                        let src = pb + o * cols + s * plane
                         for i in 0..<plane { dst[i] = src[i] + b }
                     }
                 }
@@ -73,9 +86,13 @@ public final class Conv2D: Layer {
 
     public func backward(_ g: Tensor) throws(VecDBError) -> Tensor {
         let (colMatrix, shape, outH, outW) = try cached(cache)
-        let n = shape[0], h = shape[2], w = shape[3]
+        let n = shape[0]
+        let h = shape[2]
+        let w = shape[3]
         try requireGradient(g, matches: [n, outChannels, outH, outW])
-        let k = inChannels * kernel * kernel, plane = outH * outW, cols = n * plane
+        let k = inChannels * kernel * kernel
+        let plane = outH * outW
+        let cols = n * plane
         // [n, outC, plane] → [outC, n, plane]
         var g2 = uninitializedFloats(outChannels * cols)
         g2.withUnsafeMutableBufferPointer { dp in
@@ -102,18 +119,23 @@ public final class Conv2D: Layer {
                         i += 16
                     }
                     var sum = acc.sum()
-                    while i < cols { sum += row[i]; i += 1 }
+                    while i < cols {
+                        sum += row[i]
+                        i += 1
+                    }
                     partial[o] = sum
                 }
             }
             for o in 0..<outChannels { bias.gradient.storage[o] += partial[o] }
         }
-        gemm(transA: false, transB: true, m: outChannels, n: k, k: cols, a: g2, lda: cols, b: colMatrix, ldb: cols,
-             beta: 1, c: &weight.gradient.storage, ldc: k)
+        gemm(
+            transA: false, transB: true, m: outChannels, n: k, k: cols, a: g2, lda: cols, b: colMatrix, ldb: cols,
+            beta: 1, c: &weight.gradient.storage, ldc: k)
         guard needsInputGradient else { return Tensor(zeros: shape) }
         var dcols = uninitializedFloats(k * cols)
-        gemm(transA: true, transB: false, m: k, n: cols, k: outChannels, a: weight.value.storage, lda: k, b: g2, ldb: cols,
-             beta: 0, c: &dcols, ldc: cols)
+        gemm(
+            transA: true, transB: false, m: k, n: cols, k: outChannels, a: weight.value.storage, lda: k, b: g2, ldb: cols,
+            beta: 0, c: &dcols, ldc: cols)
         var dx = [Float](repeating: 0, count: shape.reduce(1, *))
         col2im(dcols, n: n, h: h, w: w, outH: outH, outW: outW, into: &dx)
         return Tensor(uncheckedShape: shape, storage: dx)
@@ -131,7 +153,8 @@ public final class Conv2D: Layer {
     /// Row `(c·k + ki)·k + kj`, column `(s·outH + oh)·outW + ow` holds input
     /// `[s, c, oh·stride − pad + ki, ow·stride − pad + kj]`, or 0 in the padding. Every entry is written.
     func im2col(_ x: [Float], n: Int, h: Int, w: Int, outH: Int, outW: Int, into cols: inout [Float]) {
-        let plane = outH * outW, total = n * plane
+        let plane = outH * outW
+        let total = n * plane
         x.withUnsafeBufferPointer { xp in
             cols.withUnsafeMutableBufferPointer { cp in
                 guard let xb = xp.baseAddress, let cb = cp.baseAddress else { return }
@@ -151,7 +174,9 @@ public final class Conv2D: Layer {
                                         continue
                                     }
                                     if valid.lowerBound > 0 { dst.update(repeating: 0, count: valid.lowerBound) }
-                                    if valid.upperBound < outW { (dst + valid.upperBound).update(repeating: 0, count: outW - valid.upperBound) }
+                                    if valid.upperBound < outW {
+                                        (dst + valid.upperBound).update(repeating: 0, count: outW - valid.upperBound)
+                                    }
                                     let src = img + ih * w + shift
                                     if stride == 1 {
                                         (dst + valid.lowerBound).update(from: src + valid.lowerBound, count: valid.count)
@@ -169,7 +194,8 @@ public final class Conv2D: Layer {
 
     /// The adjoint of ``im2col(_:n:h:w:outH:outW:into:)``: adds each column entry back to its input position.
     func col2im(_ cols: [Float], n: Int, h: Int, w: Int, outH: Int, outW: Int, into dx: inout [Float]) {
-        let plane = outH * outW, total = n * plane
+        let plane = outH * outW
+        let total = n * plane
         cols.withUnsafeBufferPointer { cp in
             dx.withUnsafeMutableBufferPointer { xp in
                 guard let xb = xp.baseAddress, let cb = cp.baseAddress else { return }

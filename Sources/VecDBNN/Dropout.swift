@@ -43,7 +43,8 @@ public final class Dropout: Layer {
         guard lastTraining, rate > 0 else { return g }
         let m = try cached(mask, "mask")
         guard m.count == g.count else {
-            throw VecDBError(.dimensionMismatch, "\(name): gradient shape \(Tensor.describe(g.shape)) differs from the last input's size \(m.count)")
+            throw VecDBError(
+                .dimensionMismatch, "\(name): gradient shape \(Tensor.describe(g.shape)) differs from the last input's size \(m.count)")
         }
         var dx = Tensor(uninitialized: g.shape)
         g.storage.withUnsafeBufferPointer { gp in

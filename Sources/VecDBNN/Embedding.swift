@@ -48,7 +48,10 @@ public final class Embedding {
     public func backward(_ gradOutput: Tensor) throws(VecDBError) {
         guard let ids else { throw VecDBError(.invalidArgument, "\(name): backward called before forward (no cached ids)") }
         guard gradOutput.shape == [ids.count, dimension] else {
-            throw VecDBError(.dimensionMismatch, "embedding '\(name)': gradient shape \(Tensor.describe(gradOutput.shape)) differs from output shape \(Tensor.describe([ids.count, dimension]))")
+            throw VecDBError(
+                .dimensionMismatch,
+                "embedding '\(name)': gradient shape \(Tensor.describe(gradOutput.shape)) differs from output shape \(Tensor.describe([ids.count, dimension]))"
+            )
         }
         let d = dimension
         gradOutput.storage.withUnsafeBufferPointer { g in

@@ -32,7 +32,8 @@ public final class L2Normalize: Layer {
     public func backward(_ g: Tensor) throws(VecDBError) -> Tensor {
         let (y, norms) = try cached(cache)
         try requireGradient(g, matches: y.shape)
-        let d = y.shape[y.rank - 1], rows = y.count / d
+        let d = y.shape[y.rank - 1]
+        let rows = y.count / d
         var dx = Tensor(zeros: y.shape)
         for r in 0..<rows {
             var dot = 0.0

@@ -43,7 +43,9 @@ extension Layer {
     /// Checks that a gradient has the shape of the output it belongs to.
     func requireGradient(_ grad: Tensor, matches shape: [Int]) throws(VecDBError) {
         guard grad.shape == shape else {
-            throw VecDBError(.dimensionMismatch, "\(name): gradient shape \(Tensor.describe(grad.shape)) differs from output shape \(Tensor.describe(shape))")
+            throw VecDBError(
+                .dimensionMismatch,
+                "\(name): gradient shape \(Tensor.describe(grad.shape)) differs from output shape \(Tensor.describe(shape))")
         }
     }
 }

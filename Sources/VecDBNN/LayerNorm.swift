@@ -25,13 +25,19 @@ public final class LayerNorm: Layer {
         guard x.rank >= 1, x.shape[x.rank - 1] == dimension else {
             throw VecDBError(.dimensionMismatch, "layernorm '\(name)' expects input [*, \(dimension)], got \(Tensor.describe(x.shape))")
         }
-        let d = dimension, rows = x.count / d
+        let d = dimension
+        let rows = x.count / d
         var xhat = [Float](repeating: 0, count: x.count)
         var invStd = [Float](repeating: 0, count: rows)
         var y = Tensor(zeros: x.shape)
         for r in 0..<rows {
-            var sum = 0.0, sq = 0.0
-            for j in 0..<d { let v = Double(x.storage[r * d + j]); sum += v; sq += v * v }
+            var sum = 0.0
+            var sq = 0.0
+            for j in 0..<d {
+                let v = Double(x.storage[r * d + j])
+                sum += v
+                sq += v * v
+            }
             let mean = sum / Double(d)
             let inv = Float(1 / (max(sq / Double(d) - mean * mean, 0) + Double(epsilon)).squareRoot())
             invStd[r] = inv
@@ -48,20 +54,24 @@ public final class LayerNorm: Layer {
     public func backward(_ g: Tensor) throws(VecDBError) -> Tensor {
         let (xhat, invStd, shape) = try cached(cache)
         try requireGradient(g, matches: shape)
-        let d = dimension, rows = g.count / d
+        let d = dimension
+        let rows = g.count / d
         var dx = Tensor(zeros: shape)
         var dh = [Float](repeating: 0, count: d)
         for r in 0..<rows {
-            var sumDH = 0.0, sumDHX = 0.0
+            var sumDH = 0.0
+            var sumDHX = 0.0
             for j in 0..<d {
-                let gv = g.storage[r * d + j], h = xhat[r * d + j]
+                let gv = g.storage[r * d + j]
+                let h = xhat[r * d + j]
                 gamma.gradient.storage[j] += gv * h
                 beta.gradient.storage[j] += gv
                 dh[j] = gv * gamma.value.storage[j]
                 sumDH += Double(dh[j])
                 sumDHX += Double(dh[j] * h)
             }
-            let mDH = Float(sumDH / Double(d)), mDHX = Float(sumDHX / Double(d))
+            let mDH = Float(sumDH / Double(d))
+            let mDHX = Float(sumDHX / Double(d))
             for j in 0..<d {
                 dx.storage[r * d + j] = invStd[r] * (dh[j] - mDH - xhat[r * d + j] * mDHX)
             }

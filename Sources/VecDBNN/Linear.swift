@@ -38,8 +38,9 @@ public final class Linear: Layer {
         var outShape = x.shape
         outShape[outShape.count - 1] = outputs
         var y = Tensor(uninitialized: outShape)
-        gemm(transA: false, transB: true, m: rows, n: outputs, k: inputs, a: x.storage, lda: inputs,
-             b: weight.value.storage, ldb: inputs, beta: 0, c: &y.storage, ldc: outputs)
+        gemm(
+            transA: false, transB: true, m: rows, n: outputs, k: inputs, a: x.storage, lda: inputs,
+            b: weight.value.storage, ldb: inputs, beta: 0, c: &y.storage, ldc: outputs)
         if let bias {
             y.storage.withUnsafeMutableBufferPointer { yp in
                 bias.value.storage.withUnsafeBufferPointer { vdb_nn_add_row_bias(yp.baseAddress, $0.baseAddress, rows, outputs) }
@@ -54,16 +55,18 @@ public final class Linear: Layer {
         outShape[outShape.count - 1] = outputs
         try requireGradient(g, matches: outShape)
         let rows = x.count / inputs
-        gemm(transA: true, transB: false, m: outputs, n: inputs, k: rows, a: g.storage, lda: outputs,
-             b: x.storage, ldb: inputs, beta: 1, c: &weight.gradient.storage, ldc: inputs)
+        gemm(
+            transA: true, transB: false, m: outputs, n: inputs, k: rows, a: g.storage, lda: outputs,
+            b: x.storage, ldb: inputs, beta: 1, c: &weight.gradient.storage, ldc: inputs)
         if let bias {
             g.storage.withUnsafeBufferPointer { gp in
                 bias.gradient.storage.withUnsafeMutableBufferPointer { vdb_nn_column_sums(gp.baseAddress, $0.baseAddress, rows, outputs) }
             }
         }
         var dx = Tensor(uninitialized: x.shape)
-        gemm(transA: false, transB: false, m: rows, n: inputs, k: outputs, a: g.storage, lda: outputs,
-             b: weight.value.storage, ldb: inputs, beta: 0, c: &dx.storage, ldc: inputs)
+        gemm(
+            transA: false, transB: false, m: rows, n: inputs, k: outputs, a: g.storage, lda: outputs,
+            b: weight.value.storage, ldb: inputs, beta: 0, c: &dx.storage, ldc: inputs)
         return dx
     }
 }

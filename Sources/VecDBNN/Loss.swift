@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import VecDBKernels
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Loss functions. Each returns the loss, averaged over the batch, and its gradient with
 /// respect to each input, ready to pass to the layers' `backward`.
@@ -17,16 +18,21 @@ public enum Loss {
     /// - Throws: ``VecDBError/Code/dimensionMismatch`` or ``VecDBError/Code/invalidArgument`` for a bad label.
     public static func softmaxCrossEntropy(logits: Tensor, labels: [Int32]) throws(VecDBError) -> (loss: Float, gradient: Tensor) {
         guard logits.rank == 2, logits.shape[0] == labels.count else {
-            throw VecDBError(.dimensionMismatch, "softmax cross-entropy expects logits [\(labels.count), *] for \(labels.count) labels, got \(Tensor.describe(logits.shape))")
+            throw VecDBError(
+                .dimensionMismatch,
+                "softmax cross-entropy expects logits [\(labels.count), *] for \(labels.count) labels, got \(Tensor.describe(logits.shape))"
+            )
         }
-        let n = logits.shape[0], c = logits.shape[1]
+        let n = logits.shape[0]
+        let c = logits.shape[1]
         for l in labels where l < 0 || Int(l) >= c {
             throw VecDBError(.invalidArgument, "softmax cross-entropy: label \(l) is outside 0..<\(c)")
         }
         var grad = Tensor(zeros: logits.shape)
         var total = 0.0
         for r in 0..<n {
-            total += softmaxRow(logits.storage, row: r, width: c, into: &grad.storage, scale: 1 / Float(n))
+            total +=
+                softmaxRow(logits.storage, row: r, width: c, into: &grad.storage, scale: 1 / Float(n))
                 - Double(logits.storage[r * c + Int(labels[r])])
             grad.storage[r * c + Int(labels[r])] -= 1 / Float(n)
         }
@@ -44,11 +50,17 @@ public enum Loss {
     ///   - queries: `[batch, d]`; items: `[batch, d]`; logQ: `batch` values of `log q_j`.
     /// - Returns: the loss and its gradients with respect to `queries` and `items`.
     public static func inBatchSampledSoftmax(queries: Tensor, items: Tensor, logQ: [Float], temperature: Float)
-        throws(VecDBError) -> (loss: Float, queryGradient: Tensor, itemGradient: Tensor) {
+        throws(VecDBError) -> (loss: Float, queryGradient: Tensor, itemGradient: Tensor)
+    {
         guard queries.rank == 2, queries.shape == items.shape, logQ.count == queries.shape[0] else {
-            throw VecDBError(.dimensionMismatch, "in-batch softmax expects queries and items of the same shape [batch, d] and batch logQ values, got \(Tensor.describe(queries.shape)), \(Tensor.describe(items.shape)) and \(logQ.count) logQ values")
+            throw VecDBError(
+                .dimensionMismatch,
+                "in-batch softmax expects queries and items of the same shape [batch, d] and batch logQ values, got \(Tensor.describe(queries.shape)), \(Tensor.describe(items.shape)) and \(logQ.count) logQ values"
+            )
         }
-        guard temperature > 0 else { throw VecDBError(.invalidArgument, "in-batch softmax: temperature must be positive, got \(temperature)") }
+        guard temperature > 0 else {
+            throw VecDBError(.invalidArgument, "in-batch softmax: temperature must be positive, got \(temperature)")
+        }
         let b = queries.shape[0]
         var logits = try Tensor.matmul(queries, items, transposeB: true)
         let invT = 1 / temperature
@@ -68,9 +80,13 @@ public enum Loss {
     /// - Returns: the loss and `∂loss/∂logits = (softmax · Σ_i x_ni − x_n) / batch`.
     public static func multinomialLogLikelihood(logits: Tensor, targets: Tensor) throws(VecDBError) -> (loss: Float, gradient: Tensor) {
         guard logits.rank == 2, logits.shape == targets.shape else {
-            throw VecDBError(.dimensionMismatch, "multinomial log-likelihood expects logits and targets of the same shape [batch, items], got \(Tensor.describe(logits.shape)) and \(Tensor.describe(targets.shape))")
+            throw VecDBError(
+                .dimensionMismatch,
+                "multinomial log-likelihood expects logits and targets of the same shape [batch, items], got \(Tensor.describe(logits.shape)) and \(Tensor.describe(targets.shape))"
+            )
         }
-        let n = logits.shape[0], c = logits.shape[1]
+        let n = logits.shape[0]
+        let c = logits.shape[1]
         var grad = Tensor(zeros: logits.shape)
         var total = 0.0
         for r in 0..<n {
@@ -92,15 +108,22 @@ public enum Loss {
     ///
     /// - Returns: the loss, `∂/∂μ = μ / batch` and `∂/∂logvar = ½(e^logvar − 1) / batch`.
     public static func gaussianKLDivergence(mean: Tensor, logVariance: Tensor) throws(VecDBError)
-        -> (loss: Float, meanGradient: Tensor, logVarianceGradient: Tensor) {
+        -> (loss: Float, meanGradient: Tensor, logVarianceGradient: Tensor)
+    {
         guard mean.rank >= 1, mean.shape == logVariance.shape else {
-            throw VecDBError(.dimensionMismatch, "KL divergence expects mean and log-variance of the same shape, got \(Tensor.describe(mean.shape)) and \(Tensor.describe(logVariance.shape))")
+            throw VecDBError(
+                .dimensionMismatch,
+                "KL divergence expects mean and log-variance of the same shape, got \(Tensor.describe(mean.shape)) and \(Tensor.describe(logVariance.shape))"
+            )
         }
         let n = Float(max(mean.shape[0], 1))
-        var gm = Tensor(zeros: mean.shape), gv = Tensor(zeros: mean.shape)
+        var gm = Tensor(zeros: mean.shape)
+        var gv = Tensor(zeros: mean.shape)
         var total = 0.0
         for i in 0..<mean.count {
-            let mu = mean.storage[i], lv = logVariance.storage[i], e = expf(lv)
+            let mu = mean.storage[i]
+            let lv = logVariance.storage[i]
+            let e = expf(lv)
             total += -0.5 * Double(1 + lv - mu * mu - e)
             gm.storage[i] = mu / n
             gv.storage[i] = 0.5 * (e - 1) / n
@@ -112,12 +135,18 @@ public enum Loss {
     ///
     /// - Parameters: positive, negative: scores of the same shape (one pair per value).
     /// - Returns: the loss and its gradients, `∓σ(negative − positive) / count`.
-    public static func bpr(positive: Tensor, negative: Tensor) throws(VecDBError) -> (loss: Float, positiveGradient: Tensor, negativeGradient: Tensor) {
+    public static func bpr(positive: Tensor, negative: Tensor) throws(VecDBError) -> (
+        loss: Float, positiveGradient: Tensor, negativeGradient: Tensor
+    ) {
         guard positive.shape == negative.shape, positive.count > 0 else {
-            throw VecDBError(.dimensionMismatch, "BPR expects positive and negative scores of the same non-empty shape, got \(Tensor.describe(positive.shape)) and \(Tensor.describe(negative.shape))")
+            throw VecDBError(
+                .dimensionMismatch,
+                "BPR expects positive and negative scores of the same non-empty shape, got \(Tensor.describe(positive.shape)) and \(Tensor.describe(negative.shape))"
+            )
         }
         let n = Float(positive.count)
-        var gp = Tensor(zeros: positive.shape), gn = Tensor(zeros: positive.shape)
+        var gp = Tensor(zeros: positive.shape)
+        var gn = Tensor(zeros: positive.shape)
         var total = 0.0
         for i in 0..<positive.count {
             let d = positive.storage[i] - negative.storage[i]

@@ -22,15 +22,21 @@ public final class Pool2D: Layer {
 
     public func forward(_ x: Tensor, training: Bool) throws(VecDBError) -> Tensor {
         guard x.rank == 4, x.shape[2] >= kernel, x.shape[3] >= kernel else {
-            throw VecDBError(.dimensionMismatch, "pool2d '\(name)' expects input [*, *, ≥\(kernel), ≥\(kernel)], got \(Tensor.describe(x.shape))")
+            throw VecDBError(
+                .dimensionMismatch, "pool2d '\(name)' expects input [*, *, ≥\(kernel), ≥\(kernel)], got \(Tensor.describe(x.shape))")
         }
-        let planes = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
-        let outH = (h - kernel) / stride + 1, outW = (w - kernel) / stride + 1
+        let planes = x.shape[0] * x.shape[1]
+        let h = x.shape[2]
+        let w = x.shape[3]
+        let outH = (h - kernel) / stride + 1
+        let outW = (w - kernel) / stride + 1
         let outCount = planes * outH * outW
         var y = uninitializedFloats(outCount)
         var argmax = [Int32](repeating: 0, count: kind == .max ? outCount : 0)
         let scale = 1 / Float(kernel * kernel)
-        let k = kernel, st = stride, isMax = kind == .max
+        let k = kernel
+        let st = stride
+        let isMax = kind == .max
         x.storage.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
                 argmax.withUnsafeMutableBufferPointer { ap in
@@ -43,14 +49,25 @@ public final class Pool2D: Layer {
                                 let top = oh * st * w + ow * st
                                 if isMax && k == 2 {
                                     // The common 2×2 window, unrolled; ties keep the first.
-                                    var best = top, bestValue = plane[top]
-                                    if plane[top + 1] > bestValue { best = top + 1; bestValue = plane[best] }
-                                    if plane[top + w] > bestValue { best = top + w; bestValue = plane[best] }
-                                    if plane[top + w + 1] > bestValue { best = top + w + 1; bestValue = plane[best] }
+                                    var best = top
+                                    var bestValue = plane[top]
+                                    if plane[top + 1] > bestValue {
+                                        best = top + 1
+                                        bestValue = plane[best]
+                                    }
+                                    if plane[top + w] > bestValue {
+                                        best = top + w
+                                        bestValue = plane[best]
+                                    }
+                                    if plane[top + w + 1] > bestValue {
+                                        best = top + w + 1
+                                        bestValue = plane[best]
+                                    }
                                     yb[o] = bestValue
                                     ap[o] = Int32(best)
                                 } else if isMax {
-                                    var best = top, bestValue = plane[top]
+                                    var best = top
+                                    var bestValue = plane[top]
                                     for i in 0..<k {
                                         let r = top + i * w
                                         for j in 0..<k where plane[r + j] > bestValue {
@@ -78,10 +95,14 @@ public final class Pool2D: Layer {
     public func backward(_ g: Tensor) throws(VecDBError) -> Tensor {
         let (argmax, shape, outH, outW) = try cached(cache)
         try requireGradient(g, matches: [shape[0], shape[1], outH, outW])
-        let planes = shape[0] * shape[1], h = shape[2], w = shape[3]
+        let planes = shape[0] * shape[1]
+        let h = shape[2]
+        let w = shape[3]
         var dx = [Float](repeating: 0, count: shape.reduce(1, *))
         let scale = 1 / Float(kernel * kernel)
-        let k = kernel, st = stride, isMax = kind == .max
+        let k = kernel
+        let st = stride
+        let isMax = kind == .max
         g.storage.withUnsafeBufferPointer { gp in
             dx.withUnsafeMutableBufferPointer { dp in
                 argmax.withUnsafeBufferPointer { ap in
@@ -94,7 +115,8 @@ public final class Pool2D: Layer {
                                 if isMax {
                                     plane[Int(ap[o])] += gb[o]
                                 } else {
-                                    let top = oh * st * w + ow * st, v = gb[o] * scale
+                                    let top = oh * st * w + ow * st
+                                    let v = gb[o] * scale
                                     for i in 0..<k { for j in 0..<k { plane[top + i * w + j] += v } }
                                 }
                             }

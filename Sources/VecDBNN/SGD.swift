@@ -41,8 +41,9 @@ public final class SGD: Optimizer {
                 p.value.storage.withUnsafeMutableBufferPointer { wp in
                     p.gradient.storage.withUnsafeBufferPointer { gp in
                         v.withUnsafeMutableBufferPointer { vp in
-                            vdb_nn_sgd(wp.baseAddress, gp.baseAddress, vp.baseAddress, wp.count, learningRate, momentum,
-                                       weightDecay, nesterov ? 1 : 0)
+                            vdb_nn_sgd(
+                                wp.baseAddress, gp.baseAddress, vp.baseAddress, wp.count, learningRate, momentum,
+                                weightDecay, nesterov ? 1 : 0)
                         }
                     }
                 }

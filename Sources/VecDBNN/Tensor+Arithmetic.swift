@@ -5,7 +5,8 @@ import VecDBKernels
 extension Tensor {
     func requireSameShape(_ other: Tensor, _ what: String) throws(VecDBError) {
         guard shape == other.shape else {
-            throw VecDBError(.dimensionMismatch, "\(what) expects equal shapes, got \(Tensor.describe(shape)) and \(Tensor.describe(other.shape))")
+            throw VecDBError(
+                .dimensionMismatch, "\(what) expects equal shapes, got \(Tensor.describe(shape)) and \(Tensor.describe(other.shape))")
         }
     }
 
@@ -58,21 +59,28 @@ extension Tensor {
         guard a.rank == 2, b.rank == 2 else {
             throw VecDBError(.dimensionMismatch, "matmul expects two matrices, got \(describe(a.shape)) and \(describe(b.shape))")
         }
-        let m = transposeA ? a.shape[1] : a.shape[0], k = transposeA ? a.shape[0] : a.shape[1]
-        let k2 = transposeB ? b.shape[1] : b.shape[0], n = transposeB ? b.shape[0] : b.shape[1]
+        let m = transposeA ? a.shape[1] : a.shape[0]
+        let k = transposeA ? a.shape[0] : a.shape[1]
+        let k2 = transposeB ? b.shape[1] : b.shape[0]
+        let n = transposeB ? b.shape[0] : b.shape[1]
         guard k == k2 else {
-            throw VecDBError(.dimensionMismatch, "matmul inner sizes differ: \(describe(a.shape))\(transposeA ? "ᵀ" : "") · \(describe(b.shape))\(transposeB ? "ᵀ" : "")")
+            throw VecDBError(
+                .dimensionMismatch,
+                "matmul inner sizes differ: \(describe(a.shape))\(transposeA ? "ᵀ" : "") · \(describe(b.shape))\(transposeB ? "ᵀ" : "")")
         }
         var out = Tensor(zeros: [m, n])
-        gemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, a: a.storage, lda: a.shape[1],
-             b: b.storage, ldb: b.shape[1], beta: 0, c: &out.storage, ldc: n)
+        gemm(
+            transA: transposeA, transB: transposeB, m: m, n: n, k: k, a: a.storage, lda: a.shape[1],
+            b: b.storage, ldb: b.shape[1], beta: 0, c: &out.storage, ldc: n)
         return out
     }
 }
 
 /// `C = alpha · op(A) · op(B) + beta · C` on arrays, row-major.
-func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1, a: [Float], lda: Int,
-          b: [Float], ldb: Int, beta: Float, c: inout [Float], ldc: Int) {
+func gemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1, a: [Float], lda: Int,
+    b: [Float], ldb: Int, beta: Float, c: inout [Float], ldc: Int
+) {
     guard m > 0, n > 0 else { return }
     if k == 0 {
         if beta == 0 { for i in 0..<(m * ldc) where i < c.count { c[i] = 0 } } else { c.scaleAll(beta) }
@@ -82,8 +90,9 @@ func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1, 
         b.withUnsafeBufferPointer { pb in
             c.withUnsafeMutableBufferPointer { pc in
                 guard let ap = pa.baseAddress, let bp = pb.baseAddress, let cp = pc.baseAddress else { return }
-                BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: ap, lda: lda,
-                           b: bp, ldb: ldb, beta: beta, c: cp, ldc: ldc)
+                BLAS.sgemm(
+                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: ap, lda: lda,
+                    b: bp, ldb: ldb, beta: beta, c: cp, ldc: ldc)
             }
         }
     }

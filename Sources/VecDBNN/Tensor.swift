@@ -26,7 +26,10 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
             throw VecDBError(.invalidArgument, "tensor shape \(Tensor.describe(shape)) has a negative axis")
         }
         guard let n = Tensor.elementCount(shape), n == storage.count else {
-            throw VecDBError(.dimensionMismatch, "tensor shape \(Tensor.describe(shape)) needs \(Tensor.elementCount(shape).map(String.init) ?? "too many") values, got \(storage.count)")
+            throw VecDBError(
+                .dimensionMismatch,
+                "tensor shape \(Tensor.describe(shape)) needs \(Tensor.elementCount(shape).map(String.init) ?? "too many") values, got \(storage.count)"
+            )
         }
         self.shape = shape
         self.storage = storage

@@ -97,9 +97,13 @@ package final class CollectionStore: @unchecked Sendable {
     // MARK: Creating and opening
 
     /// Writes an empty collection (WAL generation 1 and a manifest) into `directory`, which exists.
-    package static func create(fs: FileSystem, directory: String, dimension: Int, metric: Metric, elementType: ElementType) throws(VecDBError) {
+    package static func create(fs: FileSystem, directory: String, dimension: Int, metric: Metric, elementType: ElementType)
+        throws(VecDBError)
+    {
         let m = Manifest(dimension: dimension, metric: metric, elementType: elementType)
-        let wal = try WriteAheadLog.create(fs: fs, path: directory + "/" + WriteAheadLog.fileName(generation: m.walGeneration), dimension: dimension, generation: m.walGeneration)
+        let wal = try WriteAheadLog.create(
+            fs: fs, path: directory + "/" + WriteAheadLog.fileName(generation: m.walGeneration), dimension: dimension,
+            generation: m.walGeneration)
         wal.close()
         try fs.replaceAtomically(directory + "/" + Manifest.fileName, with: m.encode())
     }
@@ -123,7 +127,9 @@ package final class CollectionStore: @unchecked Sendable {
 
         var views: [SegmentView] = []
         for e in manifest.segments {
-            let s = try Segment(fs: fs, directory: directory, id: e.id, dimension: dimension, elementType: elementType, metric: metric, expectedRows: e.rowCount)
+            let s = try Segment(
+                fs: fs, directory: directory, id: e.id, dimension: dimension, elementType: elementType, metric: metric,
+                expectedRows: e.rowCount)
             if options.verifyOnOpen { try s.verify() }
             views.append(SegmentView(segment: s, dead: Bitset(rows: e.deletedRows)))
         }
@@ -140,7 +146,8 @@ package final class CollectionStore: @unchecked Sendable {
         try state.withLock { (s: inout State) throws(VecDBError) in
             for b in replay.batches { _ = try self.apply(b, to: &s) }
             if !options.readOnly {
-                s.wal = try WriteAheadLog.openForAppend(fs: fs, path: walPath, dimension: dimension, generation: manifest.walGeneration, replay: replay)
+                s.wal = try WriteAheadLog.openForAppend(
+                    fs: fs, path: walPath, dimension: dimension, generation: manifest.walGeneration, replay: replay)
             }
             self.publish(&s)
         }
@@ -227,9 +234,10 @@ package final class CollectionStore: @unchecked Sendable {
             StoreStatistics(
                 liveRows: s.snapshot.liveCount, memtableRows: s.memtable.count, memtableDeletedRows: s.memDead.count,
                 segments: s.segments.map {
-                    StoreStatistics.SegmentInfo(id: $0.segment.id, rows: $0.segment.count, deletedRows: $0.dead.count,
-                                                vectorBytes: $0.segment.fileSize, payloadRawBytes: Int($0.segment.payloads.rawBytes),
-                                                payloadFileBytes: $0.segment.payloads.fileSize)
+                    StoreStatistics.SegmentInfo(
+                        id: $0.segment.id, rows: $0.segment.count, deletedRows: $0.dead.count,
+                        vectorBytes: $0.segment.fileSize, payloadRawBytes: Int($0.segment.payloads.rawBytes),
+                        payloadFileBytes: $0.segment.payloads.fileSize)
                 },
                 // A read-only store has no WAL writer; the file's size is the figure then.
                 walBytes: s.wal?.size ?? fs.fileSize(directory + "/" + WriteAheadLog.fileName(generation: s.manifest.walGeneration)) ?? 0,
@@ -257,7 +265,10 @@ package final class CollectionStore: @unchecked Sendable {
     ///   written (nothing of the batch is stored, nothing before it is lost).
     package func commit(_ batch: WALBatch) throws(VecDBError) -> Int {
         guard batch.vectors.count == batch.keys.count * dimension, batch.payloads.count == batch.keys.count else {
-            throw VecDBError(.invalidArgument, "batch has \(batch.keys.count) keys, \(batch.payloads.count) payloads and \(batch.vectors.count) floats for dimension \(dimension)")
+            throw VecDBError(
+                .invalidArgument,
+                "batch has \(batch.keys.count) keys, \(batch.payloads.count) payloads and \(batch.vectors.count) floats for dimension \(dimension)"
+            )
         }
         if batch.isEmpty { return 0 }
         var frame = batch.encodeFrame(dimension: dimension)
@@ -426,9 +437,10 @@ package final class CollectionStore: @unchecked Sendable {
                 let vecPath = directory + "/" + Segment.fileName(id: segID)
                 let payPath = directory + "/" + Segment.payloadFileName(id: segID)
                 newFiles += [vecPath, payPath]
-                try SegmentWriter.write(fs: fs, path: vecPath, dimension: dimension, elementType: elementType, metric: metric,
-                                        count: live.count, vector: { UnsafePointer(mem.vectors + live[$0] * self.dimension) },
-                                        key: { mem.key(at: live[$0]) }, hasPayload: { mem.payload(at: live[$0]) != nil })
+                try SegmentWriter.write(
+                    fs: fs, path: vecPath, dimension: dimension, elementType: elementType, metric: metric,
+                    count: live.count, vector: { UnsafePointer(mem.vectors + live[$0] * self.dimension) },
+                    key: { mem.key(at: live[$0]) }, hasPayload: { mem.payload(at: live[$0]) != nil })
                 try Self.writePayloads(fs: fs, path: payPath, count: live.count) { i in mem.payload(at: live[i]) }
                 m.nextSegmentID += 1
             }
@@ -437,7 +449,9 @@ package final class CollectionStore: @unchecked Sendable {
             newWAL = try WriteAheadLog.create(fs: fs, path: walPath, dimension: dimension, generation: gen)
             m.walGeneration = gen
             m.nextWALGeneration += 1
-            m.segments = s.segments.map { Manifest.SegmentEntry(id: $0.segment.id, rowCount: $0.segment.count, deletedRows: $0.dead.members) }
+            m.segments = s.segments.map {
+                Manifest.SegmentEntry(id: $0.segment.id, rowCount: $0.segment.count, deletedRows: $0.dead.members)
+            }
             if !live.isEmpty { m.segments.append(Manifest.SegmentEntry(id: segID, rowCount: live.count, deletedRows: [])) }
         } catch {
             for f in newFiles { try? fs.unlink(f) }
@@ -446,7 +460,9 @@ package final class CollectionStore: @unchecked Sendable {
         try switchManifest(m, &s, newFiles: newFiles)
         do throws(VecDBError) {
             if !live.isEmpty {
-                let seg = try Segment(fs: fs, directory: directory, id: segID, dimension: dimension, elementType: elementType, metric: metric, expectedRows: live.count)
+                let seg = try Segment(
+                    fs: fs, directory: directory, id: segID, dimension: dimension, elementType: elementType, metric: metric,
+                    expectedRows: live.count)
                 s.segments.append(SegmentView(segment: seg, dead: Bitset()))
                 if var km = s.keyMap {
                     s.keyMap = nil
@@ -457,7 +473,9 @@ package final class CollectionStore: @unchecked Sendable {
                 }
             }
         } catch {
-            s.failure = VecDBError(error.code, "sealed segment of '\(directory)' cannot be opened (\(error.message)); reopen the database", path: error.path, errno: error.errno)
+            s.failure = VecDBError(
+                error.code, "sealed segment of '\(directory)' cannot be opened (\(error.message)); reopen the database", path: error.path,
+                errno: error.errno)
             throw error
         }
         s.memtable = MemtableBuffer(dimension: dimension, capacity: options.memtableRows + 1)
@@ -501,96 +519,13 @@ package final class CollectionStore: @unchecked Sendable {
         do throws(VecDBError) {
             try fs.syncDirectory(directory)
         } catch {
-            s.failure = VecDBError(error.code, "manifest of '\(directory)' was replaced but its directory could not be synced (\(error.message)); reopen the database", path: error.path, errno: error.errno)
+            s.failure = VecDBError(
+                error.code,
+                "manifest of '\(directory)' was replaced but its directory could not be synced (\(error.message)); reopen the database",
+                path: error.path, errno: error.errno)
             throw error
         }
         s.manifest = m
-    }
-
-    // MARK: Compaction
-
-    /// Seals the memtable, then merges all segments into one without their deleted rows.
-    ///
-    /// Readers are never blocked: they keep their snapshots. Writers are blocked only while the
-    /// memtable is sealed and while the manifest is switched at the end. A crash at any point
-    /// leaves the old or the new file set, both consistent.
-    package func compact() throws(VecDBError) {
-        try compactionGate.withLock { (_: inout Void) throws(VecDBError) in
-            let (views, newID) = try state.withLock { (s: inout State) throws(VecDBError) -> ([SegmentView], UInt64) in
-                try checkWritable(s)
-                try seal(&s)
-                let id = s.manifest.nextSegmentID
-                return (s.segments, id)
-            }
-            guard views.count > 1 || views.contains(where: { $0.dead.count > 0 }) else { return }
-            // Merge, without the lock.
-            var sources: [(Int, Int)] = []
-            var mapping: [[Int32]] = []
-            for (i, v) in views.enumerated() {
-                var m = [Int32](repeating: -1, count: v.segment.count)
-                for r in 0..<v.segment.count where !v.dead.contains(r) {
-                    m[r] = Int32(sources.count)
-                    sources.append((i, r))
-                }
-                mapping.append(m)
-            }
-            let rows = views.map { $0.segment.rows() }
-            let vecPath = directory + "/" + Segment.fileName(id: newID)
-            let payPath = directory + "/" + Segment.payloadFileName(id: newID)
-            do throws(VecDBError) {
-                if !sources.isEmpty {
-                    try SegmentWriter.write(fs: fs, path: vecPath, dimension: dimension, elementType: elementType, metric: metric,
-                                            count: sources.count, vector: { rows[sources[$0].0][sources[$0].1] },
-                                            key: { views[sources[$0].0].segment.key(at: sources[$0].1) },
-                                            hasPayload: { views[sources[$0].0].segment.hasPayload(sources[$0].1) })
-                    try Self.writePayloads(fs: fs, path: payPath, count: sources.count) { (i: Int) throws(VecDBError) -> [UInt8]? in
-                        let seg = views[sources[i].0].segment, r = sources[i].1
-                        return seg.hasPayload(r) ? try seg.payloads.payload(row: r) : nil
-                    }
-                }
-            } catch {
-                try? fs.unlink(vecPath)
-                try? fs.unlink(payPath)
-                throw error
-            }
-            // Switch, under the lock.
-            let oldFiles = try state.withLock { (s: inout State) throws(VecDBError) -> [String] in
-                let newFiles = sources.isEmpty ? [] : [vecPath, payPath]
-                do throws(VecDBError) { try checkWritable(s) } catch {
-                    for f in newFiles { try? fs.unlink(f) }
-                    throw error
-                }
-                let rest = Array(s.segments.dropFirst(views.count))
-                var mergedDead = Bitset()
-                for i in 0..<views.count {
-                    for r in s.segments[i].dead.members where !views[i].dead.contains(Int(r)) {
-                        let n = mapping[i][Int(r)]
-                        if n >= 0 { mergedDead.insert(Int(n)) }
-                    }
-                }
-                var m = s.manifest
-                m.nextSegmentID = max(m.nextSegmentID, newID + 1)
-                m.segments = (sources.isEmpty ? [] : [Manifest.SegmentEntry(id: newID, rowCount: sources.count, deletedRows: mergedDead.members)])
-                    + rest.map { Manifest.SegmentEntry(id: $0.segment.id, rowCount: $0.segment.count, deletedRows: $0.dead.members) }
-                try switchManifest(m, &s, newFiles: newFiles)
-                var merged: [SegmentView] = []
-                if !sources.isEmpty {
-                    do throws(VecDBError) {
-                        let seg = try Segment(fs: fs, directory: directory, id: newID, dimension: dimension, elementType: elementType, metric: metric, expectedRows: sources.count)
-                        merged = [SegmentView(segment: seg, dead: mergedDead)]
-                    } catch {
-                        s.failure = VecDBError(error.code, "compacted segment of '\(directory)' cannot be opened (\(error.message)); reopen the database", path: error.path, errno: error.errno)
-                        throw error
-                    }
-                }
-                s.segments = merged + rest
-                s.keyMap = nil
-                publish(&s)
-                return views.flatMap { [directory + "/" + Segment.fileName(id: $0.segment.id), directory + "/" + Segment.payloadFileName(id: $0.segment.id)] }
-            }
-            for f in oldFiles { try? fs.unlink(f) }
-            try? fs.syncDirectory(directory)
-        }
     }
 }
 

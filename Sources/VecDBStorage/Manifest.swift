@@ -50,11 +50,18 @@ package struct Manifest: Sendable, Equatable {
 
     package func encode() -> [UInt8] {
         var body = ByteWriter(capacity: 64 + segments.count * 32)
-        body.u32(UInt32(dimension)); body.u8(metric.code); body.u8(elementType.code); body.u16(0)
-        body.u64(walGeneration); body.u64(nextSegmentID); body.u64(nextWALGeneration)
+        body.u32(UInt32(dimension))
+        body.u8(metric.code)
+        body.u8(elementType.code)
+        body.u16(0)
+        body.u64(walGeneration)
+        body.u64(nextSegmentID)
+        body.u64(nextWALGeneration)
         body.u32(UInt32(segments.count))
         for s in segments {
-            body.u64(s.id); body.u64(UInt64(s.rowCount)); body.u64(UInt64(s.deletedRows.count))
+            body.u64(s.id)
+            body.u64(UInt64(s.rowCount))
+            body.u64(UInt64(s.deletedRows.count))
             for r in s.deletedRows { body.u32(r) }
         }
         var w = ByteWriter(capacity: body.count + 20)
@@ -82,7 +89,8 @@ package struct Manifest: Sendable, Equatable {
                     throw bad("is damaged (checksum mismatch)")
                 }
                 guard version == 1 else {
-                    throw VecDBError(.unsupported, "manifest '\(path)' has format version \(version); this build reads version 1", path: path)
+                    throw VecDBError(
+                        .unsupported, "manifest '\(path)' has format version \(version); this build reads version 1", path: path)
                 }
                 let dim = Int(try r.u32())
                 guard let metric = Metric(code: try r.u8()) else { throw bad("names an unknown metric") }
@@ -102,7 +110,9 @@ package struct Manifest: Sendable, Equatable {
                     dead.reserveCapacity(x)
                     for _ in 0..<x {
                         let row = try r.u32()
-                        guard Int(row) < rows, dead.last.map({ $0 < row }) ?? true else { throw bad("lists deleted row \(row) of segment \(id) out of order or range") }
+                        guard Int(row) < rows, dead.last.map({ $0 < row }) ?? true else {
+                            throw bad("lists deleted row \(row) of segment \(id) out of order or range")
+                        }
                         dead.append(row)
                     }
                     m.segments.append(SegmentEntry(id: id, rowCount: rows, deletedRows: dead))

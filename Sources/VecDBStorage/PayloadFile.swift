@@ -56,7 +56,9 @@ package struct PayloadFileWriter {
     package mutating func append(_ payload: UnsafeRawBufferPointer?) throws(VecDBError) {
         rows += 1
         guard let payload else {
-            entries.u32(Self.noBlock); entries.u32(0); entries.u32(0)
+            entries.u32(Self.noBlock)
+            entries.u32(0)
+            entries.u32(0)
             return
         }
         entries.u32(UInt32(blockOffsets.count))
@@ -73,16 +75,20 @@ package struct PayloadFileWriter {
         var out = [UInt8](repeating: 0, count: 16 + bound)
         let c = block.withUnsafeBytes { src in
             out.withUnsafeMutableBytes { dst in
-                LZ4_compress_default(src.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                     (dst.baseAddress.unsafelyUnwrapped + 16).assumingMemoryBound(to: CChar.self),
-                                     Int32(block.count), Int32(bound))
+                LZ4_compress_default(
+                    src.baseAddress?.assumingMemoryBound(to: CChar.self),
+                    (dst.baseAddress.unsafelyUnwrapped + 16).assumingMemoryBound(to: CChar.self),
+                    Int32(block.count), Int32(bound))
             }
         }
         guard c > 0 else { throw VecDBError(.io, "LZ4 failed to compress a payload block of \(block.count) bytes", path: handle.path) }
         out.removeLast(bound - Int(c))
         let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[16...])) }
         var h = ByteWriter(capacity: 16)
-        h.u32(UInt32(c)); h.u32(UInt32(block.count)); h.u32(crc); h.u32(0)
+        h.u32(UInt32(c))
+        h.u32(UInt32(block.count))
+        h.u32(crc)
+        h.u32(0)
         for i in 0..<16 { out[i] = h.bytes[i] }
         try handle.write(out, at: fileOffset)
         blockOffsets.append(UInt64(fileOffset))
@@ -100,9 +106,12 @@ package struct PayloadFileWriter {
         try handle.write(index.bytes, at: fileOffset)
         var h = ByteWriter(capacity: 64)
         h.append(Array("VECDBPAY".utf8))
-        h.u32(1); h.u32(0)
-        h.u64(UInt64(rows)); h.u64(UInt64(blockOffsets.count))
-        h.u64(UInt64(fileOffset)); h.u64(UInt64(index.count))
+        h.u32(1)
+        h.u32(0)
+        h.u64(UInt64(rows))
+        h.u64(UInt64(blockOffsets.count))
+        h.u64(UInt64(fileOffset))
+        h.u64(UInt64(index.count))
         h.u64(rawBytes)
         h.u32(CRC32C.checksum(index.bytes))
         h.u32(CRC32C.checksum(h.bytes))
@@ -131,14 +140,18 @@ package final class PayloadFile: @unchecked Sendable {
         let size = try h.size()
         fileSize = size
         guard size >= 64 else {
-            throw VecDBError(.corruptFile, "payload file '\(path)' is truncated: \(size) bytes, shorter than its 64-byte header", path: path)
+            throw VecDBError(
+                .corruptFile, "payload file '\(path)' is truncated: \(size) bytes, shorter than its 64-byte header", path: path)
         }
         region = try h.mapReadOnly(count: size)
         let raw = region.bytes
         guard raw.prefix(8).elementsEqual("VECDBPAY".utf8) else {
             throw VecDBError(.corruptFile, "payload file '\(path)' has a bad magic number", path: path)
         }
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<60])) == raw.loadUnaligned(fromByteOffset: 60, as: UInt32.self).littleEndian else {
+        guard
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<60]))
+                == raw.loadUnaligned(fromByteOffset: 60, as: UInt32.self).littleEndian
+        else {
             throw VecDBError(.corruptFile, "payload file '\(path)' has a damaged header (checksum mismatch)", path: path)
         }
         let version = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
@@ -154,9 +167,15 @@ package final class PayloadFile: @unchecked Sendable {
             throw VecDBError(.corruptFile, "payload file '\(path)' holds \(rows) rows; its segment holds \(expectedRows)", path: path)
         }
         guard blocks <= size, il == blocks * 8 + rows * 12, io >= 64, io <= size, il <= size - io else {
-            throw VecDBError(.corruptFile, "payload file '\(path)' is truncated or its index bounds are damaged (index at \(io), \(il) bytes, file \(size) bytes)", path: path)
+            throw VecDBError(
+                .corruptFile,
+                "payload file '\(path)' is truncated or its index bounds are damaged (index at \(io), \(il) bytes, file \(size) bytes)",
+                path: path)
         }
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[io..<(io + il)])) == raw.loadUnaligned(fromByteOffset: 56, as: UInt32.self).littleEndian else {
+        guard
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[io..<(io + il)]))
+                == raw.loadUnaligned(fromByteOffset: 56, as: UInt32.self).littleEndian
+        else {
             throw VecDBError(.corruptFile, "payload file '\(path)' has a damaged index (checksum mismatch)", path: path)
         }
         rowCount = rows
@@ -169,9 +188,11 @@ package final class PayloadFile: @unchecked Sendable {
     func entry(_ row: Int) -> (block: UInt32, offset: Int, length: Int) {
         let o = indexOffset + blockCount * 8 + row * 12
         let raw = region.bytes
-        return (raw.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian,
-                Int(raw.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self).littleEndian),
-                Int(raw.loadUnaligned(fromByteOffset: o + 8, as: UInt32.self).littleEndian))
+        return (
+            raw.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian,
+            Int(raw.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self).littleEndian),
+            Int(raw.loadUnaligned(fromByteOffset: o + 8, as: UInt32.self).littleEndian)
+        )
     }
 
     /// The payload of `row`, or `nil` when it has none.
@@ -212,8 +233,9 @@ package final class PayloadFile: @unchecked Sendable {
         }
         var out = [UInt8](repeating: 0, count: n)
         let got = out.withUnsafeMutableBytes { dst in
-            LZ4_decompress_safe(src.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                dst.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(c), Int32(n))
+            LZ4_decompress_safe(
+                src.baseAddress?.assumingMemoryBound(to: CChar.self),
+                dst.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(c), Int32(n))
         }
         guard got == Int32(n) else {
             throw VecDBError(.corruptFile, "payload file '\(path)': block \(b) does not decompress", path: path)

@@ -141,8 +141,12 @@ package enum SegmentWriter {
         for i in 0..<count {
             offsets.u64(UInt64(blob.count))
             switch key(i) {
-            case .int(let v): blob.u8(Key.intTag); blob.u64(v)
-            case .string(let s): blob.u8(Key.stringTag); blob.append(Array(s.utf8))
+            case .int(let v):
+                blob.u8(Key.intTag)
+                blob.u64(v)
+            case .string(let s):
+                blob.u8(Key.stringTag)
+                blob.append(Array(s.utf8))
             }
         }
         offsets.u64(UInt64(blob.count))
@@ -176,14 +180,25 @@ package enum SegmentWriter {
 
         var hd = ByteWriter(capacity: headerSize)
         hd.append(Array("VECDBSEG".utf8))
-        hd.u32(1); hd.u32(UInt32(headerSize)); hd.u32(UInt32(d))
-        hd.u8(elementType.code); hd.u8(metric.code); hd.u16(0)
+        hd.u32(1)
+        hd.u32(UInt32(headerSize))
+        hd.u32(UInt32(d))
+        hd.u8(elementType.code)
+        hd.u8(metric.code)
+        hd.u16(0)
         hd.u64(UInt64(count))
-        hd.u64(UInt64(vectorsOffset)); hd.u64(UInt64(vectorsLength))
-        hd.u64(UInt64(keysOffset)); hd.u64(UInt64(keysLength))
-        hd.u64(UInt64(flagsOffset)); hd.u64(UInt64(count))
-        hd.u64(UInt64(quantLength > 0 ? quantOffset : 0)); hd.u64(UInt64(quantLength))
-        hd.u32(vectorsCRC); hd.u32(keysCRC); hd.u32(flagsCRC); hd.u32(quantCRC)
+        hd.u64(UInt64(vectorsOffset))
+        hd.u64(UInt64(vectorsLength))
+        hd.u64(UInt64(keysOffset))
+        hd.u64(UInt64(keysLength))
+        hd.u64(UInt64(flagsOffset))
+        hd.u64(UInt64(count))
+        hd.u64(UInt64(quantLength > 0 ? quantOffset : 0))
+        hd.u64(UInt64(quantLength))
+        hd.u32(vectorsCRC)
+        hd.u32(keysCRC)
+        hd.u32(flagsCRC)
+        hd.u32(quantCRC)
         hd.append([UInt8](repeating: 0, count: 12))
         hd.u32(CRC32C.checksum(hd.bytes))
         try h.write(hd.bytes, at: 0)
@@ -229,7 +244,9 @@ package final class Segment: @unchecked Sendable {
     package static func payloadFileName(id: UInt64) -> String { "seg-" + hex16(id) + ".pay" }
 
     /// Maps a segment and checks everything but the vector bytes.
-    package init(fs: FileSystem, directory: String, id: UInt64, dimension: Int, elementType: ElementType, metric: Metric, expectedRows: Int) throws(VecDBError) {
+    package init(fs: FileSystem, directory: String, id: UInt64, dimension: Int, elementType: ElementType, metric: Metric, expectedRows: Int)
+        throws(VecDBError)
+    {
         self.id = id
         let path = directory + "/" + Self.fileName(id: id)
         self.path = path
@@ -245,7 +262,10 @@ package final class Segment: @unchecked Sendable {
         region = try h.mapReadOnly(count: size)
         let raw = region.bytes
         guard raw.prefix(8).elementsEqual("VECDBSEG".utf8) else { throw bad("has a bad magic number") }
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<124])) == raw.loadUnaligned(fromByteOffset: 124, as: UInt32.self).littleEndian else {
+        guard
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<124]))
+                == raw.loadUnaligned(fromByteOffset: 124, as: UInt32.self).littleEndian
+        else {
             throw bad("has a damaged header (checksum mismatch)")
         }
         func u64(_ o: Int) -> Int { Int(clamping: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self).littleEndian) }
@@ -260,17 +280,21 @@ package final class Segment: @unchecked Sendable {
         let rows = u64(24)
         guard rows == expectedRows else { throw bad("holds \(rows) rows; the manifest says \(expectedRows)") }
         count = rows
-        vectorsOffset = u64(32); vectorsLength = u64(40)
-        keysOffset = u64(48); let keysLength = u64(56)
-        flagsOffset = u64(64); let flagsLength = u64(72)
-        let qo = u64(80), ql = u64(88)
+        vectorsOffset = u64(32)
+        vectorsLength = u64(40)
+        keysOffset = u64(48)
+        let keysLength = u64(56)
+        flagsOffset = u64(64)
+        let flagsLength = u64(72)
+        let qo = u64(80)
+        let ql = u64(88)
         vectorsCRC = u32(96)
         func fits(_ o: Int, _ n: Int) -> Bool { o >= SegmentWriter.headerSize && n >= 0 && o <= size && n <= size - o }
         guard vectorsOffset % 64 == 0, fits(vectorsOffset, vectorsLength),
-              vectorsLength == rows.multipliedReportingOverflow(by: dimension * elementType.width).partialValue,
-              fits(keysOffset, keysLength), keysLength >= (rows + 1) * 8, keysOffset % 8 == 0,
-              fits(flagsOffset, flagsLength), flagsLength == rows,
-              ql == 0 || fits(qo, ql)
+            vectorsLength == rows.multipliedReportingOverflow(by: dimension * elementType.width).partialValue,
+            fits(keysOffset, keysLength), keysLength >= (rows + 1) * 8, keysOffset % 8 == 0,
+            fits(flagsOffset, flagsLength), flagsLength == rows,
+            ql == 0 || fits(qo, ql)
         else { throw bad("is truncated or its section bounds are damaged (file \(size) bytes)") }
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[keysOffset..<(keysOffset + keysLength)])) == u32(100) else {
             throw bad("has damaged keys (checksum mismatch)")
@@ -357,7 +381,9 @@ package final class Segment: @unchecked Sendable {
         case .float32:
             UnsafeMutableRawPointer(out).copyMemory(from: raw.baseAddress.unsafelyUnwrapped + vectorsOffset + r * d * 4, byteCount: d * 4)
         case .float16:
-            for j in 0..<d { out[j] = HalfFloat.value(raw.loadUnaligned(fromByteOffset: vectorsOffset + (r * d + j) * 2, as: UInt16.self).littleEndian) }
+            for j in 0..<d {
+                out[j] = HalfFloat.value(raw.loadUnaligned(fromByteOffset: vectorsOffset + (r * d + j) * 2, as: UInt16.self).littleEndian)
+            }
         case .int8:
             for j in 0..<d { out[j] = quantMin[j] + Float(raw[vectorsOffset + r * d + j]) * quantScale[j] }
         }
@@ -370,11 +396,14 @@ package final class Segment: @unchecked Sendable {
     ///
     /// Distances follow the metric as for Float32 rows; cosine segments hold unit-length
     /// vectors (before rounding), so cosine is `1 - q·x`.
-    package func scan(prepared q: UnsafePointer<Float>, using search: ExactSearch, idBase: UInt64,
-                      allow: ((Int) -> Bool)?, heap: inout TopKHeap) {
+    package func scan(
+        prepared q: UnsafePointer<Float>, using search: ExactSearch, idBase: UInt64,
+        allow: ((Int) -> Bool)?, heap: inout TopKHeap
+    ) {
         guard count > 0, heap.k > 0, let raw = region.bytes.baseAddress else { return }
         let d = dimension
-        let metric = search.metric, kernels = search.kernels
+        let metric = search.metric
+        let kernels = search.kernels
         let sign: Float = metric == .l2 ? 1 : -1
         let offset: Float = metric == .cosine ? 1 : 0
         switch elementType {

@@ -86,7 +86,9 @@ package struct WALBatch: Sendable, Equatable {
         return w.bytes
     }
 
-    package static func decodeBody(_ body: UnsafeRawBufferPointer, dimension: Int, what: String, path: String) throws(VecDBError) -> WALBatch {
+    package static func decodeBody(_ body: UnsafeRawBufferPointer, dimension: Int, what: String, path: String) throws(VecDBError)
+        -> WALBatch
+    {
         var r = ByteReader(body, what: what, path: path)
         var batch = WALBatch()
         let d = try r.length()
@@ -198,7 +200,9 @@ package final class WriteAheadLog: @unchecked Sendable {
 
     static func replay(_ raw: UnsafeRawBufferPointer, path: String, dimension: Int, generation: UInt64) throws(VecDBError) -> Replay {
         guard raw.count >= headerSize else {
-            throw VecDBError(.corruptFile, "write-ahead log '\(path)' is truncated: \(raw.count) bytes, shorter than its \(headerSize)-byte header", path: path)
+            throw VecDBError(
+                .corruptFile, "write-ahead log '\(path)' is truncated: \(raw.count) bytes, shorter than its \(headerSize)-byte header",
+                path: path)
         }
         guard raw.prefix(8).elementsEqual(magic) else {
             throw VecDBError(.corruptFile, "write-ahead log '\(path)' has a bad magic number", path: path)
@@ -209,12 +213,16 @@ package final class WriteAheadLog: @unchecked Sendable {
         }
         let version = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
         guard version == Self.version else {
-            throw VecDBError(.unsupported, "write-ahead log '\(path)' has format version \(version); this build reads version \(Self.version)", path: path)
+            throw VecDBError(
+                .unsupported, "write-ahead log '\(path)' has format version \(version); this build reads version \(Self.version)",
+                path: path)
         }
         let dim = Int(raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian)
         let gen = raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
         guard dim == dimension, gen == generation else {
-            throw VecDBError(.corruptFile, "write-ahead log '\(path)' belongs to another collection or generation (dimension \(dim), generation \(gen))", path: path)
+            throw VecDBError(
+                .corruptFile, "write-ahead log '\(path)' belongs to another collection or generation (dimension \(dim), generation \(gen))",
+                path: path)
         }
         var batches: [WALBatch] = []
         var offset = headerSize
@@ -223,7 +231,9 @@ package final class WriteAheadLog: @unchecked Sendable {
             if let (length, bodyCRC) = validFrameHeader(raw, at: offset, sequence: sequence) {
                 let body = UnsafeRawBufferPointer(rebasing: raw[(offset + frameHeaderSize)..<(offset + frameHeaderSize + length)])
                 if CRC32C.checksum(body) == bodyCRC {
-                    batches.append(try WALBatch.decodeBody(body, dimension: dimension, what: "frame \(sequence) of write-ahead log '\(path)'", path: path))
+                    batches.append(
+                        try WALBatch.decodeBody(
+                            body, dimension: dimension, what: "frame \(sequence) of write-ahead log '\(path)'", path: path))
                     offset += frameHeaderSize + length
                     sequence += 1
                     continue
@@ -231,7 +241,10 @@ package final class WriteAheadLog: @unchecked Sendable {
             }
             // A damaged frame: a torn tail unless a valid frame follows it.
             if let later = findValidFrame(raw, after: offset, minimumSequence: sequence) {
-                throw VecDBError(.corruptFile, "write-ahead log '\(path)' is damaged at offset \(offset) (frame \(sequence) fails its checksum) but valid frames follow at offset \(later); refusing to open", path: path)
+                throw VecDBError(
+                    .corruptFile,
+                    "write-ahead log '\(path)' is damaged at offset \(offset) (frame \(sequence) fails its checksum) but valid frames follow at offset \(later); refusing to open",
+                    path: path)
             }
             return Replay(batches: batches, validEnd: offset, discardedBytes: raw.count - offset, nextSequence: sequence)
         }
@@ -265,13 +278,16 @@ package final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// Opens an existing log for appending after `replay`, cutting off a torn tail durably.
-    package static func openForAppend(fs: FileSystem, path: String, dimension: Int, generation: UInt64, replay: Replay) throws(VecDBError) -> WriteAheadLog {
+    package static func openForAppend(fs: FileSystem, path: String, dimension: Int, generation: UInt64, replay: Replay) throws(VecDBError)
+        -> WriteAheadLog
+    {
         let h = try fs.open(path, writable: true)
         if replay.discardedBytes > 0 {
             try h.truncate(to: replay.validEnd)
             try h.sync()
         }
-        return WriteAheadLog(path: path, generation: generation, dimension: dimension, handle: h, end: replay.validEnd, nextSequence: replay.nextSequence)
+        return WriteAheadLog(
+            path: path, generation: generation, dimension: dimension, handle: h, end: replay.validEnd, nextSequence: replay.nextSequence)
     }
 
     /// Bytes in the log, header included.
@@ -311,7 +327,10 @@ package final class WriteAheadLog: @unchecked Sendable {
                 do throws(VecDBError) {
                     try handle.truncate(to: s.end)
                 } catch let e2 {
-                    s.failure = VecDBError(e2.code, "write-ahead log '\(path)' could not be cut back after a failed write (\(e2.message)); reopen the database", path: path, errno: e2.errno)
+                    s.failure = VecDBError(
+                        e2.code,
+                        "write-ahead log '\(path)' could not be cut back after a failed write (\(e2.message)); reopen the database",
+                        path: path, errno: e2.errno)
                 }
                 throw error
             }
@@ -332,7 +351,11 @@ package final class WriteAheadLog: @unchecked Sendable {
                 try handle.sync()
             } catch {
                 // After a failed fsync the page cache state is unknown (fsyncgate): stop writing.
-                state.withLock { $0.failure = VecDBError(error.code, "write-ahead log '\(path)' failed to fsync (\(error.message)); reopen the database", path: path, errno: error.errno) }
+                state.withLock {
+                    $0.failure = VecDBError(
+                        error.code, "write-ahead log '\(path)' failed to fsync (\(error.message)); reopen the database", path: path,
+                        errno: error.errno)
+                }
                 throw error
             }
             state.withLock { $0.syncedEnd = max($0.syncedEnd, written) }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 import VecDBStorage
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A fault plan for the file layer, as SQLite's test VFS: counts system calls and makes chosen
 /// ones fail.
@@ -46,8 +47,12 @@ package final class FaultPlan: FaultInjector, @unchecked Sendable {
 
     /// Makes the next `times` calls of `operation` on paths containing `pathContaining` fail,
     /// after letting `skip` matching calls through.
-    package func failNext(_ operation: FileOperation?, pathContaining: String = "", skip: Int = 0, times: Int = 1, with fault: InjectedFault) {
-        state.withLock { $0.rules.append(Rule(operation: operation, pathContains: pathContaining, skip: skip, fault: fault, remaining: times)) }
+    package func failNext(
+        _ operation: FileOperation?, pathContaining: String = "", skip: Int = 0, times: Int = 1, with fault: InjectedFault
+    ) {
+        state.withLock {
+            $0.rules.append(Rule(operation: operation, pathContains: pathContaining, skip: skip, fault: fault, remaining: times))
+        }
     }
 
     /// Lets `calls` more calls through, then fails every call with `errno` (a crash at that point,

@@ -17,10 +17,17 @@ extension SeededGenerator {
 public enum BruteForce {
     /// Distance as VecDB defines it (smaller is closer), computed plainly in Double.
     public static func distance(_ metric: Metric, _ a: [Float], _ b: [Float]) -> Double {
-        var dot = 0.0, na = 0.0, nb = 0.0, l2 = 0.0
+        var dot = 0.0
+        var na = 0.0
+        var nb = 0.0
+        var l2 = 0.0
         for i in 0..<a.count {
-            let x = Double(a[i]), y = Double(b[i])
-            dot += x * y; na += x * x; nb += y * y; l2 += (x - y) * (x - y)
+            let x = Double(a[i])
+            let y = Double(b[i])
+            dot += x * y
+            na += x * x
+            nb += y * y
+            l2 += (x - y) * (x - y)
         }
         switch metric {
         case .l2: return l2

@@ -14,8 +14,10 @@ public enum SyntheticData {
     ///
     /// The centres come from `seed`; the points from `pointSeed` when given (so queries can be
     /// drawn around the same centres as the data), otherwise from the same stream.
-    public static func clustered(count: Int, dimension: Int, clusters: Int, sigma: Float = 0.1, seed: UInt64,
-                                 pointSeed: UInt64? = nil) -> [Float] {
+    public static func clustered(
+        count: Int, dimension: Int, clusters: Int, sigma: Float = 0.1, seed: UInt64,
+        pointSeed: UInt64? = nil
+    ) -> [Float] {
         var rng = SeededGenerator(seed: seed)
         let centres = (0..<(clusters * dimension)).map { _ in rng.nextUnitFloat() * 2 - 1 }
         if let pointSeed { rng = SeededGenerator(seed: pointSeed) }
@@ -31,8 +33,10 @@ public enum SyntheticData {
     /// Brute-force nearest neighbours in Double precision: the oracle for every search test.
     ///
     /// Distances follow ``Metric``'s conventions; ties break by smaller index.
-    public static func bruteForce(query: [Float], rows: [Float], dimension: Int, metric: Metric, k: Int,
-                                  allow: (Int) -> Bool = { _ in true }) -> [(index: Int, distance: Double)] {
+    public static func bruteForce(
+        query: [Float], rows: [Float], dimension: Int, metric: Metric, k: Int,
+        allow: (Int) -> Bool = { _ in true }
+    ) -> [(index: Int, distance: Double)] {
         let n = rows.count / dimension
         var all: [(index: Int, distance: Double)] = []
         for r in 0..<n where allow(r) {

@@ -1,3 +1,6 @@
+import VecDB
+import VecDBCrashData
+
 // The writer that the SIGKILL durability test (Tests/VecDBTests/CrashTests.swift) starts and
 // kills at random moments.
 //
@@ -9,10 +12,8 @@
 // key (see `CrashData`), and every 7th batch also deletes the records of batch b-3; every 50th
 // batch compacts. After each commit returns, it prints "ack B" and flushes stdout.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import VecDB
-import VecDBCrashData
 
 /// Writes straight to a descriptor: no stdio buffer, so an ack is out before the next batch.
 func emit(_ text: String, to fd: Int32) {
@@ -32,7 +33,9 @@ guard args.count == 4, let first = UInt64(args[2]), let seed = UInt64(args[3]) e
 }
 do {
     let db = try Database.open(at: args[1], options: DatabaseOptions(memtableRows: 150))
-    let c = try db.collectionNames().contains("crash") ? db.collection("crash") : db.createCollection("crash", dimension: CrashData.dimension, metric: .l2)
+    let c =
+        try db.collectionNames().contains("crash")
+        ? db.collection("crash") : db.createCollection("crash", dimension: CrashData.dimension, metric: .l2)
     var b = first
     while true {
         try c.upsert(CrashData.batch(b))

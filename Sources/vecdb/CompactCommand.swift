@@ -15,7 +15,8 @@ struct CompactCommand: ParsableCommand {
         let start = Date()
         try collection.compact()
         let after = collection.stats()
-        print("compacted '\(collection.name)': \(before.segmentCount) segments -> \(after.segmentCount), "
-              + "\(before.diskBytes) -> \(after.diskBytes) bytes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+        print(
+            "compacted '\(collection.name)': \(before.segmentCount) segments -> \(after.segmentCount), "
+                + "\(before.diskBytes) -> \(after.diskBytes) bytes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
     }
 }

@@ -25,8 +25,9 @@ struct CreateCommand: ParsableCommand {
     func run() throws {
         let database = try Database.open(at: target.db)
         defer { database.close() }
-        let c = try database.createCollection(target.collection, dimension: dim, metric: try Metric(parsing: metric),
-                                              elementType: try ElementType(parsing: elementType))
+        let c = try database.createCollection(
+            target.collection, dimension: dim, metric: try Metric(parsing: metric),
+            elementType: try ElementType(parsing: elementType))
         print("created collection '\(c.name)' (\(c.dimension) dimensions, \(c.metric.rawValue), \(c.elementType.rawValue))")
     }
 }

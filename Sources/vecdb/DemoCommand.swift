@@ -40,16 +40,19 @@ struct DemoCommand: ParsableCommand {
             var i = 0
             while i < base.count {
                 let batch = (i..<min(i + 10_000, base.count)).map { r in
-                    Record(key: .int(UInt64(r)), vector: base.row(r),
-                           payload: ["label": .number(Double(trainLabels[r])), "class": .string(Self.classes[Int(trainLabels[r])])])
+                    Record(
+                        key: .int(UInt64(r)), vector: base.row(r),
+                        payload: ["label": .number(Double(trainLabels[r])), "class": .string(Self.classes[Int(trainLabels[r])])])
                 }
                 try c.upsert(batch)
                 i += batch.count
             }
-            try c.flush() // seal the memory buffer into a memory-mapped segment
+            try c.flush()  // seal the memory buffer into a memory-mapped segment
             let s = Date().timeIntervalSince(t)
-            print(String(format: "ingested %d images with payloads in %.2f s (%.0f vectors/s, fsync per batch of 10,000)",
-                         base.count, s, Double(base.count) / s))
+            print(
+                String(
+                    format: "ingested %d images with payloads in %.2f s (%.0f vectors/s, fsync per batch of 10,000)",
+                    base.count, s, Double(base.count) / s))
         }
         t = Date()
         let database = try Database.open(at: path)
@@ -79,7 +82,8 @@ struct DemoCommand: ParsableCommand {
         let n = min(evaluate, queries.count)
         print("\n-- quality on the first \(n) test images --")
         t = Date()
-        var hits = 0, correct = 0
+        var hits = 0
+        var correct = 0
         for qi in 0..<n {
             let results = try c.search(queries.row(qi), k: 10)
             let want = Set(truth.row(qi).prefix(10).map { UInt64($0) })
@@ -89,8 +93,10 @@ struct DemoCommand: ParsableCommand {
         let exactSeconds = Date().timeIntervalSince(t)
         let s = exactSeconds
         print(String(format: "recall@10 against exact search: %.4f", Double(hits) / Double(n * 10)))
-        print(String(format: "1-NN classification accuracy: %.4f (reference for exact 1-NN on raw pixels: 0.8497 on all 10,000)",
-                     Double(correct) / Double(n)))
+        print(
+            String(
+                format: "1-NN classification accuracy: %.4f (reference for exact 1-NN on raw pixels: 0.8497 on all 10,000)",
+                Double(correct) / Double(n)))
         print(String(format: "%.1f queries/s through the collection (single thread, exact search)", Double(n) / s))
 
         // Recall@10 against exact search, and the speed, of one way of searching the first n images.
@@ -103,8 +109,11 @@ struct DemoCommand: ParsableCommand {
                 hits += results.filter { if case .int(let v) = $0.key { return want.contains(v) } else { return false } }.count
             }
             let s = Date().timeIntervalSince(t)
-            print(label + String(format: ": recall@10 %.4f against exact search, %.0f queries/s (%.1fx the exact scan)",
-                                 Double(hits) / Double(n * 10), Double(n) / s, (Double(n) / s) / (Double(n) / exactSeconds)))
+            print(
+                label
+                    + String(
+                        format: ": recall@10 %.4f against exact search, %.0f queries/s (%.1fx the exact scan)",
+                        Double(hits) / Double(n * 10), Double(n) / s, (Double(n) / s) / (Double(n) / exactSeconds)))
         }
 
         print("\n-- HNSW index (M=16, efConstruction=200), persisted next to the segment --")
@@ -115,9 +124,12 @@ struct DemoCommand: ParsableCommand {
 
         print("\n-- IVF-SQ8 index (nlist 256, one byte per dimension), replacing the graph --")
         t = Date()
-        try c.createIndex(.ivf(IVFIndexOptions(encoding: .sq8, nlist: 256, iterations: 10)), threads: ProcessInfo.processInfo.activeProcessorCount)
-        print(String(format: "trained and built in %.1f s; drift %.3f (1 = the data the centroids were trained on)",
-                     Date().timeIntervalSince(t), c.indexDrift ?? .nan))
+        try c.createIndex(
+            .ivf(IVFIndexOptions(encoding: .sq8, nlist: 256, iterations: 10)), threads: ProcessInfo.processInfo.activeProcessorCount)
+        print(
+            String(
+                format: "trained and built in %.1f s; drift %.3f (1 = the data the centroids were trained on)",
+                Date().timeIntervalSince(t), c.indexDrift ?? .nan))
         for nprobe in [4, 16] { try measure("nprobe=\(nprobe)") { try c.search($0, k: 10, options: SearchOptions(width: nprobe)) } }
     }
 }

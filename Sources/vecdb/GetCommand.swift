@@ -24,8 +24,10 @@ struct GetCommand: ParsableCommand {
             throw VecDBError(.notFound, "key \(k) not found in collection '\(collection.name)'")
         }
         if json {
-            let obj: Payload = .object(["key": r.key.json, "vector": .array(r.vector.map { .number(Double($0)) }),
-                                        "payload": r.payload ?? .null])
+            let obj: Payload = .object([
+                "key": r.key.json, "vector": .array(r.vector.map { .number(Double($0)) }),
+                "payload": r.payload ?? .null,
+            ])
             print(obj.jsonText)
         } else {
             print("key: \(r.key)")

@@ -90,9 +90,10 @@ struct IndexCommand: ParsableCommand {
             let before = collection.indexDrift
             try collection.retrainIndex(threads: threads, progress: progress)
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-            print("retrained \(collection.index?.summary ?? "index") of '\(collection.name)' over \(collection.count) vectors in "
-                  + "\(String(format: "%.2f", Date().timeIntervalSince(start))) s; drift \(before.map { String(format: "%.3f", $0) } ?? "-") -> "
-                  + "\(collection.indexDrift.map { String(format: "%.3f", $0) } ?? "-")")
+            print(
+                "retrained \(collection.index?.summary ?? "index") of '\(collection.name)' over \(collection.count) vectors in "
+                    + "\(String(format: "%.2f", Date().timeIntervalSince(start))) s; drift \(before.map { String(format: "%.3f", $0) } ?? "-") -> "
+                    + "\(collection.indexDrift.map { String(format: "%.3f", $0) } ?? "-")")
             return
         }
         if type == "hnsw" {
@@ -112,7 +113,8 @@ struct IndexCommand: ParsableCommand {
             try collection.createIndex(.ivf(options), threads: threads, progress: progress)
         }
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-        print("built \(collection.index?.summary ?? type) index over \(collection.count) vectors of '\(collection.name)' "
-              + "in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+        print(
+            "built \(collection.index?.summary ?? type) index over \(collection.count) vectors of '\(collection.name)' "
+                + "in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
     }
 }

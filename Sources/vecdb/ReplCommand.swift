@@ -22,7 +22,10 @@ struct ReplCommand: ParsableCommand {
             }
             if words.isEmpty { continue }
             if words == ["exit"] || words == ["quit"] { break }
-            if words.first == "repl" { print("error: already in the shell"); continue }
+            if words.first == "repl" {
+                print("error: already in the shell")
+                continue
+            }
             do {
                 var command = try VecDBCommand.parseAsRoot(words == ["help"] ? ["--help"] : words)
                 try command.run()
@@ -42,15 +45,31 @@ struct ReplCommand: ParsableCommand {
         var quote: Character?
         var escape = false
         for ch in line {
-            if escape { current.append(ch); escape = false; inWord = true; continue }
-            if ch == "\\" && quote != "'" { escape = true; continue }
+            if escape {
+                current.append(ch)
+                escape = false
+                inWord = true
+                continue
+            }
+            if ch == "\\" && quote != "'" {
+                escape = true
+                continue
+            }
             if let q = quote {
                 if ch == q { quote = nil } else { current.append(ch) }
                 continue
             }
-            if ch == "'" || ch == "\"" { quote = ch; inWord = true; continue }
+            if ch == "'" || ch == "\"" {
+                quote = ch
+                inWord = true
+                continue
+            }
             if ch == " " || ch == "\t" {
-                if inWord { words.append(current); current = ""; inWord = false }
+                if inWord {
+                    words.append(current)
+                    current = ""
+                    inWord = false
+                }
                 continue
             }
             current.append(ch)

@@ -39,7 +39,8 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let qs: [[Float]] = try vector.map { [try QueryVectors.parse($0)] }
+        let qs: [[Float]] =
+            try vector.map { [try QueryVectors.parse($0)] }
             ?? QueryVectors.read(contentsOf: queries ?? "")
         let f = try filter.map { try Filter(parsing: $0) }
         let (database, collection) = try target.open(readOnly: true)

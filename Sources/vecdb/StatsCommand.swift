@@ -28,12 +28,14 @@ struct StatsCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             for s in all {
-                print("\(s.name): \(s.count) vectors, \(s.dimension)-d \(s.metric.rawValue) \(s.elementType.rawValue), "
-                      + "\(s.segmentCount) segments, \(s.memtableRows) rows in memory, \(s.deletedRows) deleted, "
-                      + "\(s.diskBytes) bytes on disk, payload compression \(String(format: "%.2f", s.payloadCompressionRatio))x")
+                print(
+                    "\(s.name): \(s.count) vectors, \(s.dimension)-d \(s.metric.rawValue) \(s.elementType.rawValue), "
+                        + "\(s.segmentCount) segments, \(s.memtableRows) rows in memory, \(s.deletedRows) deleted, "
+                        + "\(s.diskBytes) bytes on disk, payload compression \(String(format: "%.2f", s.payloadCompressionRatio))x")
                 if let index = s.index {
-                    print("  index: \(index), \(s.indexedSegments)/\(s.segmentCount) segments indexed"
-                          + (s.indexDrift.map { String(format: ", drift %.3f", $0) } ?? ""))
+                    print(
+                        "  index: \(index), \(s.indexedSegments)/\(s.segmentCount) segments indexed"
+                            + (s.indexDrift.map { String(format: ", drift %.3f", $0) } ?? ""))
                 }
             }
         }

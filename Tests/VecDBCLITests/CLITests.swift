@@ -22,7 +22,9 @@ struct CLITests {
     func roundTrip() throws {
         let db = dir.file("db")
         #expect(try vecdb("create", db, "items", "--dim", "3", "--metric", "l2").status == 0)
-        let file = try write("r.jsonl", """
+        let file = try write(
+            "r.jsonl",
+            """
             {"key": 1, "vector": [0, 0, 0], "payload": {"genre": "comedy", "year": 1990}}
             {"key": "b", "vector": [1, 0, 0], "payload": {"genre": "drama", "year": 2001}}
             {"key": 3, "vector": [3, 0, 0]}
@@ -78,7 +80,9 @@ struct CLITests {
     func atomicRejection() throws {
         let db = dir.file("db")
         _ = try vecdb("create", db, "items", "--dim", "2")
-        let bad = try write("bad.jsonl", """
+        let bad = try write(
+            "bad.jsonl",
+            """
             {"key": 1, "vector": [0, 0]}
             {"key": 2, "vector": [1, 2, 3]}
             """)

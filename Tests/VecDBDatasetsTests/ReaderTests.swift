@@ -62,18 +62,25 @@ struct ReaderTests {
     @Test("npy: float32 C order, Fortran order, float64, int32, int64, big-endian")
     func npyReads() throws {
         // The matrix [[1, 2, 3], [4, 5, 6]].
-        let cOrder: [Float] = [1, 2, 3, 4, 5, 6], fOrder: [Float] = [1, 4, 2, 5, 3, 6]
+        let cOrder: [Float] = [1, 2, 3, 4, 5, 6]
+        let fOrder: [Float] = [1, 4, 2, 5, 3, 6]
         let c = try write("c.npy", npy(descr: "<f4", fortran: false, shape: "(2, 3)", payload: cOrder.flatMap { le($0.bitPattern) }))
         let f = try write("f.npy", npy(descr: "<f4", fortran: true, shape: "(2, 3)", payload: fOrder.flatMap { le($0.bitPattern) }))
-        let d = try write("d.npy", npy(descr: "<f8", fortran: false, shape: "(2, 3)", payload: cOrder.flatMap { le(Double($0).bitPattern) }))
+        let d = try write(
+            "d.npy", npy(descr: "<f8", fortran: false, shape: "(2, 3)", payload: cOrder.flatMap { le(Double($0).bitPattern) }))
         let i4 = try write("i4.npy", npy(descr: "<i4", fortran: false, shape: "(2, 3)", payload: cOrder.flatMap { le(Int32($0)) }))
         let i8 = try write("i8.npy", npy(descr: "<i8", fortran: true, shape: "(2, 3)", payload: fOrder.flatMap { le(Int64($0)) }))
-        let be = try write("be.npy", npy(descr: ">f4", fortran: false, shape: "(2, 3)", payload: cOrder.flatMap { withUnsafeBytes(of: $0.bitPattern.bigEndian) { Array($0) } }))
+        let be = try write(
+            "be.npy",
+            npy(
+                descr: ">f4", fortran: false, shape: "(2, 3)",
+                payload: cOrder.flatMap { withUnsafeBytes(of: $0.bitPattern.bigEndian) { Array($0) } }))
         for p in [c, f, d, i4, i8, be] {
             let m = try NumpyFormat.readMatrix(p)
             #expect(m.values == cOrder && m.count == 2 && m.dimension == 3, "\(p)")
         }
-        let one = try write("one.npy", npy(descr: "<f4", fortran: false, shape: "(3,)", payload: [Float(7), 8, 9].flatMap { le($0.bitPattern) }))
+        let one = try write(
+            "one.npy", npy(descr: "<f4", fortran: false, shape: "(3,)", payload: [Float(7), 8, 9].flatMap { le($0.bitPattern) }))
         #expect(try NumpyFormat.readMatrix(one).values == [7, 8, 9])
         // Our own encoder round-trips.
         let m = VectorMatrix(values: SyntheticData.uniform(count: 4, dimension: 5, seed: 2), count: 4, dimension: 5)
@@ -87,7 +94,11 @@ struct ReaderTests {
         let cases: [(String, [UInt8], String)] = [
             ("magic", [0x93] + Array("NUMPX".utf8) + [1, 0, 0, 0], "magic"),
             ("descr", npy(descr: "<c8", fortran: false, shape: "(2, 3)", payload: payload), "element type"),
-            ("fortran", npy(descr: "<f4", fortran: false, shape: "(2, 3)", payload: payload).replacing(Array("False".utf8), with: Array("Maybe".utf8)), "fortran_order"),
+            (
+                "fortran",
+                npy(descr: "<f4", fortran: false, shape: "(2, 3)", payload: payload).replacing(
+                    Array("False".utf8), with: Array("Maybe".utf8)), "fortran_order"
+            ),
             ("shape", npy(descr: "<f4", fortran: false, shape: "(2, x)", payload: payload), "shape"),
             ("short", npy(descr: "<f4", fortran: false, shape: "(20, 3)", payload: payload), "truncated"),
             ("version", npy(descr: "<f4", fortran: false, shape: "(2, 3)", payload: payload, version: 9), "version"),
@@ -133,15 +144,17 @@ struct ReaderTests {
         let queries = VectorMatrix(values: SyntheticData.uniform(count: 70, dimension: d, seed: 6), count: 70, dimension: d)
         try writeFileAtomically(VecsFormat.encodeFvecs(base), to: dir.file("b.fvecs"))
         try writeFileAtomically(VecsFormat.encodeFvecs(queries), to: dir.file("q.fvecs"))
-        let (path, gt) = try GroundTruth.cached(basePath: dir.file("b.fvecs"), queriesPath: dir.file("q.fvecs"), metric: .l2,
-                                                cacheDirectory: dir.path, threads: 2)
+        let (path, gt) = try GroundTruth.cached(
+            basePath: dir.file("b.fvecs"), queriesPath: dir.file("q.fvecs"), metric: .l2,
+            cacheDirectory: dir.path, threads: 2)
         #expect(gt.count == 70 && gt.dimension == 100)
         for i in 0..<70 {
             let want = SyntheticData.bruteForce(query: queries.row(i), rows: base.values, dimension: d, metric: .l2, k: 10)
             #expect(Set(gt.row(i).prefix(10).map(Int.init)) == Set(want.map(\.index)))
         }
-        let again = try GroundTruth.cached(basePath: dir.file("b.fvecs"), queriesPath: dir.file("q.fvecs"), metric: .l2,
-                                           cacheDirectory: dir.path, threads: 2)
+        let again = try GroundTruth.cached(
+            basePath: dir.file("b.fvecs"), queriesPath: dir.file("q.fvecs"), metric: .l2,
+            cacheDirectory: dir.path, threads: 2)
         #expect(again.path == path && again.matrix.values == gt.values)
     }
 }

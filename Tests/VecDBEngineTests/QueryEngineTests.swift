@@ -31,7 +31,7 @@ struct QueryEngineTests {
         try store.flush()
         let indexes = SegmentIndexes(directory: dir.path, metric: .l2, dimension: d)
         try indexes.create(
-            IndexSpec(hnsw: HNSWGraph.Parameters(M: 12, efConstruction: 80)), snapshot: store.snapshot(), threads: 1, progress: nil)
+            IndexSpec(hnsw: HNSWGraph.Parameters(m: 12, efConstruction: 80)), snapshot: store.snapshot(), threads: 1, progress: nil)
         _ = try store.commit(batch(3_000..<n))
         _ = try store.commit(WALBatch(deletes: stride(from: 0, to: n, by: 7).map { .int(UInt64($0)) }))
         return (store, indexes)
@@ -69,7 +69,8 @@ struct QueryEngineTests {
         let engine = QueryEngine(indexes: indexes)
         let snap = store.snapshot()
         let tenth = PayloadPredicate { $0?.first == 3 }
-        var hits = 0, filteredHits = 0
+        var hits = 0
+        var filteredHits = 0
         let queries = (0..<40).map { Self.row($0 * 97 + 1) }
         for q in queries {
             let got = try engine.search(SearchRequest(query: q, k: 10, ef: 64, nprobe: 1), in: snap).map(\.key)

@@ -37,18 +37,21 @@ struct RecordReaderTests {
 
     @Test("JSON Lines: integer and string keys, payloads, null payload, blank lines")
     func jsonLines() throws {
-        let path = try write("r.jsonl", """
+        let path = try write(
+            "r.jsonl",
+            """
             {"key": 1, "vector": [0, 0.5, -2], "payload": {"genre": "comedy", "year": 1990}}
 
             {"key": "b", "vector": [1, 0, 0], "payload": null}
               {"key": 3, "vector": [3, 0, 0]}\t
             """)
         let records = try readAll(path)
-        #expect(records == [
-            Record(key: .int(1), vector: [0, 0.5, -2], payload: .object(["genre": .string("comedy"), "year": .number(1990)])),
-            Record(key: .string("b"), vector: [1, 0, 0]),
-            Record(key: .int(3), vector: [3, 0, 0]),
-        ])
+        #expect(
+            records == [
+                Record(key: .int(1), vector: [0, 0.5, -2], payload: .object(["genre": .string("comedy"), "year": .number(1990)])),
+                Record(key: .string("b"), vector: [1, 0, 0]),
+                Record(key: .int(3), vector: [3, 0, 0]),
+            ])
         #expect(try QueryVectors.read(contentsOf: path) == [[0, 0.5, -2], [1, 0, 0], [3, 0, 0]])
     }
 
@@ -96,15 +99,17 @@ struct RecordReaderTests {
         #expect(e?.message == "cannot tell the format of /x/a.txt; expected .fvecs, .bvecs, .npy, .csv or an IDX file")
     }
 
-    @Test("malformed JSON Lines: the exact error, naming file and line", arguments: [
-        (#"{"key": 1, "vector": [1, 2]}"# + "\n\n" + #"{"key": 2}"#, "3: missing \"vector\" (an array of numbers)"),
-        (#"{"vector": [1]}"#, "1: missing \"key\" (a non-negative integer or a string)"),
-        (#"{"key": -1, "vector": [1]}"#, "1: key -1.0 is not a non-negative integer"),
-        (#"{"key": 1.5, "vector": [1]}"#, "1: key 1.5 is not a non-negative integer"),
-        (#"{"key": 1, "vector": [1, "x"]}"#, "1: vector component 1 is not a number"),
-        (#"{"key": 1, "vector": 1}"#, "1: missing \"vector\" (an array of numbers)"),
-        ("[1, 2]", "1: expected a JSON object"),
-    ])
+    @Test(
+        "malformed JSON Lines: the exact error, naming file and line",
+        arguments: [
+            (#"{"key": 1, "vector": [1, 2]}"# + "\n\n" + #"{"key": 2}"#, "3: missing \"vector\" (an array of numbers)"),
+            (#"{"vector": [1]}"#, "1: missing \"key\" (a non-negative integer or a string)"),
+            (#"{"key": -1, "vector": [1]}"#, "1: key -1.0 is not a non-negative integer"),
+            (#"{"key": 1.5, "vector": [1]}"#, "1: key 1.5 is not a non-negative integer"),
+            (#"{"key": 1, "vector": [1, "x"]}"#, "1: vector component 1 is not a number"),
+            (#"{"key": 1, "vector": 1}"#, "1: missing \"vector\" (an array of numbers)"),
+            ("[1, 2]", "1: expected a JSON object"),
+        ])
     func malformedJSONLines(text: String, expected: String) throws {
         let path = try write("bad.jsonl", text)
         let e = error { _ = try readAll(path) }
@@ -146,7 +151,7 @@ struct RecordReaderTests {
         let e3 = error { _ = try RecordReader(path: truncated) }
         #expect(e3?.code == .malformedFile)
         #expect(e3?.message == "\(truncated) is truncated: 22 bytes is not a whole number of 12-byte vectors of dimension 2")
-        bytes[12] = 3 // vector 1 declares dimension 3
+        bytes[12] = 3  // vector 1 declares dimension 3
         let mixed = try write("m.fvecs", bytes)
         let e4 = error { _ = try readAll(mixed) }
         #expect(e4?.code == .malformedFile && e4?.message == "\(mixed): vector 1 has dimension 3, vector 0 has 2")

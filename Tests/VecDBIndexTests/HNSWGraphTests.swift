@@ -11,9 +11,12 @@ struct HNSWGraphTests {
     static let queries = SyntheticData.clustered(count: 100, dimension: d, clusters: 40, sigma: 0.15, seed: 1, pointSeed: 1_000_001)
 
     /// Mean recall@k of the graph against brute force.
-    static func recall(_ g: HNSWGraph, rows: [Float], metric: Metric, k: Int = 10, ef: Int,
-                       allow: ((Int) -> Bool)? = nil) -> Double {
-        var hits = 0, total = 0
+    static func recall(
+        _ g: HNSWGraph, rows: [Float], metric: Metric, k: Int = 10, ef: Int,
+        allow: ((Int) -> Bool)? = nil
+    ) -> Double {
+        var hits = 0
+        var total = 0
         for i in 0..<100 {
             var q = Array(queries[(i * d)..<((i + 1) * d)])
             if metric == .cosine { q = ExactSearch.normalized(q) }
@@ -37,7 +40,7 @@ struct HNSWGraphTests {
     func recall(metric: Metric) throws {
         let data = metric == .cosine ? Self.unitRows() : Self.rows
         try RowMatrix.with(data, dimension: Self.d) { m in
-            let g = try HNSWGraph.build(vectors: m, metric: metric, parameters: .init(M: 12, efConstruction: 100))
+            let g = try HNSWGraph.build(vectors: m, metric: metric, parameters: .init(m: 12, efConstruction: 100))
             #expect(g.invariantViolations().isEmpty)
             let low = Self.recall(g, rows: data, metric: metric, ef: 10)
             let r = Self.recall(g, rows: data, metric: metric, ef: 64)
@@ -49,7 +52,7 @@ struct HNSWGraphTests {
     @Test("a multi-threaded build is structurally sound and as accurate")
     func threadedBuild() throws {
         try RowMatrix.with(Self.rows, dimension: Self.d) { m in
-            let g = try HNSWGraph.build(vectors: m, metric: .l2, parameters: .init(M: 12, efConstruction: 100), threads: 2)
+            let g = try HNSWGraph.build(vectors: m, metric: .l2, parameters: .init(m: 12, efConstruction: 100), threads: 2)
             #expect(g.count == Self.n)
             #expect(g.invariantViolations().isEmpty)
             #expect(Self.recall(g, rows: Self.rows, metric: .l2, ef: 64) >= 0.95)
@@ -59,7 +62,7 @@ struct HNSWGraphTests {
     @Test("incremental inserts match a bulk build's accuracy")
     func incremental() throws {
         try RowMatrix.with(Self.rows, dimension: Self.d) { m in
-            let g = try HNSWGraph(metric: .l2, vectors: m, parameters: .init(M: 12, efConstruction: 100))
+            let g = try HNSWGraph(metric: .l2, vectors: m, parameters: .init(m: 12, efConstruction: 100))
             for upTo in stride(from: 500, through: Self.n, by: 500) { try g.add(upTo: upTo) }
             #expect(g.count == Self.n && g.invariantViolations().isEmpty)
             #expect(Self.recall(g, rows: Self.rows, metric: .l2, ef: 64) >= 0.95)
@@ -69,7 +72,7 @@ struct HNSWGraphTests {
     @Test("deleted nodes never come back, and recall on the rest holds after 30% are deleted")
     func deletes() throws {
         try RowMatrix.with(Self.rows, dimension: Self.d) { m in
-            let g = try HNSWGraph.build(vectors: m, metric: .l2, parameters: .init(M: 12, efConstruction: 100))
+            let g = try HNSWGraph.build(vectors: m, metric: .l2, parameters: .init(m: 12, efConstruction: 100))
             var rng = SeededGenerator(seed: 9)
             var deleted = Set<Int>()
             while deleted.count < Self.n * 3 / 10 { deleted.insert(Int(rng.next() % UInt64(Self.n))) }
@@ -89,7 +92,7 @@ struct HNSWGraphTests {
     @Test("filtered traversal at 50% and 10% selectivity", arguments: [2, 10])
     func filtered(every: Int) throws {
         try RowMatrix.with(Self.rows, dimension: Self.d) { m in
-            let g = try HNSWGraph.build(vectors: m, metric: .l2, parameters: .init(M: 12, efConstruction: 100))
+            let g = try HNSWGraph.build(vectors: m, metric: .l2, parameters: .init(m: 12, efConstruction: 100))
             let r = Self.recall(g, rows: Self.rows, metric: .l2, ef: 64 * every, allow: { $0 % every == 0 })
             #expect(r >= 0.95, "1/\(every) selectivity recall \(r)")
         }
@@ -98,7 +101,7 @@ struct HNSWGraphTests {
     @Test("bad parameters are typed errors")
     func badParameters() {
         RowMatrix.with([Float](repeating: 0, count: 8), dimension: 4) { m in
-            expectVecDBError(.invalidArgument, containing: "M must be") { try HNSWGraph(metric: .l2, vectors: m, parameters: .init(M: 1)) }
+            expectVecDBError(.invalidArgument, containing: "M must be") { try HNSWGraph(metric: .l2, vectors: m, parameters: .init(m: 1)) }
             expectVecDBError(.invalidArgument, containing: "efConstruction") {
                 try HNSWGraph(metric: .l2, vectors: m, parameters: .init(efConstruction: 0))
             }

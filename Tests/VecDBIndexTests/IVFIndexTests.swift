@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import VecDBIndex
 import VecDBKernels
 import VecDBStorage
 import VecDBTestSupport
+
+@testable import VecDBIndex
 
 enum IVFData {
     static let d = 16
@@ -25,16 +26,21 @@ enum IVFData {
     }
 
     /// Mean recall@k against brute force (Double precision).
-    static func recall(_ index: IVFIndex, metric: Metric = .l2, k: Int = 10, nprobe: Int, rows: [Float] = rows,
-                       allow: ((Int) -> Bool)? = nil, rerank: Bool = false) throws -> Double {
-        var hits = 0, total = 0
+    static func recall(
+        _ index: IVFIndex, metric: Metric = .l2, k: Int = 10, nprobe: Int, rows: [Float] = rows,
+        allow: ((Int) -> Bool)? = nil, rerank: Bool = false
+    ) throws -> Double {
+        var hits = 0
+        var total = 0
         for i in 0..<queries.count / d {
             let q = query(i)
-            let want = SyntheticData.bruteForce(query: q, rows: rows, dimension: d, metric: metric, k: k,
-                                                allow: { r in (allow?(r) ?? true) && !index.isDeleted(UInt32(r)) })
+            let want = SyntheticData.bruteForce(
+                query: q, rows: rows, dimension: d, metric: metric, k: k,
+                allow: { r in (allow?(r) ?? true) && !index.isDeleted(UInt32(r)) })
             let got = try RowMatrix.with(rows, dimension: d) { m in
-                try index.search(q, k: k, nprobe: nprobe, allow: allow.map { f in { f(Int($0)) } },
-                                 rerank: rerank ? .init(vectors: m, candidates: 100) : nil)
+                try index.search(
+                    q, k: k, nprobe: nprobe, allow: allow.map { f in { f(Int($0)) } },
+                    rerank: rerank ? .init(vectors: m, candidates: 100) : nil)
             }
             hits += Set(got.map { Int($0.id) }).intersection(want.map(\.index)).count
             total += want.count
@@ -58,14 +64,19 @@ struct IVFKMeansTests {
 
         // Naive reference: Double-precision distances to every centroid.
         let (labels, dists) = try RowMatrix.with(IVFData.rows, dimension: d) { m in try km.assign(m, threads: 2) }
-        var same = 0, naiveTotal = 0.0
+        var same = 0
+        var naiveTotal = 0.0
         for r in 0..<IVFData.n {
             let x = Array(IVFData.rows[(r * d)..<((r + 1) * d)])
-            var best = Double.infinity, bestJ = -1
+            var best = Double.infinity
+            var bestJ = -1
             for j in 0..<km.k {
                 let c = Array(km.centroids[(j * d)..<((j + 1) * d)])
                 let v = SyntheticData.referenceDistance(x, c, .l2)
-                if v < best { best = v; bestJ = j }
+                if v < best {
+                    best = v
+                    bestJ = j
+                }
             }
             naiveTotal += best
             if bestJ == Int(labels[r]) { same += 1 }
@@ -79,12 +90,14 @@ struct IVFKMeansTests {
         #expect(abs(Double(dists.reduce(0, +)) - naiveTotal) <= 1e-3 * naiveTotal)
     }
 
-    @Test("few-dimension assignment (dimension-major kernel) matches a naive reference, for L2 and inner product",
-          arguments: [3, 5, 7], [false, true])
+    @Test(
+        "few-dimension assignment (dimension-major kernel) matches a naive reference, for L2 and inner product",
+        arguments: [3, 5, 7], [false, true])
     func smallDimensionAssignment(d: Int, innerProduct: Bool) throws {
         let rows = SyntheticData.uniform(count: 500, dimension: d, seed: UInt64(d))
         let centroids = SyntheticData.uniform(count: 37, dimension: d, seed: UInt64(100 + d))
-        var labels = [Int32](repeating: -1, count: 500), dists = [Float](repeating: 0, count: 500)
+        var labels = [Int32](repeating: -1, count: 500)
+        var dists = [Float](repeating: 0, count: 500)
         RowMatrix.with(rows, dimension: d) { x in
             RowMatrix.with(centroids, dimension: d) { c in
                 KMeans.assign(x, centroids: c, threads: 2, innerProduct: innerProduct, labels: &labels, distances: &dists)
@@ -106,7 +119,9 @@ struct IVFKMeansTests {
 
     @Test("k-means++ with triangle-inequality pruning picks exactly the centroids of the plain algorithm")
     func plusPlusPruning() throws {
-        let d = IVFData.d, n = 3000, k = 64
+        let d = IVFData.d
+        let n = 3000
+        let k = 64
         let rows = Array(IVFData.rows[0..<(n * d)])
         let pruned = RowMatrix.with(rows, dimension: d) { x -> [Float] in
             var rng = SeededGenerator(seed: 21)
@@ -124,10 +139,14 @@ struct IVFKMeansTests {
                 for i in 0..<n { minDist[i] = min(minDist[i], l2(c, base + i * d, d)) }
                 let total = minDist.reduce(0.0) { $0 + Double($1) }
                 let target = Double(rng.nextUnitFloat()) * total
-                var acc = 0.0, next = n - 1
+                var acc = 0.0
+                var next = n - 1
                 for i in 0..<n {
                     acc += Double(minDist[i])
-                    if acc > target, minDist[i] > 0 { next = i; break }
+                    if acc > target, minDist[i] > 0 {
+                        next = i
+                        break
+                    }
                 }
                 chosen.append(next)
             }
@@ -166,7 +185,9 @@ struct IVFKMeansTests {
         let distinct = SyntheticData.uniform(count: 10, dimension: 4, seed: 2)
         var rows = [Float]()
         for _ in 0..<20 { rows += distinct }
-        let km = try RowMatrix.with(rows, dimension: 4) { m in try KMeans.train(rows: m, k: 10, parameters: .init(iterations: 5, seed: 1, threads: 2)) }
+        let km = try RowMatrix.with(rows, dimension: 4) { m in
+            try KMeans.train(rows: m, k: 10, parameters: .init(iterations: 5, seed: 1, threads: 2))
+        }
         #expect(km.centroids.allSatisfy { $0.isFinite })
         #expect(km.objectiveHistory.last! < 1e-6)
     }
@@ -229,8 +250,9 @@ struct IVFIndexTests {
         #expect(index.count == IVFData.n && index.listSizes.reduce(0, +) == IVFData.n)
         let sweep = try [1, 2, 4, 8].map { try IVFData.recall(index, metric: metric, nprobe: $0) }
         let rAll = try IVFData.recall(index, metric: metric, nprobe: IVFData.nlist)
-        #expect(sweep[0] < sweep[1] && sweep[1] < sweep[2] && sweep[2] <= sweep[3] && sweep[3] <= rAll,
-                "recall \(sweep) at nprobe 1, 2, 4, 8; \(rAll) at nlist")
+        #expect(
+            sweep[0] < sweep[1] && sweep[1] < sweep[2] && sweep[2] <= sweep[3] && sweep[3] <= rAll,
+            "recall \(sweep) at nprobe 1, 2, 4, 8; \(rAll) at nlist")
         #expect(sweep[0] < 0.9, "the data is too easy to show the effect of nprobe: \(sweep[0]) at nprobe = 1")
         #expect(rAll == 1.0, "recall \(rAll) at nprobe = nlist")
         // More than nlist is the same as nlist.
@@ -270,8 +292,9 @@ struct IVFIndexTests {
         #expect(reranked >= 0.95 && reranked >= plain, "re-ranked recall \(reranked), plain \(plain)")
     }
 
-    @Test("IVF-PQ distances equal the exact distance to the reconstructed vector (centroid + decoded residual)",
-          arguments: [Metric.l2, .ip])
+    @Test(
+        "IVF-PQ distances equal the exact distance to the reconstructed vector (centroid + decoded residual)",
+        arguments: [Metric.l2, .ip])
     func pqDistances(metric: Metric) throws {
         let d = IVFData.d
         let index = try IVFData.build(.pq(m: 4), metric: metric)
@@ -306,7 +329,9 @@ struct IVFIndexTests {
         var agree = 0
         for r in 0..<IVFData.n {
             let x = Array(IVFData.rows[(r * d)..<((r + 1) * d)])
-            let scores = (0..<index.nlist).map { SyntheticData.referenceDistance(x, Array(index.centroids[($0 * d)..<(($0 + 1) * d)]), metric) }
+            let scores = (0..<index.nlist).map {
+                SyntheticData.referenceDistance(x, Array(index.centroids[($0 * d)..<(($0 + 1) * d)]), metric)
+            }
             let best = scores.min()!
             if scores[Int(labels[r])] == best { agree += 1 }
             #expect(scores[Int(labels[r])] <= best + 1e-4 * max(1, abs(best)), "row \(r)")
@@ -326,8 +351,9 @@ struct IVFIndexTests {
         #expect(try IVFData.recall(index, metric: .cosine, nprobe: IVFData.nlist, rows: unit) == 1.0)
     }
 
-    @Test("deleted rows are never returned, filters are honoured, and recall on the rest is exact at nprobe = nlist",
-          arguments: [IVFIndex.Encoding.flat, .sq8, .pq(m: 4)])
+    @Test(
+        "deleted rows are never returned, filters are honoured, and recall on the rest is exact at nprobe = nlist",
+        arguments: [IVFIndex.Encoding.flat, .sq8, .pq(m: 4)])
     func deletesAndFilters(encoding: IVFIndex.Encoding) throws {
         let index = try IVFData.build(encoding)
         var rng = SeededGenerator(seed: 4)
@@ -361,7 +387,8 @@ struct IVFIndexTests {
         #expect((0..<UInt32(4000)).allSatisfy { reopened.isDeleted($0) == ($0 % 7 == 0) })
         for i in 0..<(IVFData.queries.count / IVFData.d) {
             for nprobe in [1, 5] {
-                #expect(try reopened.search(IVFData.query(i), k: 10, nprobe: nprobe) == index.search(IVFData.query(i), k: 10, nprobe: nprobe))
+                #expect(
+                    try reopened.search(IVFData.query(i), k: 10, nprobe: nprobe) == index.search(IVFData.query(i), k: 10, nprobe: nprobe))
             }
         }
         // A second write of the reopened index is byte-identical.
@@ -371,8 +398,7 @@ struct IVFIndexTests {
         let ids = try reopened.add(extra)
         #expect(ids == 4000..<4010)
         let hit = try reopened.search(IVFData.query(2), k: 1, nprobe: IVFData.nlist)
-        if encoding == .flat { #expect(hit.first?.id == 4002 && hit.first?.distance == 0) }
-        else { #expect(hit.count == 1) }
+        if encoding == .flat { #expect(hit.first?.id == 4002 && hit.first?.distance == 0) } else { #expect(hit.count == 1) }
     }
 
     @Test("concurrent searches of one index give the same results as serial ones")
@@ -425,7 +451,9 @@ struct IVFIndexTests {
         let after = try #require(fresh.drift)
         #expect(after < moved && after < 1.25, "drift \(after) after retraining")
         #expect(fresh.count == index.count && fresh.isDeleted(3))
-        #expect(try fresh.search(IVFData.query(1), k: 10, nprobe: IVFData.nlist) == index.search(IVFData.query(1), k: 10, nprobe: IVFData.nlist))
+        #expect(
+            try fresh.search(IVFData.query(1), k: 10, nprobe: IVFData.nlist) == index.search(IVFData.query(1), k: 10, nprobe: IVFData.nlist)
+        )
     }
 
     @Test("bad input gives typed errors")
@@ -467,13 +495,14 @@ struct IVFIndexTests {
 
 @Suite("Index specification file")
 struct IndexSpecTests {
-    @Test("version 2 round-trips HNSW and every IVF encoding; a flipped byte is a corruptFile error naming the file",
-          arguments: [
-              IndexSpec(hnsw: .init(M: 12, efConstruction: 80, seed: 9), defaultEF: 40),
-              IndexSpec(ivf: .init(encoding: .flat, nlist: 64, iterations: 7, maxSample: 5000, seed: 3)),
-              IndexSpec(ivf: .init(encoding: .sq8, nlist: 2048), defaultNprobe: 12),
-              IndexSpec(ivf: .init(encoding: .pq(m: 8), nlist: 100, rerank: 50), defaultNprobe: 4),
-          ])
+    @Test(
+        "version 2 round-trips HNSW and every IVF encoding; a flipped byte is a corruptFile error naming the file",
+        arguments: [
+            IndexSpec(hnsw: .init(m: 12, efConstruction: 80, seed: 9), defaultEF: 40),
+            IndexSpec(ivf: .init(encoding: .flat, nlist: 64, iterations: 7, maxSample: 5000, seed: 3)),
+            IndexSpec(ivf: .init(encoding: .sq8, nlist: 2048), defaultNprobe: 12),
+            IndexSpec(ivf: .init(encoding: .pq(m: 8), nlist: 100, rerank: 50), defaultNprobe: 4),
+        ])
     func roundTrip(spec: IndexSpec) throws {
         let bytes = spec.bytes()
         #expect(bytes.count == 64)
@@ -483,7 +512,9 @@ struct IndexSpecTests {
             damaged[i] ^= 0x10
             expectVecDBError(.corruptFile, containing: "x/index.spec") { _ = try IndexSpec(bytes: damaged, path: "x/index.spec") }
         }
-        expectVecDBError(.corruptFile, containing: "checksum mismatch") { _ = try IndexSpec(bytes: Array(bytes[0..<40]), path: "x/index.spec") }
+        expectVecDBError(.corruptFile, containing: "checksum mismatch") {
+            _ = try IndexSpec(bytes: Array(bytes[0..<40]), path: "x/index.spec")
+        }
         expectVecDBError(.corruptFile, containing: "63 bytes") { _ = try IndexSpec(bytes: Array(bytes[0..<63]), path: "x/index.spec") }
     }
 
@@ -502,6 +533,6 @@ struct IndexSpecTests {
         put(UInt64(5), 32)
         put(CRC32C.checksum(w), 12)
         let spec = try IndexSpec(bytes: w, path: "old/index.spec")
-        #expect(spec == IndexSpec(hnsw: .init(M: 24, efConstruction: 150, seed: 5), defaultEF: 70))
+        #expect(spec == IndexSpec(hnsw: .init(m: 24, efConstruction: 150, seed: 5), defaultEF: 70))
     }
 }

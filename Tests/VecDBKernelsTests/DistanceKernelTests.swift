@@ -37,7 +37,8 @@ struct DistanceKernelTests {
         for d in [1, 15, 16, 17, 31, 32, 33, 48, 50, 63, 64, 65, 784] {
             let q = SyntheticData.uniform(count: 1, dimension: d, seed: 1)
             let rows = SyntheticData.uniform(count: 37, dimension: d, seed: 2)
-            var l2 = [Float](repeating: 0, count: 37), ip = l2
+            var l2 = [Float](repeating: 0, count: 37)
+            var ip = l2
             q.withUnsafeBufferPointer { qp in
                 rows.withUnsafeBufferPointer { rp in
                     l2.withUnsafeMutableBufferPointer { k.l2sqF32Batch(qp.baseAddress, rp.baseAddress, d, 37, $0.baseAddress) }
@@ -61,11 +62,12 @@ struct DistanceKernelTests {
             let q = SyntheticData.uniform(count: 1, dimension: d, seed: UInt64(100 + n))
             let x = SyntheticData.uniform(count: 1, dimension: d, seed: UInt64(200 + n))
             let h = HalfFloat.encode(x)
-            let decoded = HalfFloat.decode(h) // the oracle sees exactly the stored values
+            let decoded = HalfFloat.decode(h)  // the oracle sees exactly the stored values
             let refL2 = SyntheticData.referenceDistance(q, decoded, .l2)
             let refIP = -SyntheticData.referenceDistance(q, decoded, .ip)
             let (l2, ip) = q.withUnsafeBufferPointer { qp in
-                h.withUnsafeBufferPointer { hp in (k.l2sqF16(qp.baseAddress, hp.baseAddress, d), k.ipF16(qp.baseAddress, hp.baseAddress, d)) }
+                h.withUnsafeBufferPointer { hp in (k.l2sqF16(qp.baseAddress, hp.baseAddress, d), k.ipF16(qp.baseAddress, hp.baseAddress, d))
+                }
             }
             #expect(abs(Double(l2) - refL2) <= Self.tolerance(refL2, d, Double(d)), "\(isa) f16 l2 d=\(d)")
             #expect(abs(Double(ip) - refIP) <= Self.tolerance(refIP, d, Double(d)), "\(isa) f16 ip d=\(d)")
@@ -79,9 +81,11 @@ struct DistanceKernelTests {
         for d in Self.dims {
             let a = (0..<d).map { _ in Int8(truncatingIfNeeded: rng.next()) }
             let b = (0..<d).map { _ in Int8(truncatingIfNeeded: rng.next()) }
-            var refL2: Int32 = 0, refIP: Int32 = 0
+            var refL2: Int32 = 0
+            var refIP: Int32 = 0
             for i in 0..<d {
-                let x = Int32(a[i]), y = Int32(b[i])
+                let x = Int32(a[i])
+                let y = Int32(b[i])
                 refL2 += (x - y) * (x - y)
                 refIP += x * y
             }
@@ -109,8 +113,10 @@ struct DistanceKernelTests {
                 codes.withUnsafeBufferPointer { cp in
                     vmin.withUnsafeBufferPointer { mp in
                         vscale.withUnsafeBufferPointer { sp in
-                            (k.l2sqSQ8(qp.baseAddress, cp.baseAddress, mp.baseAddress, sp.baseAddress, d),
-                             k.ipSQ8(qp.baseAddress, cp.baseAddress, mp.baseAddress, sp.baseAddress, d))
+                            (
+                                k.l2sqSQ8(qp.baseAddress, cp.baseAddress, mp.baseAddress, sp.baseAddress, d),
+                                k.ipSQ8(qp.baseAddress, cp.baseAddress, mp.baseAddress, sp.baseAddress, d)
+                            )
                         }
                     }
                 }
@@ -141,9 +147,11 @@ struct DistanceKernelTests {
 struct HalfFloatTests {
     @Test("known bit patterns")
     func known() {
-        let cases: [(Float, UInt16)] = [(0, 0x0000), (-0.0, 0x8000), (1, 0x3c00), (-2, 0xc000), (65504, 0x7bff),
-                                        (0.5, 0x3800), (Float(6.103515625e-05), 0x0400), (Float(5.960464477539063e-08), 0x0001),
-                                        (.infinity, 0x7c00), (1e6, 0x7c00), (1.0009765625, 0x3c01)]
+        let cases: [(Float, UInt16)] = [
+            (0, 0x0000), (-0.0, 0x8000), (1, 0x3c00), (-2, 0xc000), (65504, 0x7bff),
+            (0.5, 0x3800), (Float(6.103515625e-05), 0x0400), (Float(5.960464477539063e-08), 0x0001),
+            (.infinity, 0x7c00), (1e6, 0x7c00), (1.0009765625, 0x3c01),
+        ]
         for (f, h) in cases {
             #expect(HalfFloat.bits(f) == h, "\(f)")
             if f.isFinite && f < 65520 { #expect(HalfFloat.value(h) == f, "\(h)") }

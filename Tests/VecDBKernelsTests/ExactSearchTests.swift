@@ -18,7 +18,8 @@ struct ExactSearchTests {
 
     @Test("single queries agree with brute force", arguments: Metric.allCases)
     func single(metric: Metric) throws {
-        let d = 37, n = 1000
+        let d = 37
+        let n = 1000
         let rows = SyntheticData.clustered(count: n, dimension: d, clusters: 10, seed: 5)
         let search = ExactSearch(metric: metric, dimension: d)
         for qi in 0..<10 {
@@ -38,7 +39,9 @@ struct ExactSearchTests {
         for r in 0..<300 { unit += ExactSearch.normalized(Array(raw[(r * d)..<((r + 1) * d)])) }
         let q = SyntheticData.uniform(count: 1, dimension: d, seed: 10)
         let a = try RowMatrix.with(raw, dimension: d) { try ExactSearch(metric: .cosine, dimension: d).search(q, in: $0, k: 15) }
-        let b = try RowMatrix.with(unit, dimension: d) { try ExactSearch(metric: .cosine, dimension: d, rowsNormalized: true).search(q, in: $0, k: 15) }
+        let b = try RowMatrix.with(unit, dimension: d) {
+            try ExactSearch(metric: .cosine, dimension: d, rowsNormalized: true).search(q, in: $0, k: 15)
+        }
         #expect(a.map(\.id) == b.map(\.id))
     }
 
@@ -46,7 +49,7 @@ struct ExactSearchTests {
     func ties() throws {
         let d = 4
         var rows = [Float]()
-        for _ in 0..<50 { rows += [1, 1, 1, 1] } // every row at the same distance
+        for _ in 0..<50 { rows += [1, 1, 1, 1] }  // every row at the same distance
         let got = try RowMatrix.with(rows, dimension: d) { try ExactSearch(metric: .l2, dimension: d).search([0, 0, 0, 0], in: $0, k: 5) }
         #expect(got.map(\.id) == [0, 1, 2, 3, 4])
     }
@@ -72,7 +75,8 @@ struct ExactSearchTests {
 
     @Test("batches (threaded and GEMM) agree with brute force", arguments: [Metric.l2, .ip, .cosine], [5, 100])
     func batch(metric: Metric, queries nq: Int) throws {
-        let d = 40, n = 2000
+        let d = 40
+        let n = 2000
         let rows = SyntheticData.clustered(count: n, dimension: d, clusters: 20, seed: 31)
         let qs = SyntheticData.uniform(count: nq, dimension: d, seed: 32)
         let search = ExactSearch(metric: metric, dimension: d)
@@ -94,7 +98,9 @@ struct ExactSearchTests {
         let rows = [Float](repeating: 0, count: 12)
         let search = ExactSearch(metric: .l2, dimension: 3)
         RowMatrix.with(rows, dimension: 3) { m in
-            expectVecDBError(.dimensionMismatch, containing: "query expects 3 dimensions, got 2") { try search.search([1, 2], in: m, k: 1) }
+            expectVecDBError(.dimensionMismatch, containing: "query expects 3 dimensions, got 2") {
+                try search.search([1, 2], in: m, k: 1)
+            }
             expectVecDBError(.nonFiniteValue, containing: "component 1 is nan") { try search.search([1, .nan, 3], in: m, k: 1) }
             expectVecDBError(.nonFiniteValue, containing: "component 2 is inf") { try search.search([1, 2, .infinity], in: m, k: 1) }
         }
@@ -102,14 +108,17 @@ struct ExactSearchTests {
 
     @Test("GEMM agrees with a naive product")
     func gemm() {
-        let m = 7, n = 9, k = 13
+        let m = 7
+        let n = 9
+        let k = 13
         let a = SyntheticData.uniform(count: m, dimension: k, seed: 41)
-        let b = SyntheticData.uniform(count: n, dimension: k, seed: 42) // used transposed: n × k
+        let b = SyntheticData.uniform(count: n, dimension: k, seed: 42)  // used transposed: n × k
         var c = [Float](repeating: 0, count: m * n)
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    BLAS.sgemm(transB: true, m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: k, c: pc.baseAddress!, ldc: n)
+                    BLAS.sgemm(
+                        transB: true, m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: k, c: pc.baseAddress!, ldc: n)
                 }
             }
         }

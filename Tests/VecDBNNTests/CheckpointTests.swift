@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import VecDBKernels
-@testable import VecDBNN
 import VecDBTestSupport
+
+@testable import VecDBNN
 
 @Suite("Safetensors checkpoints")
 struct CheckpointTests {
@@ -41,9 +42,9 @@ struct CheckpointTests {
         let w = try #require(header["w"] as? [String: Any])
         #expect(w["dtype"] as? String == "F32")
         #expect((w["shape"] as? [Int]) == [2, 2])
-        #expect((w["data_offsets"] as? [Int]) == [12, 28]) // "b" (12 bytes) sorts first
+        #expect((w["data_offsets"] as? [Int]) == [12, 28])  // "b" (12 bytes) sorts first
         #expect(bytes.count == 8 + n + 28)
-        #expect(Array(bytes[(8 + n + 12)..<(8 + n + 16)]) == [0, 0, 0x80, 0x3F]) // 1.0f little-endian
+        #expect(Array(bytes[(8 + n + 12)..<(8 + n + 16)]) == [0, 0, 0x80, 0x3F])  // 1.0f little-endian
     }
 
     @Test func halfPrecisionTensorsLoadAsFloat() throws {
@@ -52,8 +53,8 @@ struct CheckpointTests {
         var bytes: [UInt8] = []
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { bytes += $0 }
         bytes += Array(header.utf8)
-        bytes += [0x00, 0x3C, 0x00, 0xC0] // F16 1.0, -2.0
-        bytes += [0x80, 0x3F, 0x40, 0x40] // BF16 1.0, 3.0
+        bytes += [0x00, 0x3C, 0x00, 0xC0]  // F16 1.0, -2.0
+        bytes += [0x80, 0x3F, 0x40, 0x40]  // BF16 1.0, 3.0
         let c = try Checkpoint.decode(bytes)
         #expect(c.tensors["h"]?.storage == [1, -2])
         #expect(c.tensors["b"]?.storage == [1, 3])
@@ -90,7 +91,12 @@ struct CheckpointTests {
             ("outside", Self.file(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: four)),
             ("needs 3 × 4 bytes", Self.file(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: four)),
             ("bad shape", Self.file(#"{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: four)),
-            ("overlap", Self.file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: four)),
+            (
+                "overlap",
+                Self.file(
+                    #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                    data: four)
+            ),
             ("not a string", Self.file(#"{"__metadata__":{"v":1}}"#, data: [])),
         ]
         for (fragment, bytes) in cases {
@@ -121,7 +127,8 @@ struct CheckpointTests {
             try Checkpoint.restore(Linear(4, 3, name: "other", generator: &g).parameters, from: path)
         }
         expectVecDBError(.invalidArgument, containing: "two parameters are named 'fc.weight'") {
-            try Checkpoint.save(Linear(1, 1, name: "fc", generator: &g).parameters + Linear(1, 1, name: "fc", generator: &g).parameters, to: path)
+            try Checkpoint.save(
+                Linear(1, 1, name: "fc", generator: &g).parameters + Linear(1, 1, name: "fc", generator: &g).parameters, to: path)
         }
     }
 }

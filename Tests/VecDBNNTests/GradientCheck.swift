@@ -1,5 +1,6 @@
 import Testing
 import VecDBKernels
+
 @testable import VecDBNN
 
 /// Finite-difference oracles for hand-written backward passes.
@@ -27,7 +28,8 @@ enum GradientCheck {
     /// Compares gradients, returning the worst mismatches.
     static func compare(_ analytic: [Float], _ numeric: [Double], what: String, relative: Double, absolute: Double) -> [Mismatch] {
         var bad: [Mismatch] = []
-        var diff2 = 0.0, norm2 = 0.0
+        var diff2 = 0.0
+        var norm2 = 0.0
         for (i, (a, n)) in zip(analytic, numeric).enumerated() {
             diff2 += (Double(a) - n) * (Double(a) - n)
             norm2 += n * n + Double(a) * Double(a)
@@ -42,9 +44,11 @@ enum GradientCheck {
     }
 
     /// Checks the input gradient and every parameter gradient of `layer`.
-    static func check(_ layer: any Layer, input: Tensor, training: Bool, epsilon: Float = 1e-2,
-                      relative: Double = 2e-2, absolute: Double = 2e-3,
-                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func check(
+        _ layer: any Layer, input: Tensor, training: Bool, epsilon: Float = 1e-2,
+        relative: Double = 2e-2, absolute: Double = 2e-3,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         layer.zeroGradients()
         let y = try layer.forward(input, training: training)
         let r = weights(y.shape, seed: 77)
@@ -82,10 +86,12 @@ enum GradientCheck {
     }
 
     /// Checks `gradients` of a scalar function of several tensors.
-    static func checkFunction(_ inputs: [Tensor], gradients: [Tensor], epsilon: Float = 1e-2,
-                              relative: Double = 2e-2, absolute: Double = 1e-3,
-                              sourceLocation: SourceLocation = #_sourceLocation,
-                              _ f: ([Tensor]) throws -> Float) throws {
+    static func checkFunction(
+        _ inputs: [Tensor], gradients: [Tensor], epsilon: Float = 1e-2,
+        relative: Double = 2e-2, absolute: Double = 1e-3,
+        sourceLocation: SourceLocation = #_sourceLocation,
+        _ f: ([Tensor]) throws -> Float
+    ) throws {
         var xs = inputs
         var bad: [Mismatch] = []
         for k in xs.indices {

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import VecDBKernels
-@testable import VecDBNN
 import VecDBTestSupport
+
+@testable import VecDBNN
 
 @Suite("Layer gradients against finite differences")
 struct LayerGradientTests {
@@ -70,7 +71,7 @@ struct LayerGradientTests {
             #expect(abs(col.map { $0 * $0 }.reduce(0, +) / 4 - 1) < 1e-3)
         }
         #expect(layer.runningMean.value.storage == [2.5, 25])
-        #expect(abs(layer.runningVariance.value.storage[0] - 5.0 / 3.0) < 1e-5) // unbiased
+        #expect(abs(layer.runningVariance.value.storage[0] - 5.0 / 3.0) < 1e-5)  // unbiased
     }
 
     @Test func layerNorm() throws {
@@ -110,7 +111,8 @@ struct LayerGradientTests {
                     for c in 0..<2 {
                         for i in 0..<3 {
                             for j in 0..<3 {
-                                let ih = oh * 2 - 1 + i, iw = ow * 2 - 1 + j
+                                let ih = oh * 2 - 1 + i
+                                let iw = ow * 2 - 1 + j
                                 guard (0..<5).contains(ih), (0..<5).contains(iw) else { continue }
                                 s += Double(layer.weight.value[o, c, i, j]) * Double(x[0, c, ih, iw])
                             }
@@ -123,13 +125,15 @@ struct LayerGradientTests {
     }
 
     @Test func maxPool() throws {
-        try GradientCheck.check(Pool2D(.max, kernel: 2), input: GradientCheck.distinct([2, 2, 4, 6], seed: 22), training: true, epsilon: 1e-3)
+        try GradientCheck.check(
+            Pool2D(.max, kernel: 2), input: GradientCheck.distinct([2, 2, 4, 6], seed: 22), training: true, epsilon: 1e-3)
         let y = try Pool2D(.max, kernel: 2).forward(try Tensor(shape: [1, 1, 2, 2], storage: [1, 4, 3, 2]), training: false)
         #expect(y.storage == [4])
     }
 
     @Test func avgPool() throws {
-        try GradientCheck.check(Pool2D(.average, kernel: 2, stride: 1), input: GradientCheck.weights([2, 1, 3, 4], seed: 23), training: true)
+        try GradientCheck.check(
+            Pool2D(.average, kernel: 2, stride: 1), input: GradientCheck.weights([2, 1, 3, 4], seed: 23), training: true)
     }
 
     @Test func l2Normalize() throws {
@@ -141,13 +145,15 @@ struct LayerGradientTests {
 
     @Test func flattenAndSequential() throws {
         var g = SeededGenerator(seed: 25)
-        let model = Sequential(name: "net", [
-            Conv2D(inChannels: 1, outChannels: 2, kernel: 3, padding: 1, name: "c1", generator: &g),
-            Activation(.tanh),
-            Pool2D(.average, kernel: 2),
-            Flatten(),
-            Linear(8, 3, name: "fc", generator: &g),
-        ])
+        let model = Sequential(
+            name: "net",
+            [
+                Conv2D(inChannels: 1, outChannels: 2, kernel: 3, padding: 1, name: "c1", generator: &g),
+                Activation(.tanh),
+                Pool2D(.average, kernel: 2),
+                Flatten(),
+                Linear(8, 3, name: "fc", generator: &g),
+            ])
         try GradientCheck.check(model, input: GradientCheck.weights([2, 1, 4, 4], seed: 26), training: true)
         #expect(model.parameters.map(\.name) == ["c1.weight", "c1.bias", "fc.weight", "fc.bias"])
     }
@@ -182,7 +188,8 @@ struct LayerGradientTests {
 
     @Test func concatenation() throws {
         let cat = Concatenation()
-        let a = GradientCheck.weights([2, 3], seed: 29), b = GradientCheck.weights([2, 2], seed: 30)
+        let a = GradientCheck.weights([2, 3], seed: 29)
+        let b = GradientCheck.weights([2, 2], seed: 30)
         let y = try cat.forward([a, b])
         #expect(y.shape == [2, 5])
         #expect(y[1, 3] == b[1, 0])

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import VecDBKernels
-@testable import VecDBNN
 import VecDBTestSupport
+
+@testable import VecDBNN
 
 @Suite("Loss gradients against finite differences")
 struct LossGradientTests {
@@ -24,7 +25,8 @@ struct LossGradientTests {
     }
 
     @Test func inBatchSampledSoftmax() throws {
-        let u = GradientCheck.weights([4, 3], seed: 41), v = GradientCheck.weights([4, 3], seed: 42)
+        let u = GradientCheck.weights([4, 3], seed: 41)
+        let v = GradientCheck.weights([4, 3], seed: 42)
         let logQ: [Float] = [-1, -2.5, -0.5, -3]
         let out = try Loss.inBatchSampledSoftmax(queries: u, items: v, logQ: logQ, temperature: 0.5)
         try GradientCheck.checkFunction([u, v], gradients: [out.queryGradient, out.itemGradient]) { xs in
@@ -61,7 +63,8 @@ struct LossGradientTests {
     }
 
     @Test func bpr() throws {
-        let pos = GradientCheck.weights([6], seed: 46), neg = GradientCheck.weights([6], seed: 47)
+        let pos = GradientCheck.weights([6], seed: 46)
+        let neg = GradientCheck.weights([6], seed: 47)
         let out = try Loss.bpr(positive: pos, negative: neg)
         try GradientCheck.checkFunction([pos, neg], gradients: [out.positiveGradient, out.negativeGradient]) { xs in
             try Loss.bpr(positive: xs[0], negative: xs[1]).loss

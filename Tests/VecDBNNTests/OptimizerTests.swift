@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import VecDBKernels
-@testable import VecDBNN
 import VecDBTestSupport
+
+@testable import VecDBNN
 
 @Suite("Optimisers, clipping and schedules")
 struct OptimizerTests {
@@ -60,7 +61,8 @@ struct OptimizerTests {
     }
 
     @Test func globalNormClipping() throws {
-        let a = try parameter([0, 0], grad: [3, 0]), b = try parameter([0], grad: [4])
+        let a = try parameter([0, 0], grad: [3, 0])
+        let b = try parameter([0], grad: [4])
         let norm = GradientClipping.clipGlobalNorm([a, b], maxNorm: 1)
         #expect(abs(norm - 5) < 1e-6)
         #expect(abs(a.gradient.storage[0] - 0.6) < 1e-6 && abs(b.gradient.storage[0] - 0.8) < 1e-6)

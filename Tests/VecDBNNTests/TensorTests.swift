@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import VecDBKernels
-@testable import VecDBNN
 import VecDBTestSupport
+
+@testable import VecDBNN
 
 @Suite("Tensors and kernels")
 struct TensorTests {
@@ -15,7 +16,9 @@ struct TensorTests {
         expectVecDBError(.dimensionMismatch, containing: "[2, 3] and [3, 2]") { try Tensor(zeros: [2, 3]) + Tensor(zeros: [3, 2]) }
         expectVecDBError(.dimensionMismatch, containing: "cannot reshape [2, 3] to [4, 2]") { try Tensor(zeros: [2, 3]).reshaped([4, 2]) }
         expectVecDBError(.dimensionMismatch, containing: "needs too many values") { try Tensor(shape: [Int.max, 4], storage: []) }
-        expectVecDBError(.dimensionMismatch, containing: "tensor shape [2, 2] needs 4 values, got 3") { try Tensor(shape: [2, 2], storage: [1, 2, 3]) }
+        expectVecDBError(.dimensionMismatch, containing: "tensor shape [2, 2] needs 4 values, got 3") {
+            try Tensor(shape: [2, 2], storage: [1, 2, 3])
+        }
         expectVecDBError(.dimensionMismatch, containing: "[2, 3]ᵀ · [2, 3]ᵀ") {
             try Tensor.matmul(Tensor(zeros: [2, 3]), Tensor(zeros: [2, 3]), transposeA: true, transposeB: true)
         }
@@ -23,7 +26,9 @@ struct TensorTests {
         expectVecDBError(.dimensionMismatch, containing: "conv2d 'stem' expects input [*, 3, *, *], got [1, 1, 28, 28]") {
             try conv.forward(Tensor(zeros: [1, 1, 28, 28]), training: true)
         }
-        expectVecDBError(.invalidArgument, containing: "backward called before forward") { try Linear(2, 2, generator: &g).backward(Tensor(zeros: [1, 2])) }
+        expectVecDBError(.invalidArgument, containing: "backward called before forward") {
+            try Linear(2, 2, generator: &g).backward(Tensor(zeros: [1, 2]))
+        }
         expectVecDBError(.dimensionMismatch, containing: "gradient shape [1, 3] differs from output shape [1, 10]") {
             _ = try fc1.forward(Tensor(zeros: [1, 784]), training: true)
             return try fc1.backward(Tensor(zeros: [1, 3]))
@@ -32,7 +37,8 @@ struct TensorTests {
 
     @Test func matmulMatchesReference() throws {
         var g = SeededGenerator(seed: 2)
-        let a = Tensor.normal([5, 7], std: 1, generator: &g), b = Tensor.normal([7, 3], std: 1, generator: &g)
+        let a = Tensor.normal([5, 7], std: 1, generator: &g)
+        let b = Tensor.normal([7, 3], std: 1, generator: &g)
         let c = try Tensor.matmul(a, b)
         for i in 0..<5 {
             for j in 0..<3 {

@@ -2,16 +2,19 @@ import Foundation
 import Testing
 import VecDBDatasets
 import VecDBKernels
-@testable import VecDBNN
 import VecDBTestSupport
+
+@testable import VecDBNN
 
 @Suite("Training")
 struct TrainingTests {
     @Test func mlpLearnsXOR() throws {
         var g = SeededGenerator(seed: 3)
-        let model = Sequential(name: "xor", [
-            Linear(2, 8, name: "fc1", generator: &g), Activation(.tanh), Linear(8, 2, name: "fc2", generator: &g),
-        ])
+        let model = Sequential(
+            name: "xor",
+            [
+                Linear(2, 8, name: "fc1", generator: &g), Activation(.tanh), Linear(8, 2, name: "fc2", generator: &g),
+            ])
         let x = try Tensor(shape: [4, 2], storage: [0, 0, 0, 1, 1, 0, 1, 1])
         let labels: [Int32] = [0, 1, 1, 0]
         let opt = Adam(learningRate: 0.05)
@@ -38,18 +41,20 @@ struct TrainingTests {
 
     static func smallCNN(seed: UInt64) -> Sequential {
         var g = SeededGenerator(seed: seed)
-        return Sequential(name: "cnn", [
-            Conv2D(inChannels: 1, outChannels: 8, kernel: 3, padding: 1, name: "conv1", generator: &g),
-            BatchNorm(channels: 8, name: "bn1"),
-            Activation(.relu),
-            Pool2D(.max, kernel: 2),
-            Conv2D(inChannels: 8, outChannels: 16, kernel: 3, padding: 1, name: "conv2", generator: &g),
-            Activation(.relu),
-            Pool2D(.max, kernel: 2),
-            Flatten(),
-            Dropout(rate: 0.25, seed: seed),
-            Linear(16 * 7 * 7, 10, name: "fc", generator: &g),
-        ])
+        return Sequential(
+            name: "cnn",
+            [
+                Conv2D(inChannels: 1, outChannels: 8, kernel: 3, padding: 1, name: "conv1", generator: &g),
+                BatchNorm(channels: 8, name: "bn1"),
+                Activation(.relu),
+                Pool2D(.max, kernel: 2),
+                Conv2D(inChannels: 8, outChannels: 16, kernel: 3, padding: 1, name: "conv2", generator: &g),
+                Activation(.relu),
+                Pool2D(.max, kernel: 2),
+                Flatten(),
+                Dropout(rate: 0.25, seed: seed),
+                Linear(16 * 7 * 7, 10, name: "fc", generator: &g),
+            ])
     }
 
     @Test func smallCNNOverfitsFashionMNISTSlice() throws {
@@ -77,10 +82,12 @@ struct TrainingTests {
     static func seededRun(seed: UInt64) throws -> [Tensor] {
         var g = SeededGenerator(seed: seed)
         let table = Embedding(count: 20, dimension: 4, name: "emb", generator: &g)
-        let mlp = Sequential(name: "mlp", [
-            Linear(4, 8, name: "fc1", generator: &g), Activation(.gelu), Dropout(rate: 0.3, seed: seed &+ 1),
-            LayerNorm(dimension: 8, name: "ln"), Linear(8, 3, name: "fc2", generator: &g),
-        ])
+        let mlp = Sequential(
+            name: "mlp",
+            [
+                Linear(4, 8, name: "fc1", generator: &g), Activation(.gelu), Dropout(rate: 0.3, seed: seed &+ 1),
+                LayerNorm(dimension: 8, name: "ln"), Linear(8, 3, name: "fc2", generator: &g),
+            ])
         let params = table.parameters + mlp.parameters
         let opt = Adam.adamW(learningRate: 0.01, weightDecay: 0.01)
         let schedule = LearningRateSchedule.warmup(steps: 3, then: .cosine(totalSteps: 20, minimumFactor: 0.1))
@@ -103,7 +110,9 @@ struct TrainingTests {
     }
 
     @Test func seededTrainingIsDeterministic() throws {
-        let a = try Self.seededRun(seed: 5), b = try Self.seededRun(seed: 5), c = try Self.seededRun(seed: 6)
+        let a = try Self.seededRun(seed: 5)
+        let b = try Self.seededRun(seed: 5)
+        let c = try Self.seededRun(seed: 6)
         #expect(a.map(\.storage) == b.map(\.storage))
         #expect(a.map(\.storage) != c.map(\.storage))
     }

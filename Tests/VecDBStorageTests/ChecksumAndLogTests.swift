@@ -1,7 +1,8 @@
 import Testing
 import VecDBKernels
-@testable import VecDBStorage
 import VecDBTestSupport
+
+@testable import VecDBStorage
 
 @Suite struct CRC32CTests {
     @Test func checkValue() {
@@ -147,12 +148,13 @@ func sampleBatch(_ i: Int, dimension: Int, g: inout SeededGenerator) -> WALBatch
         let path = dir.file(WriteAheadLog.fileName(generation: 1))
         let wal = try WriteAheadLog.create(fs: faults.fileSystem, path: path, dimension: dimension, generation: 1)
         var g = SeededGenerator(seed: 3)
-        let a = sampleBatch(1, dimension: dimension, g: &g), b = sampleBatch(2, dimension: dimension, g: &g)
+        let a = sampleBatch(1, dimension: dimension, g: &g)
+        let b = sampleBatch(2, dimension: dimension, g: &g)
         try wal.sync(through: try wal.append(body: a.encodeBody(dimension: dimension)))
         faults.failNext(.write, with: .shortWrite(bytes: 11))
         let e = #expect(throws: VecDBError.self) { try wal.append(body: b.encodeBody(dimension: dimension)) }
         #expect(e?.code == .diskFull)
-        #expect(e?.errno == ENOSPC_VALUE)
+        #expect(e?.errno == enospcValue)
         try wal.sync(through: try wal.append(body: b.encodeBody(dimension: dimension)))
         let r = try WriteAheadLog.replay(fs: .system, path: path, dimension: dimension, generation: 1)
         #expect(r.batches == [a, b])
@@ -181,9 +183,9 @@ func sampleBatch(_ i: Int, dimension: Int, g: inout SeededGenerator) -> WALBatch
 }
 
 #if canImport(Glibc)
-import Glibc
-let ENOSPC_VALUE: Int32 = ENOSPC
+    import Glibc
+    let enospcValue: Int32 = ENOSPC
 #else
-import Darwin
-let ENOSPC_VALUE: Int32 = ENOSPC
+    import Darwin
+    let enospcValue: Int32 = ENOSPC
 #endif

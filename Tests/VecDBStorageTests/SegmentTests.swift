@@ -1,7 +1,8 @@
 import Testing
 import VecDBKernels
-@testable import VecDBStorage
 import VecDBTestSupport
+
+@testable import VecDBStorage
 
 @Suite struct PayloadFileTests {
     func write(_ dir: TemporaryDirectory, _ payloads: [[UInt8]?]) throws -> String {
@@ -35,7 +36,7 @@ import VecDBTestSupport
         let payloads = samplePayloads(3000)
         let path = try write(dir, payloads)
         var bytes = try FileSystem.system.readAll(path)
-        bytes[64 + 16 + 100] ^= 0xFF   // inside block 0's compressed bytes
+        bytes[64 + 16 + 100] ^= 0xFF  // inside block 0's compressed bytes
         try FileSystem.system.open(path, writable: true, truncate: true).write(bytes, at: 0)
         let f = try PayloadFile(fs: .system, path: path, expectedRows: payloads.count)
         let e = #expect(throws: VecDBError.self) { try f.payload(row: 0) }
@@ -63,16 +64,20 @@ import VecDBTestSupport
     func write(_ dir: TemporaryDirectory, _ type: ElementType, rows: [Float], keys: [Key], dimension: Int) throws {
         try rows.withUnsafeBufferPointer { p in
             let base = p.baseAddress.unsafelyUnwrapped
-            try SegmentWriter.write(fs: .system, path: dir.file(Segment.fileName(id: 5)), dimension: dimension, elementType: type, metric: .l2,
-                                    count: keys.count, vector: { base + $0 * dimension }, key: { keys[$0] }, hasPayload: { $0 % 2 == 0 })
+            try SegmentWriter.write(
+                fs: .system, path: dir.file(Segment.fileName(id: 5)), dimension: dimension, elementType: type, metric: .l2,
+                count: keys.count, vector: { base + $0 * dimension }, key: { keys[$0] }, hasPayload: { $0 % 2 == 0 })
         }
-        try CollectionStore.writePayloads(fs: .system, path: dir.file(Segment.payloadFileName(id: 5)), count: keys.count) { $0 % 2 == 0 ? [UInt8($0 % 256)] : nil }
+        try CollectionStore.writePayloads(fs: .system, path: dir.file(Segment.payloadFileName(id: 5)), count: keys.count) {
+            $0 % 2 == 0 ? [UInt8($0 % 256)] : nil
+        }
     }
 
     @Test(arguments: ElementType.allCases)
     func roundTrip(_ type: ElementType) throws {
         let dir = TemporaryDirectory()
-        let d = 13, n = 300
+        let d = 13
+        let n = 300
         var g = SeededGenerator(seed: 5)
         let rows = g.vectors(n, dimension: d)
         let keys: [Key] = (0..<n).map { $0 % 3 == 0 ? .string("key-\($0)-é") : .int(UInt64($0) * 7) }
@@ -94,13 +99,16 @@ import VecDBTestSupport
 
     @Test func damageIsReportedWithTheFileName() throws {
         let dir = TemporaryDirectory()
-        let d = 8, n = 100
+        let d = 8
+        let n = 100
         var g = SeededGenerator(seed: 6)
         let keys: [Key] = (0..<n).map { .int(UInt64($0)) }
         try write(dir, .float32, rows: g.vectors(n, dimension: d), keys: keys, dimension: d)
         let path = dir.file(Segment.fileName(id: 5))
         let clean = try FileSystem.system.readAll(path)
-        func open() throws -> Segment { try Segment(fs: .system, directory: dir.path, id: 5, dimension: d, elementType: .float32, metric: .l2, expectedRows: n) }
+        func open() throws -> Segment {
+            try Segment(fs: .system, directory: dir.path, id: 5, dimension: d, elementType: .float32, metric: .l2, expectedRows: n)
+        }
         // Header, keys and flags: opening refuses. Vectors: verify() refuses.
         let vectorsEnd = 128 + n * d * 4
         for offset in stride(from: 0, to: clean.count, by: 7) {

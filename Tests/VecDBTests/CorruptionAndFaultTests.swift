@@ -1,10 +1,12 @@
 import Testing
-@testable import VecDB
-@testable import VecDBStorage
 import VecDBKernels
 import VecDBTestSupport
+
+@testable import VecDB
+@testable import VecDBStorage
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A database with two sealed segments and a WAL of two frames:
@@ -13,7 +15,11 @@ func buildDamageFixture(_ dir: TemporaryDirectory) throws -> [Record] {
     let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 50))
     let c = try db.createCollection("c", dimension: 8, metric: .l2)
     var g = SeededGenerator(seed: 77)
-    let rs = (0..<120).map { i in Record(key: .int(UInt64(i)), vector: g.vector(8), payload: ["i": .number(Double(i)), "text": .string(String(repeating: "lorem ipsum ", count: 1 + i % 7))]) }
+    let rs = (0..<120).map { i in
+        Record(
+            key: .int(UInt64(i)), vector: g.vector(8),
+            payload: ["i": .number(Double(i)), "text": .string(String(repeating: "lorem ipsum ", count: 1 + i % 7))])
+    }
     for start in stride(from: 0, to: 100, by: 25) { try c.upsert(Array(rs[start..<(start + 25)])) }
     try c.upsert(Array(rs[100..<110]))
     try c.upsert(Array(rs[110..<120]))
@@ -36,7 +42,9 @@ func truncate(_ path: String, to n: Int) throws {
     try FileSystem.system.open(path, writable: true).truncate(to: n)
 }
 
-func expectOpenFails(_ dir: TemporaryDirectory, naming path: String, verify: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectOpenFails(
+    _ dir: TemporaryDirectory, naming path: String, verify: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+) {
     let e = #expect(throws: VecDBError.self, sourceLocation: sourceLocation) {
         try Database.open(at: dir.path, options: DatabaseOptions(verifyChecksumsOnOpen: verify))
     }
@@ -92,7 +100,7 @@ func expectOpenFails(_ dir: TemporaryDirectory, naming path: String, verify: Boo
             let size = try #require(FileSystem.system.fileSize(seg))
             switch mode {
             case 0: try flip(seg, at: 17)
-            case 1: try flip(seg, at: 128 + 50 * 8 * 4 + 3)   // the key offsets
+            case 1: try flip(seg, at: 128 + 50 * 8 * 4 + 3)  // the key offsets
             default: try truncate(seg, to: size / 2)
             }
             expectOpenFails(dir, naming: seg)

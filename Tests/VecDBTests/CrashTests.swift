@@ -1,11 +1,13 @@
 import Foundation
 import Testing
-@testable import VecDB
 import VecDBCrashData
 import VecDBKernels
 import VecDBTestSupport
+
+@testable import VecDB
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Kills a writer process with SIGKILL at random moments and checks the database after each kill.
@@ -98,7 +100,8 @@ import Glibc
                 expectAgrees(try snap.search(q, k: 10), BruteForce.nearest(q, candidates, k: 10, metric: .l2))
                 let f = try Filter(parsing: "even = true")
                 let filtered = stored.values.filter { f.matches($0.payload) }.map { ($0.key, $0.vector) }
-                expectAgrees(try snap.search(q, k: 10, options: SearchOptions(filter: f)), BruteForce.nearest(q, filtered, k: 10, metric: .l2))
+                expectAgrees(
+                    try snap.search(q, k: 10, options: SearchOptions(filter: f)), BruteForce.nearest(q, filtered, k: 10, metric: .l2))
             }
         }
     }

@@ -1,10 +1,12 @@
 import Testing
-@testable import VecDB
-@testable import VecDBStorage
 import VecDBKernels
 import VecDBTestSupport
+
+@testable import VecDB
+@testable import VecDBStorage
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The model a collection should match: key → record.
@@ -33,8 +35,10 @@ func expectAgrees(_ results: [SearchResult], _ oracle: [(Key, Double)], sourceLo
 
 func makeRecords(_ g: inout SeededGenerator, keys: some Sequence<Int>, dimension: Int) -> [Record] {
     keys.map { i in
-        Record(key: i % 4 == 0 ? .string("s\(i)") : .int(UInt64(i)), vector: g.vector(dimension),
-               payload: i % 5 == 4 ? nil : ["n": .number(Double(i % 17)), "lang": .string(["en", "fr", "de"][i % 3]), "meta": ["even": .bool(i % 2 == 0)]])
+        Record(
+            key: i % 4 == 0 ? .string("s\(i)") : .int(UInt64(i)), vector: g.vector(dimension),
+            payload: i % 5 == 4
+                ? nil : ["n": .number(Double(i % 17)), "lang": .string(["en", "fr", "de"][i % 3]), "meta": ["even": .bool(i % 2 == 0)]])
     }
 }
 
@@ -213,9 +217,9 @@ func makeRecords(_ g: inout SeededGenerator, keys: some Sequence<Int>, dimension
         #expect(try frozen.search([0, 0, 0, 0], k: 100) == before)
         #expect(try frozen.get(1) != nil)
         #expect(try c.get(1) == nil)
-        let total = try await db.read { try $0.collection("s").count }
+        let total = try await db.read { (s) throws(VecDBError) in try s.collection("s").count }
         #expect(total == c.count)
-        let n = try await db.write { db in try db.collection("s").delete([.int(2), .int(3)]) }
+        let n = try await db.write { (db) throws(VecDBError) in try db.collection("s").delete([.int(2), .int(3)]) }
         #expect(n == 2)
         db.close()
     }

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
-@testable import VecDB
 import VecDBEngine
-import VecDBStorage
 import VecDBKernels
+import VecDBStorage
 import VecDBTestSupport
+
+@testable import VecDB
 
 /// A collection with an HNSW index, checked against brute force over the same records.
 @Suite("HNSW collections")
@@ -22,9 +23,10 @@ struct HNSWCollectionTests {
         let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 10_000))
         let c = try db.createCollection("items", dimension: d, metric: .l2)
         for start in stride(from: 0, to: n, by: 5_000) {
-            try c.upsert((start..<(start + 5_000)).map { i in
-                Record(key: .int(UInt64(i)), vector: row(i), payload: ["bucket": .number(Double(i % 1000))])
-            })
+            try c.upsert(
+                (start..<(start + 5_000)).map { i in
+                    Record(key: .int(UInt64(i)), vector: row(i), payload: ["bucket": .number(Double(i % 1000))])
+                })
         }
         try c.createIndex(.hnsw(HNSWIndexOptions(m: 12, efConstruction: 100, defaultEF: 48)))
         var rng = SeededGenerator(seed: 5)
@@ -48,7 +50,8 @@ struct HNSWCollectionTests {
 
     static func recall(_ c: Collection, ef: Int, filter: Filter? = nil, keep: (Int) -> Bool = { _ in true }) throws -> Double {
         let extra = extraRows()
-        var hits = 0, total = 0
+        var hits = 0
+        var total = 0
         for i in 0..<60 {
             let got = try c.search(query(i), k: 10, options: SearchOptions(filter: filter, width: ef)).compactMap { r -> Int? in
                 if case .int(let v) = r.key { return Int(v) }
@@ -117,7 +120,9 @@ struct HNSWCollectionTests {
         #expect(c.indexedSegments.indexed == c.indexedSegments.total)
         let compacted = try Self.recall(c, ef: 64, keep: { !deleted.contains($0) })
         let stats = c.stats()
-        #expect(compacted >= 0.95, "after compaction \(compacted); \(stats.segments.map { ($0.id, $0.rows, $0.deletedRows) }), memtable \(stats.memtableRows)")
+        #expect(
+            compacted >= 0.95,
+            "after compaction \(compacted); \(stats.segments.map { ($0.id, $0.rows, $0.deletedRows) }), memtable \(stats.memtableRows)")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/items").filter { $0.hasPrefix("hnsw-") }
         #expect(files.count == c.indexedSegments.total, "graphs of compacted-away segments are removed: \(files)")
     }
@@ -139,25 +144,28 @@ struct HNSWCollectionTests {
         do {
             let (db, c) = try Self.makeCollection(dir)
             expectVecDBError(.invalidArgument, containing: "M must be") { try c.createIndex(.hnsw(HNSWIndexOptions(m: 1))) }
-            expectVecDBError(.invalidArgument, containing: "ef must be") { try c.search(Self.query(0), k: 10, options: SearchOptions(width: 0)) }
+            expectVecDBError(.invalidArgument, containing: "ef must be") {
+                try c.search(Self.query(0), k: 10, options: SearchOptions(width: 0))
+            }
             db.close()
         }
         let graphs = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/items").filter { $0.hasPrefix("hnsw-") }
         let first = try #require(graphs.first)
         let victim = dir.path + "/items/" + first
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: victim)))
-        bytes[20] ^= 0xFF // inside the checksummed header
+        bytes[20] ^= 0xFF  // inside the checksummed header
         try Data(bytes).write(to: URL(fileURLWithPath: victim))
         let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 10_000))
         defer { db.close() }
         let c = try db.collection("items")
-        #expect(try Self.recall(c, ef: 64) >= 0.95) // the damaged segment is searched exactly meanwhile
+        #expect(try Self.recall(c, ef: 64) >= 0.95)  // the damaged segment is searched exactly meanwhile
         try c.refreshIndex()
         #expect(c.indexedSegments.indexed == c.indexedSegments.total)
     }
 
-    @Test("Float16 collections: the graph walks the half-precision rows in place, never decoding the segment",
-          arguments: [Metric.l2, .cosine])
+    @Test(
+        "Float16 collections: the graph walks the half-precision rows in place, never decoding the segment",
+        arguments: [Metric.l2, .cosine])
     func float16(metric: VecDB.Metric) throws {
         let dir = TemporaryDirectory()
         let n = 8_000

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
-@testable import VecDB
 import VecDBEngine
 import VecDBKernels
 import VecDBTestSupport
+
+@testable import VecDB
 
 /// Collections with IVF indexes, checked against brute force over the same records.
 @Suite("IVF collections")
@@ -24,14 +25,17 @@ struct IVFCollectionTests {
         return o
     }
 
-    static func makeCollection(_ dir: TemporaryDirectory, _ options: IVFIndexOptions, metric: Metric = .l2,
-                               elementType: ElementType = .float32) throws -> (Database, Collection) {
+    static func makeCollection(
+        _ dir: TemporaryDirectory, _ options: IVFIndexOptions, metric: Metric = .l2,
+        elementType: ElementType = .float32
+    ) throws -> (Database, Collection) {
         let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 6_000))
         let c = try db.createCollection("items", dimension: d, metric: metric, elementType: elementType)
         for start in stride(from: 0, to: n, by: 3_000) {
-            try c.upsert((start..<(start + 3_000)).map { i in
-                Record(key: .int(UInt64(i)), vector: row(i), payload: ["bucket": .number(Double(i % 1000))])
-            })
+            try c.upsert(
+                (start..<(start + 3_000)).map { i in
+                    Record(key: .int(UInt64(i)), vector: row(i), payload: ["bucket": .number(Double(i % 1000))])
+                })
         }
         var o = options
         o.defaultNprobe = 6
@@ -61,9 +65,12 @@ struct IVFCollectionTests {
         }
     }
 
-    static func recall(_ c: Collection, nprobe: Int?, metric: Metric = .l2, filter: Filter? = nil,
-                       keep: (Int) -> Bool = { _ in true }) throws -> Double {
-        var hits = 0, total = 0
+    static func recall(
+        _ c: Collection, nprobe: Int?, metric: Metric = .l2, filter: Filter? = nil,
+        keep: (Int) -> Bool = { _ in true }
+    ) throws -> Double {
+        var hits = 0
+        var total = 0
         for i in 0..<50 {
             let got = keys(try c.search(query(i), k: 10, options: SearchOptions(filter: filter, width: nprobe)))
             let want = truth(query(i), k: 10, metric: metric, keep: keep)
@@ -77,8 +84,9 @@ struct IVFCollectionTests {
         try FileManager.default.contentsOfDirectory(atPath: dir.path + "/items").filter { $0.hasPrefix(prefix) }.sorted()
     }
 
-    @Test("IVF-Flat: recall rises with nprobe, is exact at nprobe = nlist, and survives reopen unchanged",
-          arguments: [Metric.l2, .cosine])
+    @Test(
+        "IVF-Flat: recall rises with nprobe, is exact at nprobe = nlist, and survives reopen unchanged",
+        arguments: [Metric.l2, .cosine])
     func flat(metric: VecDB.Metric) throws {
         let dir = TemporaryDirectory()
         let options = IVFIndexOptions(encoding: .flat, nlist: Self.nlist, seed: 3)
@@ -111,9 +119,12 @@ struct IVFCollectionTests {
         #expect(try (0..<20).map { try c.search(Self.query($0), k: 10) } == before)
     }
 
-    @Test("IVF-SQ8 and IVF-PQ (with and without re-ranking): recall rises with nprobe, same after reopen",
-          arguments: [IVFIndexOptions(encoding: .sq8, nlist: 48), IVFIndexOptions(encoding: .pq(subquantizers: 8), nlist: 48),
-                      IVFIndexOptions(encoding: .pq(subquantizers: 4), nlist: 48, rerank: 100)])
+    @Test(
+        "IVF-SQ8 and IVF-PQ (with and without re-ranking): recall rises with nprobe, same after reopen",
+        arguments: [
+            IVFIndexOptions(encoding: .sq8, nlist: 48), IVFIndexOptions(encoding: .pq(subquantizers: 8), nlist: 48),
+            IVFIndexOptions(encoding: .pq(subquantizers: 4), nlist: 48, rerank: 100),
+        ])
     func quantised(options: IVFIndexOptions) throws {
         let dir = TemporaryDirectory()
         var before: [[SearchResult]] = []
@@ -157,7 +168,9 @@ struct IVFCollectionTests {
         while deleted.count < Self.n * 3 / 10 { deleted.insert(Int(rng.next() % UInt64(Self.n))) }
         _ = try c.delete(deleted.map { .int(UInt64($0)) })
         for i in 0..<50 {
-            for k in Self.keys(try c.search(Self.query(i), k: 10, options: SearchOptions(width: 8))) { #expect(!deleted.contains(k), "deleted key \(k) returned") }
+            for k in Self.keys(try c.search(Self.query(i), k: 10, options: SearchOptions(width: 8))) {
+                #expect(!deleted.contains(k), "deleted key \(k) returned")
+            }
         }
         #expect(try Self.recall(c, nprobe: 12, keep: { !deleted.contains($0) }) >= 0.9)
         let old = try Self.files(dir, prefix: "ivf-")
@@ -179,9 +192,10 @@ struct IVFCollectionTests {
         #expect(abs(start - 1) < 0.1, "drift right after training \(start)")
         // Vectors from elsewhere in the space: shifted clusters.
         let shifted = SyntheticData.clustered(count: 12_000, dimension: Self.d, clusters: 60, sigma: 0.25, seed: 404)
-        try c.upsert((0..<12_000).map { i in
-            Record(key: .int(UInt64(100_000 + i)), vector: shifted[(i * Self.d)..<((i + 1) * Self.d)].map { $0 + 2 })
-        })
+        try c.upsert(
+            (0..<12_000).map { i in
+                Record(key: .int(UInt64(100_000 + i)), vector: shifted[(i * Self.d)..<((i + 1) * Self.d)].map { $0 + 2 })
+            })
         try c.flush()
         try c.refreshIndex()
         let drifted = try #require(c.indexDrift)
@@ -203,9 +217,15 @@ struct IVFCollectionTests {
         expectVecDBError(.invalidArgument, containing: "needs at least 200 stored vectors") {
             try c.createIndex(.ivf(IVFIndexOptions(encoding: .flat, nlist: 200)))
         }
-        expectVecDBError(.invalidArgument, containing: "needs at least 256") { try c.createIndex(.ivf(IVFIndexOptions(encoding: .pq(subquantizers: 4), nlist: 8))) }
-        expectVecDBError(.invalidArgument, containing: "divide") { try c.createIndex(.ivf(IVFIndexOptions(encoding: .pq(subquantizers: 5), nlist: 8))) }
-        expectVecDBError(.invalidArgument, containing: "applies to IVF-PQ only") { try c.createIndex(.ivf(IVFIndexOptions(encoding: .sq8, rerank: 10))) }
+        expectVecDBError(.invalidArgument, containing: "needs at least 256") {
+            try c.createIndex(.ivf(IVFIndexOptions(encoding: .pq(subquantizers: 4), nlist: 8)))
+        }
+        expectVecDBError(.invalidArgument, containing: "divide") {
+            try c.createIndex(.ivf(IVFIndexOptions(encoding: .pq(subquantizers: 5), nlist: 8)))
+        }
+        expectVecDBError(.invalidArgument, containing: "applies to IVF-PQ only") {
+            try c.createIndex(.ivf(IVFIndexOptions(encoding: .sq8, rerank: 10)))
+        }
         expectVecDBError(.unsupported, containing: "no IVF index") { try c.retrainIndex() }
         try c.upsert((100..<3000).map { Record(key: .int(UInt64($0)), vector: Self.row($0)) })
         try c.createIndex(.hnsw(HNSWIndexOptions(m: 8, efConstruction: 40)))
@@ -213,7 +233,9 @@ struct IVFCollectionTests {
         try c.createIndex(.ivf(IVFIndexOptions(encoding: .flat, nlist: 16)))
         #expect(try Self.files(dir, prefix: "hnsw-").isEmpty)
         #expect(try Self.files(dir, prefix: "ivf-").count == c.indexedSegments.total + 1)
-        expectVecDBError(.invalidArgument, containing: "nprobe must be") { try c.search(Self.query(0), k: 5, options: SearchOptions(width: 0)) }
+        expectVecDBError(.invalidArgument, containing: "nprobe must be") {
+            try c.search(Self.query(0), k: 5, options: SearchOptions(width: 0))
+        }
         // Nothing stored was lost along the way.
         #expect(c.count == 3000)
         #expect(Self.keys(try c.search(Self.row(42), k: 1, options: SearchOptions(width: 16))) == [42])
@@ -267,7 +289,7 @@ struct IVFCollectionTests {
             let path = dir.path + "/items/" + name
             var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
             bytes[bytes.count / 2] ^= 0xFF
-            bytes[30] ^= 0x01 // nlist, inside the checksummed header
+            bytes[30] ^= 0x01  // nlist, inside the checksummed header
             try Data(bytes).write(to: URL(fileURLWithPath: path))
         }
         let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 6_000))

@@ -1,18 +1,23 @@
 import Testing
-@testable import VecDB
 import VecDBKernels
 import VecDBTestSupport
+
+@testable import VecDB
 
 func randomPayload(_ g: inout SeededGenerator, depth: Int = 0) -> Payload {
     switch Int.random(in: 0..<(depth > 2 ? 4 : 6), using: &g) {
     case 0: return .null
     case 1: return .bool(Bool.random(using: &g))
-    case 2: return .number(Int.random(in: 0..<3, using: &g) == 0 ? Double(Int.random(in: -50...50, using: &g)) : Double.random(in: -1e6...1e6, using: &g))
+    case 2:
+        return .number(
+            Int.random(in: 0..<3, using: &g) == 0 ? Double(Int.random(in: -50...50, using: &g)) : Double.random(in: -1e6...1e6, using: &g))
     case 3: return .string(["", "a", "héllo", "tab\tquote\"back\\slash", "日本", "\u{1}"].randomElement(using: &g) ?? "")
     case 4: return .array((0..<Int.random(in: 0..<4, using: &g)).map { _ in randomPayload(&g, depth: depth + 1) })
     default:
         var o: [String: Payload] = [:]
-        for _ in 0..<Int.random(in: 0..<4, using: &g) { o[["a", "b", "c", "lang", "n"].randomElement(using: &g) ?? "a"] = randomPayload(&g, depth: depth + 1) }
+        for _ in 0..<Int.random(in: 0..<4, using: &g) {
+            o[["a", "b", "c", "lang", "n"].randomElement(using: &g) ?? "a"] = randomPayload(&g, depth: depth + 1)
+        }
         return .object(o)
     }
 }
@@ -59,29 +64,72 @@ func randomPayload(_ g: inout SeededGenerator, depth: Int = 0) -> Payload {
     static let cases: [(String, @Sendable (Payload?) -> Bool)] = [
         ("lang = 'en'", { $0?["lang"] == .string("en") }),
         ("lang != \"en\"", { $0?["lang"] != .string("en") }),
-        ("n < 10", { if case .number(let x)? = $0?["n"] { return x < 10 }; return false }),
-        ("n <= 10", { if case .number(let x)? = $0?["n"] { return x <= 10 }; return false }),
-        ("n > -5.5", { if case .number(let x)? = $0?["n"] { return x > -5.5 }; return false }),
-        ("n >= 1e1", { if case .number(let x)? = $0?["n"] { return x >= 10 }; return false }),
+        (
+            "n < 10",
+            {
+                if case .number(let x)? = $0?["n"] { return x < 10 }
+                return false
+            }
+        ),
+        (
+            "n <= 10",
+            {
+                if case .number(let x)? = $0?["n"] { return x <= 10 }
+                return false
+            }
+        ),
+        (
+            "n > -5.5",
+            {
+                if case .number(let x)? = $0?["n"] { return x > -5.5 }
+                return false
+            }
+        ),
+        (
+            "n >= 1e1",
+            {
+                if case .number(let x)? = $0?["n"] { return x >= 10 }
+                return false
+            }
+        ),
         ("lang in ['en', 'fr', 3]", { [.string("en"), .string("fr"), .number(3)].contains($0?["lang"] ?? .array([.null])) }),
         ("exists meta.score", { $0?[path: ["meta", "score"]] != nil }),
-        ("meta.score > 0.5 and not (lang = 'en' or flag = true)", { p in
-            guard case .number(let s)? = p?[path: ["meta", "score"]], s > 0.5 else { return false }
-            return !(p?["lang"] == .string("en") || p?["flag"] == .bool(true))
-        }),
+        (
+            "meta.score > 0.5 and not (lang = 'en' or flag = true)",
+            { p in
+                guard case .number(let s)? = p?[path: ["meta", "score"]], s > 0.5 else { return false }
+                return !(p?["lang"] == .string("en") || p?["flag"] == .bool(true))
+            }
+        ),
         ("flag = false or n = null", { $0?["flag"] == .bool(false) || $0?["n"] == .null }),
-        ("NOT exists lang AND n > 3 OR lang = 'de'", { p in
-            let a: Bool = { if p?["lang"] == nil, case .number(let x)? = p?["n"] { return x > 3 }; return false }()
-            return a || p?["lang"] == .string("de")
-        }),
-        ("lang < 'f'", { if case .string(let s)? = $0?["lang"] { return s < "f" }; return false }),
+        (
+            "NOT exists lang AND n > 3 OR lang = 'de'",
+            { p in
+                let a: Bool = {
+                    if p?["lang"] == nil, case .number(let x)? = p?["n"] { return x > 3 }
+                    return false
+                }()
+                return a || p?["lang"] == .string("de")
+            }
+        ),
+        (
+            "lang < 'f'",
+            {
+                if case .string(let s)? = $0?["lang"] { return s < "f" }
+                return false
+            }
+        ),
     ]
 
     static func samplePayload(_ g: inout SeededGenerator) -> Payload? {
         if Int.random(in: 0..<10, using: &g) == 0 { return nil }
         var o: [String: Payload] = [:]
-        if Bool.random(using: &g) { o["lang"] = [.string("en"), .string("fr"), .string("de"), .string("zz"), .number(3)].randomElement(using: &g) }
-        if Bool.random(using: &g) { o["n"] = Int.random(in: 0..<5, using: &g) == 0 ? .null : .number(Double(Int.random(in: -10...20, using: &g))) }
+        if Bool.random(using: &g) {
+            o["lang"] = [.string("en"), .string("fr"), .string("de"), .string("zz"), .number(3)].randomElement(using: &g)
+        }
+        if Bool.random(using: &g) {
+            o["n"] = Int.random(in: 0..<5, using: &g) == 0 ? .null : .number(Double(Int.random(in: -10...20, using: &g)))
+        }
         if Bool.random(using: &g) { o["flag"] = .bool(Bool.random(using: &g)) }
         if Bool.random(using: &g) { o["meta"] = ["score": .number(Double.random(in: 0...1, using: &g))] }
         return .object(o)
@@ -99,7 +147,9 @@ func randomPayload(_ g: inout SeededGenerator, depth: Int = 0) -> Payload {
     }
 
     @Test func precedenceAndStructure() throws {
-        #expect(try Filter(parsing: "a = 1 or b = 2 and c = 3") == .or(.compare(["a"], .equal, 1), .and(.compare(["b"], .equal, 2), .compare(["c"], .equal, 3))))
+        #expect(
+            try Filter(parsing: "a = 1 or b = 2 and c = 3")
+                == .or(.compare(["a"], .equal, 1), .and(.compare(["b"], .equal, 2), .compare(["c"], .equal, 3))))
         #expect(try Filter(parsing: "not not x.y.z in []") == .not(.not(.isIn(["x", "y", "z"], []))))
         #expect(try Filter(parsing: #"(a == 'it\'s')"#) == .compare(["a"], .equal, "it's"))
     }
@@ -124,7 +174,8 @@ func randomPayload(_ g: inout SeededGenerator, depth: Int = 0) -> Payload {
         #expect(Key(parsing: "a1") == .string("a1"))
         #expect(Key(parsing: "") == .string(""))
         #expect(Key(parsing: "+5") == .string("+5"))
-        let k: Key = 7, s: Key = "seven"
+        let k: Key = 7
+        let s: Key = "seven"
         #expect(k == .int(7) && s == .string("seven"))
     }
 }

@@ -98,8 +98,8 @@ struct SearchAPITests {
         #expect(c.count == 1)
         #expect(try c.get(2) == nil)
         // Not cancelled: the same calls go through.
-        try await db.write { db in try db.collection("s").upsert(Record(key: 2, vector: [1, 1])) }
-        #expect(try await db.read { try $0.collection("s").count } == 2)
+        try await db.write { (db) throws(VecDBError) in try db.collection("s").upsert(Record(key: 2, vector: [1, 1])) }
+        #expect(try await db.read { (s) throws(VecDBError) in try s.collection("s").count } == 2)
         try await c.compactInBackground()
         #expect(c.count == 2)
     }

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import VecDB
 import VecDBKernels
 import VecDBTestSupport
+
+@testable import VecDB
 
 /// Rough storage figures, printed, not asserted. Run with `VECDB_STORAGE_FIGURES=1`
 /// (and `VECDB_FIGURES_ROWS` for the open-time collection, default 1,000,000). The benchmark
@@ -23,8 +24,12 @@ struct StorageFigures {
             (0..<n).map { i in
                 let k = start + i
                 let off = (k % 10_000) * d
-                return Record(key: .int(UInt64(k)), vector: Array(pool[off..<(off + d)]),
-                              payload: ["id": .number(Double(k)), "lang": .string(k % 3 == 0 ? "en" : "fr"), "title": .string("item number \(k) of the catalogue")])
+                return Record(
+                    key: .int(UInt64(k)), vector: Array(pool[off..<(off + d)]),
+                    payload: [
+                        "id": .number(Double(k)), "lang": .string(k % 3 == 0 ? "en" : "fr"),
+                        "title": .string("item number \(k) of the catalogue"),
+                    ])
             }
         }
         // Ingest, default durability (fsync), batches of 10,000 (seals included).
@@ -61,7 +66,7 @@ struct StorageFigures {
         let stats = c.stats()
         print("FIGURE payload compression ratio: \(stats.payloadCompressionRatio)")
         // Payload reads by key.
-        _ = try c.get(0)   // builds the key map
+        _ = try c.get(0)  // builds the key map
         var lat: [Double] = []
         for _ in 0..<20_000 {
             let key = Key.int(UInt64(Int.random(in: 0..<rows, using: &g)))
