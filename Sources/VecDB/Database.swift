@@ -226,7 +226,7 @@ public final class Database: @unchecked Sendable {
         try writeGate.withLock { _ in try body(self) }
     }
 
-    /// The asynchronous form of ``read(_:)-(DatabaseSnapshot)->T``: `body` runs off the caller's
+    /// The asynchronous form of ``read(_:)-((DatabaseSnapshot)->T)``: `body` runs off the caller's
     /// executor, on the global concurrent executor, and is not escaping.
     ///
     /// A closure that throws selects this form when it says so,
