@@ -1,0 +1,52 @@
+import VecDBKernels
+
+/// A per-user random hold-out: each user's items are shuffled with a seeded generator and cut
+/// into a training part and a test part.
+///
+/// For a user with n distinct items, the first `round(n · (1 − testFraction))` of the shuffle
+/// go to ``train`` and the rest to ``test``; a user with one item keeps it in train (and is
+/// skipped by the evaluation, which needs test items). Users are visited in index order (key
+/// order) with one generator, so the split depends only on the data and the seed.
+///
+/// Hyper-parameters are chosen on a validation split made by applying the same procedure to
+/// ``train`` (with another seed), never on ``test``.
+public struct HoldoutSplit: Sendable {
+    /// The items models are fitted on.
+    public let train: InteractionMatrix
+    /// The held-out items they are scored against.
+    public let test: InteractionMatrix
+
+    /// Splits `data` per user.
+    ///
+    /// - Parameters:
+    ///   - data: the interactions.
+    ///   - testFraction: the share of each user's items held out, in (0, 1); 0.2 by default.
+    ///   - seed: the seed of the shuffle.
+    /// - Returns: train and test matrices over the same users and items as `data`.
+    /// - Throws: ``VecDBError/Code/invalidArgument`` when `testFraction` is outside (0, 1).
+    /// - Complexity: O(pairs).
+    public static func random(_ data: InteractionMatrix, testFraction: Double = 0.2, seed: UInt64) throws(VecDBError) -> HoldoutSplit {
+        guard testFraction > 0, testFraction < 1 else {
+            throw VecDBError(.invalidArgument, "the test fraction must be in (0, 1), got \(testFraction)")
+        }
+        var rng = SeededGenerator(seed: seed)
+        var trainRows = [[Int32]](repeating: [], count: data.userCount)
+        var testRows = [[Int32]](repeating: [], count: data.userCount)
+        for u in 0..<data.userCount {
+            var items = Array(data.items(ofUser: u))
+            items.shuffle(using: &rng)
+            let keep = Int((Double(items.count) * (1 - testFraction)).rounded())
+            let cut = min(items.count, max(keep, min(1, items.count)))
+            trainRows[u] = Array(items[..<cut])
+            testRows[u] = Array(items[cut...])
+        }
+        return HoldoutSplit(train: data.withRows(trainRows), test: data.withRows(testRows))
+    }
+
+    /// The validation split: ``random(_:testFraction:seed:)`` applied to ``train``.
+    ///
+    /// - Parameter seed: the seed of the validation shuffle (use another than the test split's).
+    public func validation(testFraction: Double = 0.2, seed: UInt64) throws(VecDBError) -> HoldoutSplit {
+        try Self.random(train, testFraction: testFraction, seed: seed)
+    }
+}
