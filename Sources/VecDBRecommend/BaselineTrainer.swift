@@ -30,8 +30,8 @@ public struct BaselineGrid: Sendable, Equatable {
     /// Item-kNN's shrinkage values.
     public var knnShrinkages: [Float]
 
-    /// The default grids: λ ∈ {50, 100, 200, 400, 800, 1600}; k ∈ {50, 100, 200, 400} × h ∈ {0, 10, 50}.
-    public init(easeLambdas: [Float] = [50, 100, 200, 400, 800, 1600], knnNeighbours: [Int] = [50, 100, 200, 400],
+    /// The default grids: λ ∈ {50, 100, 200, 400, 800, 1600}; k ∈ {50, 100, 200, 400, 800} × h ∈ {0, 10, 50}.
+    public init(easeLambdas: [Float] = [50, 100, 200, 400, 800, 1600], knnNeighbours: [Int] = [50, 100, 200, 400, 800],
                 knnShrinkages: [Float] = [0, 10, 50]) {
         self.easeLambdas = easeLambdas
         self.knnNeighbours = knnNeighbours

@@ -11,7 +11,8 @@ import VecDBKernels
 /// The protocol:
 /// - Every interaction is an implicit positive; user–item pairs are deduplicated
 ///   (``InteractionMatrix``).
-/// - Per user, a random 80/20 split with a seed (``HoldoutSplit``): round(0.8 · n) items train.
+/// - Per user, a random 80/20 split with a seed (``HoldoutSplit``): ceil(0.2 · n) items test,
+///   the rest train.
 /// - For every user with at least one test item, the model scores every item in the catalogue
 ///   from the user's train items; the user's train items are excluded; the top 20 of the rest
 ///   (ties broken by lower item index) are compared with the user's test items. Users without

@@ -11,7 +11,7 @@ extension RecommendCommand {
             abstract: "Evaluate models by full ranking on a per-user random 80/20 split.",
             discussion: """
                 Every interaction is an implicit positive (user-item pairs deduplicated). Each user's items are \
-                shuffled with the seed; round(80%) train, the rest test. Every item is ranked for every user with \
+                shuffled with the seed; ceil(20%) test, the rest train. Every item is ranked for every user with \
                 test items, the user's train items excluded. Hyper-parameters are chosen on a validation split \
                 carved from train the same way. Writes one JSON line per model to --output, and the split as \
                 OUTPUT.split/train.tsv and test.tsv.
@@ -137,15 +137,21 @@ extension RecommendCommand {
         }
 
         static func table(_ rows: [RecommendEvalRow]) -> String {
-            var out = String(format: "%-11@ %-28@ %6@ %6@  %-16@ %-16@ %-16@ %-16@ %6@ %8@", "model", "params", "users", "items",
-                             "ndcg@10", "ndcg@20", "recall@10", "recall@20", "cov@20", "train s")
+            func pad(_ text: String, _ width: Int, left: Bool = true) -> String {
+                let fill = String(repeating: " ", count: max(0, width - text.count))
+                return left ? text + fill : fill + text
+            }
+            func pm(_ v: Double, _ se: Double) -> String { String(format: "%.4f ± %.4f", v, se) }
+            var out = pad("model", 11) + pad("params", 28) + pad("users", 6, left: false) + pad("items", 7, left: false) + "  "
+                + ["ndcg@10", "ndcg@20", "recall@10", "recall@20"].map { pad($0, 17) }.joined()
+                + pad("cov@20", 7, left: false) + pad("train s", 9, left: false)
             for r in rows {
                 let params = r.params.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%g", $0.value))" }
                     .joined(separator: " ")
-                func pm(_ v: Double, _ se: Double) -> String { String(format: "%.4f ± %.4f", v, se) }
-                out += "\n" + String(format: "%-11@ %-28@ %6d %6d  %-16@ %-16@ %-16@ %-16@ %6.3f %8.3f", r.model, params, r.users,
-                                     r.items, pm(r.ndcg10, r.ndcg10SE), pm(r.ndcg20, r.ndcg20SE), pm(r.recall10, r.recall10SE),
-                                     pm(r.recall20, r.recall20SE), r.coverage20, r.trainSeconds)
+                out += "\n" + pad(r.model, 11) + pad(params, 28) + pad("\(r.users)", 6, left: false) + pad("\(r.items)", 7, left: false)
+                    + "  " + [pm(r.ndcg10, r.ndcg10SE), pm(r.ndcg20, r.ndcg20SE), pm(r.recall10, r.recall10SE),
+                              pm(r.recall20, r.recall20SE)].map { pad($0, 17) }.joined()
+                    + pad(String(format: "%.3f", r.coverage20), 7, left: false) + pad(String(format: "%.3f", r.trainSeconds), 9, left: false)
             }
             return out
         }
