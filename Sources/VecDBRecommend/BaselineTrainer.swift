@@ -14,8 +14,10 @@ public enum BaselineKind: String, CaseIterable, Sendable {
     /// - Throws: ``VecDBError/Code/invalidArgument`` naming the known models.
     public init(parsing name: String) throws(VecDBError) {
         guard let k = BaselineKind(rawValue: name.lowercased()) else {
-            throw VecDBError(.invalidArgument, "unknown model '\(name)'; known models: "
-                + BaselineKind.allCases.map(\.rawValue).joined(separator: ", "))
+            throw VecDBError(
+                .invalidArgument,
+                "unknown model '\(name)'; known models: "
+                    + BaselineKind.allCases.map(\.rawValue).joined(separator: ", "))
         }
         self = k
     }
@@ -31,8 +33,10 @@ public struct BaselineGrid: Sendable, Equatable {
     public var knnShrinkages: [Float]
 
     /// The default grids: λ ∈ {50, 100, 200, 400, 800, 1600}; k ∈ {50, 100, 200, 400, 800} × h ∈ {0, 10, 50}.
-    public init(easeLambdas: [Float] = [50, 100, 200, 400, 800, 1600], knnNeighbours: [Int] = [50, 100, 200, 400, 800],
-                knnShrinkages: [Float] = [0, 10, 50]) {
+    public init(
+        easeLambdas: [Float] = [50, 100, 200, 400, 800, 1600], knnNeighbours: [Int] = [50, 100, 200, 400, 800],
+        knnShrinkages: [Float] = [0, 10, 50]
+    ) {
         self.easeLambdas = easeLambdas
         self.knnNeighbours = knnNeighbours
         self.knnShrinkages = knnShrinkages
@@ -69,16 +73,19 @@ public enum BaselineTrainer {
     ///   - threads: threads for BLAS and for the validation evaluation.
     /// - Returns: the fitted model, its parameters and timings.
     /// - Throws: ``VecDBError`` when a fit fails (a grid value out of range).
-    public static func train(_ kind: BaselineKind, split: HoldoutSplit, validationSeed: UInt64, grid: BaselineGrid = BaselineGrid(),
-                             threads: Int = 1) throws(VecDBError) -> TrainedBaseline {
+    public static func train(
+        _ kind: BaselineKind, split: HoldoutSplit, validationSeed: UInt64, grid: BaselineGrid = BaselineGrid(),
+        threads: Int = 1
+    ) throws(VecDBError) -> TrainedBaseline {
         BLAS.setThreads(threads)
         let clock = ContinuousClock()
         switch kind {
         case .popularity:
             let start = clock.now
             let model = PopularityModel.fit(split.train)
-            return TrainedBaseline(kind: kind, params: [:], model: model, trainSeconds: seconds(clock.now - start),
-                                   selectionSeconds: 0, validationNDCG10: nil)
+            return TrainedBaseline(
+                kind: kind, params: [:], model: model, trainSeconds: seconds(clock.now - start),
+                selectionSeconds: 0, validationNDCG10: nil)
         case .itemknn:
             let search = clock.now
             let inner = try split.validation(seed: validationSeed)
@@ -96,8 +103,9 @@ public enum BaselineTrainer {
             guard let best else { throw VecDBError(.invalidArgument, "the item-kNN grid is empty") }
             let start = clock.now
             let model = try ItemKNNModel.fit(split.train, neighbours: best.k, shrinkage: best.h)
-            return TrainedBaseline(kind: kind, params: ["neighbours": Double(best.k), "shrinkage": Double(best.h)], model: model,
-                                   trainSeconds: seconds(clock.now - start), selectionSeconds: selection, validationNDCG10: best.ndcg)
+            return TrainedBaseline(
+                kind: kind, params: ["neighbours": Double(best.k), "shrinkage": Double(best.h)], model: model,
+                trainSeconds: seconds(clock.now - start), selectionSeconds: selection, validationNDCG10: best.ndcg)
         case .ease:
             let search = clock.now
             let inner = try split.validation(seed: validationSeed)
@@ -113,8 +121,9 @@ public enum BaselineTrainer {
             guard let best else { throw VecDBError(.invalidArgument, "the EASE lambda grid is empty") }
             let start = clock.now
             let model = try EASEModel.fit(split.train, lambda: best.lambda)
-            return TrainedBaseline(kind: kind, params: ["lambda": Double(best.lambda)], model: model,
-                                   trainSeconds: seconds(clock.now - start), selectionSeconds: selection, validationNDCG10: best.ndcg)
+            return TrainedBaseline(
+                kind: kind, params: ["lambda": Double(best.lambda)], model: model,
+                trainSeconds: seconds(clock.now - start), selectionSeconds: selection, validationNDCG10: best.ndcg)
         }
     }
 

@@ -69,8 +69,9 @@ enum DelimitedText {
             i += 1
         }
         if quoted {
-            throw VecDBError(.malformedFile, "\(path): line \(quoteLine), column \(fields.count + 1): a quoted field is never closed",
-                             path: path)
+            throw VecDBError(
+                .malformedFile, "\(path): line \(quoteLine), column \(fields.count + 1): a quoted field is never closed",
+                path: path)
         }
         if field.last == UInt8(ascii: "\r") { field.removeLast() }
         if !field.isEmpty || !fields.isEmpty { endRow() }

@@ -51,12 +51,6 @@ public struct EASEModel: ItemScorer {
         return EASEModel(lambda: lambda, itemCount: n, weights: p)
     }
 
-    init(lambda: Float, itemCount: Int, weights: [Float]) {
-        self.lambda = lambda
-        self.itemCount = itemCount
-        self.weights = weights
-    }
-
     /// Scores x · B: the sum of B's rows for the history's items.
     ///
     /// - Complexity: O(history × items).

@@ -54,12 +54,14 @@ public enum InteractionFileReader {
     }
 
     package static func readRecBole(_ path: String, fileSystem fs: FileSystem) throws(VecDBError) -> [Interaction] {
-        let rows = try DelimitedText.rows(DelimitedText.read(path, fileSystem: fs), separator: UInt8(ascii: "\t"), quoting: false, path: path)
+        let rows = try DelimitedText.rows(
+            DelimitedText.read(path, fileSystem: fs), separator: UInt8(ascii: "\t"), quoting: false, path: path)
         let header = try RecBoleHeader(rows.first, path: path)
         let user = try header.require("user_id")
         let item = try header.require("item_id")
-        let spec = ColumnSpec(user: user, item: item, rating: header.index("rating"), timestamp: header.index("timestamp"),
-                              names: header.names)
+        let spec = ColumnSpec(
+            user: user, item: item, rating: header.index("rating"), timestamp: header.index("timestamp"),
+            names: header.names)
         return try interactions(rows.dropFirst(), spec: spec, floatColumns: header.floatColumns, path: path)
     }
 
@@ -79,20 +81,24 @@ public enum InteractionFileReader {
         try readCSV(path, columns: columns, fileSystem: .system)
     }
 
-    package static func readCSV(_ path: String, columns: InteractionColumns, fileSystem fs: FileSystem) throws(VecDBError) -> [Interaction] {
+    package static func readCSV(_ path: String, columns: InteractionColumns, fileSystem fs: FileSystem) throws(VecDBError) -> [Interaction]
+    {
         let rows = try DelimitedText.rows(DelimitedText.read(path, fileSystem: fs), separator: UInt8(ascii: ","), quoting: true, path: path)
         guard let header = rows.first else { throw VecDBError(.malformedFile, "\(path) is empty; expected a header row", path: path) }
         let names = header.fields.map { $0.trimmingSpaces }
         func require(_ name: String, _ option: String) throws(VecDBError) -> Int {
             guard let i = names.firstIndex(of: name) else {
-                throw VecDBError(.malformedFile, "\(path): the header has no column '\(name)' (set it with \(option)); columns: "
-                    + names.joined(separator: ", "), path: path)
+                throw VecDBError(
+                    .malformedFile,
+                    "\(path): the header has no column '\(name)' (set it with \(option)); columns: "
+                        + names.joined(separator: ", "), path: path)
             }
             return i
         }
-        let spec = ColumnSpec(user: try require(columns.user, "--user-column"), item: try require(columns.item, "--item-column"),
-                              rating: names.firstIndex(of: columns.rating), timestamp: names.firstIndex(of: columns.timestamp),
-                              names: names)
+        let spec = ColumnSpec(
+            user: try require(columns.user, "--user-column"), item: try require(columns.item, "--item-column"),
+            rating: names.firstIndex(of: columns.rating), timestamp: names.firstIndex(of: columns.timestamp),
+            names: names)
         return try interactions(rows.dropFirst(), spec: spec, floatColumns: [], path: path)
     }
 
@@ -104,7 +110,9 @@ public enum InteractionFileReader {
         var names: [String]
     }
 
-    static func interactions(_ rows: ArraySlice<DelimitedRow>, spec: ColumnSpec, floatColumns: [Int], path: String) throws(VecDBError) -> [Interaction] {
+    static func interactions(_ rows: ArraySlice<DelimitedRow>, spec: ColumnSpec, floatColumns: [Int], path: String) throws(VecDBError)
+        -> [Interaction]
+    {
         var out: [Interaction] = []
         out.reserveCapacity(rows.count)
         let width = spec.names.count
@@ -157,8 +165,9 @@ struct RecBoleHeader {
         for (i, f) in row.fields.enumerated() {
             let parts = f.trimmingSpaces.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, !parts[0].isEmpty else {
-                throw DelimitedText.fieldError(path, line: row.line, column: i + 1, name: f,
-                                               "a RecBole header field must be 'name:type' (such as 'user_id:token')")
+                throw DelimitedText.fieldError(
+                    path, line: row.line, column: i + 1, name: f,
+                    "a RecBole header field must be 'name:type' (such as 'user_id:token')")
             }
             names.append(String(parts[0]))
             types.append(String(parts[1]))
@@ -169,8 +178,9 @@ struct RecBoleHeader {
 
     func require(_ name: String) throws(VecDBError) -> Int {
         guard let i = index(name) else {
-            throw VecDBError(.malformedFile, "\(path): the header has no column '\(name)'; columns: \(names.joined(separator: ", "))",
-                             path: path)
+            throw VecDBError(
+                .malformedFile, "\(path): the header has no column '\(name)'; columns: \(names.joined(separator: ", "))",
+                path: path)
         }
         return i
     }

@@ -108,8 +108,9 @@ public final class InteractionLog: @unchecked Sendable {
             try h.truncate(to: replay.validEnd)
             try h.sync()
         }
-        return InteractionLog(path: path, handle: h, end: replay.validEnd, nextSequence: replay.nextSequence,
-                              interactions: replay.interactions, discarded: replay.discarded)
+        return InteractionLog(
+            path: path, handle: h, end: replay.validEnd, nextSequence: replay.nextSequence,
+            interactions: replay.interactions, discarded: replay.discarded)
     }
 
     static func lockedError(_ path: String) -> VecDBError {
@@ -156,16 +157,19 @@ public final class InteractionLog: @unchecked Sendable {
                 do throws(VecDBError) {
                     try h.truncate(to: s.end)
                 } catch let e2 {
-                    s.failure = VecDBError(e2.code, "interaction log '\(path)' could not be cut back after a failed write "
-                        + "(\(e2.message)); reopen it", path: path, errno: e2.errno)
+                    s.failure = VecDBError(
+                        e2.code,
+                        "interaction log '\(path)' could not be cut back after a failed write "
+                            + "(\(e2.message)); reopen it", path: path, errno: e2.errno)
                 }
                 throw error
             }
             do throws(VecDBError) {
                 try h.sync()
             } catch {
-                s.failure = VecDBError(error.code, "interaction log '\(path)' failed to fsync (\(error.message)); reopen it",
-                                       path: path, errno: error.errno)
+                s.failure = VecDBError(
+                    error.code, "interaction log '\(path)' failed to fsync (\(error.message)); reopen it",
+                    path: path, errno: error.errno)
                 throw error
             }
             s.end += frame.count
@@ -227,8 +231,10 @@ public final class InteractionLog: @unchecked Sendable {
 
     static func replay(_ raw: UnsafeRawBufferPointer, path: String) throws(VecDBError) -> Replay {
         guard raw.count >= headerSize else {
-            throw VecDBError(.corruptFile, "interaction log '\(path)' is truncated: \(raw.count) bytes, shorter than its "
-                + "\(headerSize)-byte header", path: path)
+            throw VecDBError(
+                .corruptFile,
+                "interaction log '\(path)' is truncated: \(raw.count) bytes, shorter than its "
+                    + "\(headerSize)-byte header", path: path)
         }
         guard raw.prefix(8).elementsEqual(magic) else {
             throw VecDBError(.corruptFile, "interaction log '\(path)' has a bad magic number", path: path)
@@ -239,8 +245,10 @@ public final class InteractionLog: @unchecked Sendable {
         }
         let version = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
         guard version == Self.version else {
-            throw VecDBError(.unsupported, "interaction log '\(path)' has format version \(version); this build reads version "
-                + "\(Self.version)", path: path)
+            throw VecDBError(
+                .unsupported,
+                "interaction log '\(path)' has format version \(version); this build reads version "
+                    + "\(Self.version)", path: path)
         }
         var out: [Interaction] = []
         var offset = headerSize
@@ -256,8 +264,10 @@ public final class InteractionLog: @unchecked Sendable {
                 }
             }
             if let later = validFrame(raw, after: offset, minimumSequence: sequence) {
-                throw VecDBError(.corruptFile, "interaction log '\(path)' is damaged at offset \(offset) (frame \(sequence) fails "
-                    + "its checksum) but valid frames follow at offset \(later); refusing to open", path: path)
+                throw VecDBError(
+                    .corruptFile,
+                    "interaction log '\(path)' is damaged at offset \(offset) (frame \(sequence) fails "
+                        + "its checksum) but valid frames follow at offset \(later); refusing to open", path: path)
             }
             return Replay(interactions: out, validEnd: offset, discarded: raw.count - offset, nextSequence: sequence)
         }

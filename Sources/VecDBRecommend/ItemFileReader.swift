@@ -52,14 +52,16 @@ public enum ItemFileReader {
     }
 
     package static func readRecBole(_ path: String, fileSystem fs: FileSystem) throws(VecDBError) -> [EntityRecord] {
-        let rows = try DelimitedText.rows(DelimitedText.read(path, fileSystem: fs), separator: UInt8(ascii: "\t"), quoting: false, path: path)
+        let rows = try DelimitedText.rows(
+            DelimitedText.read(path, fileSystem: fs), separator: UInt8(ascii: "\t"), quoting: false, path: path)
         let header = try RecBoleHeader(rows.first, path: path)
         let keyName = header.index("item_id") != nil ? "item_id" : "user_id"
         let key = try header.require(keyName)
         let title = header.names.firstIndex { $0.contains("title") }
         let genres = header.names.indices.first { ["class", "genre", "genres"].contains(header.names[$0]) }
-        return try records(rows.dropFirst(), names: header.names, key: key, title: title, genres: genres,
-                           genreSeparator: " ", path: path)
+        return try records(
+            rows.dropFirst(), names: header.names, key: key, title: title, genres: genres,
+            genreSeparator: " ", path: path)
     }
 
     /// Reads an item CSV with a header row: a key column (`movieId`), and optionally `title`
@@ -76,15 +78,19 @@ public enum ItemFileReader {
         guard let header = rows.first else { throw VecDBError(.malformedFile, "\(path) is empty; expected a header row", path: path) }
         let names = header.fields.map { $0.trimmingSpaces }
         guard let key = names.firstIndex(of: keyColumn) else {
-            throw VecDBError(.malformedFile, "\(path): the header has no column '\(keyColumn)'; columns: \(names.joined(separator: ", "))",
-                             path: path)
+            throw VecDBError(
+                .malformedFile, "\(path): the header has no column '\(keyColumn)'; columns: \(names.joined(separator: ", "))",
+                path: path)
         }
-        return try records(rows.dropFirst(), names: names, key: key, title: names.firstIndex(of: "title"),
-                           genres: names.firstIndex(of: "genres"), genreSeparator: "|", path: path)
+        return try records(
+            rows.dropFirst(), names: names, key: key, title: names.firstIndex(of: "title"),
+            genres: names.firstIndex(of: "genres"), genreSeparator: "|", path: path)
     }
 
-    static func records(_ rows: ArraySlice<DelimitedRow>, names: [String], key: Int, title: Int?, genres: Int?,
-                        genreSeparator: Character, path: String) throws(VecDBError) -> [EntityRecord] {
+    static func records(
+        _ rows: ArraySlice<DelimitedRow>, names: [String], key: Int, title: Int?, genres: Int?,
+        genreSeparator: Character, path: String
+    ) throws(VecDBError) -> [EntityRecord] {
         var out: [EntityRecord] = []
         out.reserveCapacity(rows.count)
         for row in rows {

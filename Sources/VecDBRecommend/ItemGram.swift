@@ -19,8 +19,9 @@ package enum ItemGram {
         g.withUnsafeMutableBufferPointer { gp in
             guard let c = gp.baseAddress else { return }
             x.forEachDenseBlock(blockRows: blockRows) { _, rows, dense in
-                BLAS.sgemm(transA: true, transB: false, m: n, n: n, k: rows, a: dense, lda: n, b: dense, ldb: n,
-                           beta: 1, c: c, ldc: n)
+                BLAS.sgemm(
+                    transA: true, transB: false, m: n, n: n, k: rows, a: dense, lda: n, b: dense, ldb: n,
+                    beta: 1, c: c, ldc: n)
             }
         }
         return g

@@ -56,17 +56,9 @@ public struct ItemKNNModel: ItemScorer {
             }
             offsets.append(items.count)
         }
-        return ItemKNNModel(neighbours: neighbours, shrinkage: shrinkage, itemCount: n, offsets: offsets,
-                            neighbourItems: items, similarities: sims)
-    }
-
-    init(neighbours: Int, shrinkage: Float, itemCount: Int, offsets: [Int], neighbourItems: [Int32], similarities: [Float]) {
-        self.neighbours = neighbours
-        self.shrinkage = shrinkage
-        self.itemCount = itemCount
-        self.offsets = offsets
-        self.neighbourItems = neighbourItems
-        self.similarities = similarities
+        return ItemKNNModel(
+            neighbours: neighbours, shrinkage: shrinkage, itemCount: n, offsets: offsets,
+            neighbourItems: items, similarities: sims)
     }
 
     /// The neighbours of item `i` with their similarities, most similar first.

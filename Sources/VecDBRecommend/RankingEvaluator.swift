@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
 import VecDBKernels
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Evaluates a scoring function by full ranking against held-out items.
 ///
@@ -36,8 +37,10 @@ public struct RankingEvaluator: Sendable {
     /// - Throws: ``VecDBError/Code/invalidArgument`` when the matrices' users or items differ.
     public init(train: InteractionMatrix, test: InteractionMatrix) throws(VecDBError) {
         guard train.userCount == test.userCount, train.itemCount == test.itemCount else {
-            throw VecDBError(.invalidArgument, "train (\(train.userCount) users × \(train.itemCount) items) and test "
-                + "(\(test.userCount) × \(test.itemCount)) must share users and items")
+            throw VecDBError(
+                .invalidArgument,
+                "train (\(train.userCount) users × \(train.itemCount) items) and test "
+                    + "(\(test.userCount) × \(test.itemCount)) must share users and items")
         }
         self.train = train
         self.test = test
@@ -66,8 +69,10 @@ public struct RankingEvaluator: Sendable {
     ///   - threads: users are spread over this many threads.
     ///   - score: called once per evaluated user, possibly concurrently.
     /// - Returns: the metrics over users with test items.
-    public func evaluate(threads: Int = 1,
-                         _ score: @Sendable (_ user: Int, _ history: ArraySlice<Int32>, _ scores: inout [Float]) -> Void) -> RankingMetrics {
+    public func evaluate(
+        threads: Int = 1,
+        _ score: @Sendable (_ user: Int, _ history: ArraySlice<Int32>, _ scores: inout [Float]) -> Void
+    ) -> RankingMetrics {
         let users = (0..<test.userCount).filter { !test.items(ofUser: $0).isEmpty }
         let results = UserResults(count: users.count, depth: Self.depth)
         let workers = max(1, min(threads, users.count))
@@ -118,10 +123,15 @@ public struct RankingEvaluator: Sendable {
     }
 
     /// NDCG and recall at 10 and 20 for one user.
-    package static func userMetrics(top: [Int32], relevant: ArraySlice<Int32>) -> (ndcg10: Double, ndcg20: Double,
-                                                                                   recall10: Double, recall20: Double) {
+    package static func userMetrics(top: [Int32], relevant: ArraySlice<Int32>) -> (
+        ndcg10: Double, ndcg20: Double,
+        recall10: Double, recall20: Double
+    ) {
         let relevantSet = Set(relevant)
-        var dcg10 = 0.0, dcg20 = 0.0, hits10 = 0, hits20 = 0
+        var dcg10 = 0.0
+        var dcg20 = 0.0
+        var hits10 = 0
+        var hits20 = 0
         for (r, item) in top.prefix(20).enumerated() where relevantSet.contains(item) {
             let gain = 1 / log2(Double(r + 2))
             dcg20 += gain
@@ -173,7 +183,8 @@ final class UserResults: @unchecked Sendable {
         var seen = [Bool](repeating: false, count: items)
         for p in 0..<(count * depth) where tops[p] >= 0 { seen[Int(tops[p])] = true }
         let coverage = items == 0 ? 0 : Double(seen.lazy.filter { $0 }.count) / Double(items)
-        return RankingMetrics(users: users, items: items, ndcg10: column(0), ndcg20: column(1), recall10: column(2),
-                              recall20: column(3), coverage20: MetricEstimate(mean: coverage, standardError: 0))
+        return RankingMetrics(
+            users: users, items: items, ndcg10: column(0), ndcg20: column(1), recall10: column(2),
+            recall20: column(3), coverage20: MetricEstimate(mean: coverage, standardError: 0))
     }
 }

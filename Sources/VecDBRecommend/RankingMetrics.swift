@@ -54,8 +54,10 @@ public struct RankingMetrics: Sendable, Equatable {
     public var coverage20: MetricEstimate
 
     /// Creates metrics.
-    public init(users: Int, items: Int, ndcg10: MetricEstimate, ndcg20: MetricEstimate, recall10: MetricEstimate,
-                recall20: MetricEstimate, coverage20: MetricEstimate) {
+    public init(
+        users: Int, items: Int, ndcg10: MetricEstimate, ndcg20: MetricEstimate, recall10: MetricEstimate,
+        recall20: MetricEstimate, coverage20: MetricEstimate
+    ) {
         self.users = users
         self.items = items
         self.ndcg10 = ndcg10

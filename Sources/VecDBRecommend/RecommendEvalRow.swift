@@ -24,15 +24,25 @@ package struct RecommendEvalRow: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case system, benchmark, dataset, model, params, users, items
-        case ndcg10 = "ndcg_10", ndcg10SE = "ndcg_10_se", ndcg20 = "ndcg_20", ndcg20SE = "ndcg_20_se"
-        case recall10 = "recall_10", recall10SE = "recall_10_se", recall20 = "recall_20", recall20SE = "recall_20_se"
-        case coverage20 = "coverage_20", coverage20SE = "coverage_20_se"
-        case trainSeconds = "train_seconds", threads
+        case ndcg10 = "ndcg_10"
+        case ndcg10SE = "ndcg_10_se"
+        case ndcg20 = "ndcg_20"
+        case ndcg20SE = "ndcg_20_se"
+        case recall10 = "recall_10"
+        case recall10SE = "recall_10_se"
+        case recall20 = "recall_20"
+        case recall20SE = "recall_20_se"
+        case coverage20 = "coverage_20"
+        case coverage20SE = "coverage_20_se"
+        case trainSeconds = "train_seconds"
+        case threads
     }
 
     /// The row of `metrics` for VecDB's model `model`.
-    package init(dataset: String, model: String, params: [String: Double], metrics m: RankingMetrics, trainSeconds: Double,
-                 threads: Int, system: String = "vecdb") {
+    package init(
+        dataset: String, model: String, params: [String: Double], metrics m: RankingMetrics, trainSeconds: Double,
+        threads: Int, system: String = "vecdb"
+    ) {
         self.system = system
         benchmark = "recommend-eval"
         self.dataset = dataset

@@ -17,8 +17,10 @@ package enum SymmetricInverse {
             fallback ? vdb_spd_inverse_fallback(Int32(n), p.baseAddress) : vdb_spd_inverse(Int32(n), p.baseAddress)
         }
         if info > 0 {
-            throw VecDBError(.invalidArgument, "the \(n)×\(n) matrix is not positive definite (leading minor \(info)); "
-                + "increase the regularisation")
+            throw VecDBError(
+                .invalidArgument,
+                "the \(n)×\(n) matrix is not positive definite (leading minor \(info)); "
+                    + "increase the regularisation")
         }
         if info < 0 { throw VecDBError(.io, "symmetric inverse of a \(n)×\(n) matrix failed (code \(info))") }
     }

@@ -81,8 +81,9 @@ extension RecommendCommand {
         func evaluate() throws(VecDBError) {
             let kinds = try kinds()
             let (name, interactionPath, itemPath) = try sources()
-            let data = try InteractionFileReader.read(interactionPath,
-                                                      columns: InteractionColumns(user: userColumn, item: itemColumn))
+            let data = try InteractionFileReader.read(
+                interactionPath,
+                columns: InteractionColumns(user: userColumn, item: itemColumn))
             if let itemPath {
                 let records = try ItemFileReader.read(itemPath, keyColumn: itemColumn)
                 printError("read \(records.count) item records from \(itemPath)")
@@ -93,22 +94,26 @@ extension RecommendCommand {
             }
             let split = try HoldoutSplit.random(matrix, seed: seed)
             try split.writeTSV(directory: output + ".split")
-            printError("\(name): \(data.count) interactions, \(matrix.pairCount) distinct pairs, \(matrix.userCount) users, "
-                + "\(matrix.itemCount) items; split written to \(output).split/")
+            printError(
+                "\(name): \(data.count) interactions, \(matrix.pairCount) distinct pairs, \(matrix.userCount) users, "
+                    + "\(matrix.itemCount) items; split written to \(output).split/")
             let evaluator = RankingEvaluator(split)
             var lines: [String] = []
             var rows: [RecommendEvalRow] = []
             for kind in kinds {
                 let trained = try BaselineTrainer.train(kind, split: split, validationSeed: seed &+ 1, threads: threads)
                 let metrics = evaluator.evaluate(trained.model, threads: threads)
-                let row = RecommendEvalRow(dataset: name, model: kind.rawValue, params: trained.params, metrics: metrics,
-                                           trainSeconds: trained.trainSeconds, threads: threads)
+                let row = RecommendEvalRow(
+                    dataset: name, model: kind.rawValue, params: trained.params, metrics: metrics,
+                    trainSeconds: trained.trainSeconds, threads: threads)
                 rows.append(row)
                 lines.append(try Self.line(row))
             }
             do {
-                try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent.isEmpty ? "."
-                    : (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: (output as NSString).deletingLastPathComponent.isEmpty
+                        ? "."
+                        : (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
             } catch {
                 throw VecDBError(.io, "cannot write \(output): \(error.localizedDescription)", path: output)
@@ -142,16 +147,22 @@ extension RecommendCommand {
                 return left ? text + fill : fill + text
             }
             func pm(_ v: Double, _ se: Double) -> String { String(format: "%.4f ± %.4f", v, se) }
-            var out = pad("model", 11) + pad("params", 28) + pad("users", 6, left: false) + pad("items", 7, left: false) + "  "
+            var out =
+                pad("model", 11) + pad("params", 28) + pad("users", 6, left: false) + pad("items", 7, left: false) + "  "
                 + ["ndcg@10", "ndcg@20", "recall@10", "recall@20"].map { pad($0, 17) }.joined()
                 + pad("cov@20", 7, left: false) + pad("train s", 9, left: false)
             for r in rows {
                 let params = r.params.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%g", $0.value))" }
                     .joined(separator: " ")
-                out += "\n" + pad(r.model, 11) + pad(params, 28) + pad("\(r.users)", 6, left: false) + pad("\(r.items)", 7, left: false)
-                    + "  " + [pm(r.ndcg10, r.ndcg10SE), pm(r.ndcg20, r.ndcg20SE), pm(r.recall10, r.recall10SE),
-                              pm(r.recall20, r.recall20SE)].map { pad($0, 17) }.joined()
-                    + pad(String(format: "%.3f", r.coverage20), 7, left: false) + pad(String(format: "%.3f", r.trainSeconds), 9, left: false)
+                out +=
+                    "\n" + pad(r.model, 11) + pad(params, 28) + pad("\(r.users)", 6, left: false) + pad("\(r.items)", 7, left: false)
+                    + "  "
+                    + [
+                        pm(r.ndcg10, r.ndcg10SE), pm(r.ndcg20, r.ndcg20SE), pm(r.recall10, r.recall10SE),
+                        pm(r.recall20, r.recall20SE),
+                    ].map { pad($0, 17) }.joined()
+                    + pad(String(format: "%.3f", r.coverage20), 7, left: false)
+                    + pad(String(format: "%.3f", r.trainSeconds), 9, left: false)
             }
             return out
         }

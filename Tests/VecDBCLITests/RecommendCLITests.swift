@@ -25,15 +25,19 @@ struct RecommendCLITests {
 
     @Test func evalWritesOneRowPerModelAndTheSplit() throws {
         let output = dir.file("out/eval.jsonl")
-        let r = try vecdb(["recommend", "eval", "--interactions", try ratings(), "--models", "popularity,itemknn,ease",
-                           "--seed", "42", "--output", output])
+        let r = try vecdb([
+            "recommend", "eval", "--interactions", try ratings(), "--models", "popularity,itemknn,ease",
+            "--seed", "42", "--output", output,
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("ndcg@10") && r.stdout.contains("ease"))
         let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
         #expect(rows.count == 3)
-        let fields: Set<String> = ["system", "benchmark", "dataset", "model", "params", "users", "items", "ndcg_10", "ndcg_10_se",
-                                   "ndcg_20", "ndcg_20_se", "recall_10", "recall_10_se", "recall_20", "recall_20_se",
-                                   "coverage_20", "coverage_20_se", "train_seconds", "threads"]
+        let fields: Set<String> = [
+            "system", "benchmark", "dataset", "model", "params", "users", "items", "ndcg_10", "ndcg_10_se",
+            "ndcg_20", "ndcg_20_se", "recall_10", "recall_10_se", "recall_20", "recall_20_se",
+            "coverage_20", "coverage_20_se", "train_seconds", "threads",
+        ]
         for (row, model) in zip(rows, ["popularity", "itemknn", "ease"]) {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(row.utf8)) as? [String: Any])
             #expect(Set(object.keys) == fields)

@@ -1,8 +1,9 @@
 import Testing
 import VecDBKernels
-@testable import VecDBRecommend
 import VecDBStorage
 import VecDBTestSupport
+
+@testable import VecDBRecommend
 
 @Suite("Baseline models against independent oracles")
 struct BaselineModelTests {

@@ -1,8 +1,9 @@
 import Testing
 import VecDBKernels
-@testable import VecDBRecommend
 import VecDBStorage
 import VecDBTestSupport
+
+@testable import VecDBRecommend
 
 @Suite("Split and ranking evaluation")
 struct EvaluationTests {
@@ -74,7 +75,8 @@ struct EvaluationTests {
     }
 
     @Test func splitDependsOnlyOnDataAndSeed() throws {
-        let rows = [Interaction(user: "b", item: 2), Interaction(user: "a", item: 1), Interaction(user: "a", item: 1)]
+        let rows =
+            [Interaction(user: "b", item: 2), Interaction(user: "a", item: 1), Interaction(user: "a", item: 1)]
             + (0..<30).map { Interaction(user: "a", item: .int(UInt64($0 + 10))) }
         let a = try HoldoutSplit.random(InteractionMatrix(rows), seed: 7)
         let b = try HoldoutSplit.random(InteractionMatrix(rows.reversed()), seed: 7)

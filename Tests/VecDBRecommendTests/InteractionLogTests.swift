@@ -1,19 +1,21 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 import VecDBKernels
 import VecDBRecommend
 import VecDBStorage
 import VecDBTestSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("Interaction log")
 struct InteractionLogTests {
     static func batch(_ n: Int, offset: Int = 0) -> [Interaction] {
         (0..<n).map { i in
             let k = i + offset
-            return Interaction(user: k % 3 == 0 ? .string("user-\(k)") : .int(UInt64(k % 7)), item: .int(UInt64(k * 13)),
-                               weight: Float(k) / 2, timestamp: Int64(1_700_000_000 + k))
+            return Interaction(
+                user: k % 3 == 0 ? .string("user-\(k)") : .int(UInt64(k % 7)), item: .int(UInt64(k * 13)),
+                weight: Float(k) / 2, timestamp: Int64(1_700_000_000 + k))
         }
     }
 

@@ -14,7 +14,9 @@ struct ReaderTests {
 
     @Test func recBoleInteractions() throws {
         let dir = TemporaryDirectory()
-        let path = try Self.write(dir, "x.inter", """
+        let path = try Self.write(
+            dir, "x.inter",
+            """
             user_id:token\titem_id:token\trating:float\ttimestamp:float
             196\t242\t3\t881250949
             186\t302\t3.5\t891717742.0
@@ -22,11 +24,12 @@ struct ReaderTests {
 
             """)
         let rows = try InteractionFileReader.read(path)
-        #expect(rows == [
-            Interaction(user: 196, item: 242, weight: 3, timestamp: 881_250_949),
-            Interaction(user: 186, item: 302, weight: 3.5, timestamp: 891_717_742),
-            Interaction(user: "u7", item: "abc", weight: 1, timestamp: 0),
-        ])
+        #expect(
+            rows == [
+                Interaction(user: 196, item: 242, weight: 3, timestamp: 881_250_949),
+                Interaction(user: 186, item: 302, weight: 3.5, timestamp: 891_717_742),
+                Interaction(user: "u7", item: "abc", weight: 1, timestamp: 0),
+            ])
     }
 
     @Test func recBoleWithoutRatingOrTimestamp() throws {
@@ -57,24 +60,31 @@ struct ReaderTests {
 
     @Test func csvWithDefaultsAndQuotes() throws {
         let dir = TemporaryDirectory()
-        let path = try Self.write(dir, "ratings.csv", "\u{FEFF}userId,movieId,rating,timestamp\r\n1,31,2.5,1260759144\r\n"
-            + "\"2\",\"a,b\",4,5\r\n\r\n3,\"say \"\"hi\"\"\",1,7")
-        #expect(try InteractionFileReader.read(path) == [
-            Interaction(user: 1, item: 31, weight: 2.5, timestamp: 1_260_759_144),
-            Interaction(user: 2, item: "a,b", weight: 4, timestamp: 5),
-            Interaction(user: 3, item: "say \"hi\"", weight: 1, timestamp: 7),
-        ])
+        let path = try Self.write(
+            dir, "ratings.csv",
+            "\u{FEFF}userId,movieId,rating,timestamp\r\n1,31,2.5,1260759144\r\n"
+                + "\"2\",\"a,b\",4,5\r\n\r\n3,\"say \"\"hi\"\"\",1,7")
+        #expect(
+            try InteractionFileReader.read(path) == [
+                Interaction(user: 1, item: 31, weight: 2.5, timestamp: 1_260_759_144),
+                Interaction(user: 2, item: "a,b", weight: 4, timestamp: 5),
+                Interaction(user: 3, item: "say \"hi\"", weight: 1, timestamp: 7),
+            ])
     }
 
     @Test func csvWithOtherColumns() throws {
         let dir = TemporaryDirectory()
         let path = try Self.write(dir, "events.csv", "when,customer,sku\n10,alice,X1\n11,bob,X2\n")
         let columns = InteractionColumns(user: "customer", item: "sku")
-        #expect(try InteractionFileReader.readCSV(path, columns: columns) == [
-            Interaction(user: "alice", item: "X1"), Interaction(user: "bob", item: "X2"),
-        ])
-        expectVecDBError(.malformedFile, containing: "\(path): the header has no column 'userId' (set it with --user-column); "
-            + "columns: when, customer, sku") { try InteractionFileReader.readCSV(path) }
+        #expect(
+            try InteractionFileReader.readCSV(path, columns: columns) == [
+                Interaction(user: "alice", item: "X1"), Interaction(user: "bob", item: "X2"),
+            ])
+        expectVecDBError(
+            .malformedFile,
+            containing: "\(path): the header has no column 'userId' (set it with --user-column); "
+                + "columns: when, customer, sku"
+        ) { try InteractionFileReader.readCSV(path) }
     }
 
     @Test func csvErrorsNameLineAndColumn() throws {
@@ -100,34 +110,41 @@ struct ReaderTests {
 
     @Test func itemCSV() throws {
         let dir = TemporaryDirectory()
-        let path = try Self.write(dir, "movies.csv", """
+        let path = try Self.write(
+            dir, "movies.csv",
+            """
             movieId,title,genres
             1,Toy Story (1995),Adventure|Animation|Children
             2,"American President, The (1995)",Comedy|Drama|Romance
             3,Nothing,(no genres listed)
 
             """)
-        #expect(try ItemFileReader.read(path) == [
-            EntityRecord(key: 1, title: "Toy Story (1995)", genres: ["Adventure", "Animation", "Children"]),
-            EntityRecord(key: 2, title: "American President, The (1995)", genres: ["Comedy", "Drama", "Romance"]),
-            EntityRecord(key: 3, title: "Nothing", genres: []),
-        ])
+        #expect(
+            try ItemFileReader.read(path) == [
+                EntityRecord(key: 1, title: "Toy Story (1995)", genres: ["Adventure", "Animation", "Children"]),
+                EntityRecord(key: 2, title: "American President, The (1995)", genres: ["Comedy", "Drama", "Romance"]),
+                EntityRecord(key: 3, title: "Nothing", genres: []),
+            ])
         let bad = try Self.write(dir, "bad.csv", "movieId,title,genres\n1,A,B\n2,B\n")
         expectVecDBError(.malformedFile, containing: "\(bad): line 3 has 2 fields, the header has 3") { try ItemFileReader.read(bad) }
     }
 
     @Test func recBoleItemsAndUsers() throws {
         let dir = TemporaryDirectory()
-        let items = try Self.write(dir, "x.item", """
+        let items = try Self.write(
+            dir, "x.item",
+            """
             item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq
             1\tToy Story\t1995\tAnimation Children's Comedy
             267\tunkonwn\t\tunknown
 
             """)
-        #expect(try ItemFileReader.read(items) == [
-            EntityRecord(key: 1, title: "Toy Story", genres: ["Animation", "Children's", "Comedy"], attributes: ["release_year": "1995"]),
-            EntityRecord(key: 267, title: "unkonwn", genres: ["unknown"], attributes: ["release_year": ""]),
-        ])
+        #expect(
+            try ItemFileReader.read(items) == [
+                EntityRecord(
+                    key: 1, title: "Toy Story", genres: ["Animation", "Children's", "Comedy"], attributes: ["release_year": "1995"]),
+                EntityRecord(key: 267, title: "unkonwn", genres: ["unknown"], attributes: ["release_year": ""]),
+            ])
         let users = try Self.write(dir, "x.user", "user_id:token\tage:token\tgender:token\n1\t24\tM\n")
         #expect(try ItemFileReader.read(users) == [EntityRecord(key: 1, attributes: ["age": "24", "gender": "M"])])
     }
