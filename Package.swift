@@ -10,6 +10,8 @@
 //   VecDB, VecDBDatasets -> VecDBImport (records from JSON Lines, CSV, .fvecs, .npy)
 //   CVecDBKernels, VecDBKernels, VecDBStorage -> VecDBNN (tensors, layers, losses, optimisers)
 //   VecDB, VecDBIndex, VecDBDatasets, VecDBNN -> VecDBBench (the benchmark harness)
+//   VecDB, VecDBNN, VecDBKernels, CVecDBKernels, VecDBStorage -> VecDBRecommend (interactions,
+//     readers, baselines, evaluation; its own library product)
 //   everything -> vecdb (the shell)
 //
 // See docs/architecture.md.
@@ -22,6 +24,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "VecDB", targets: ["VecDB", "VecDBImport"]),
+        .library(name: "VecDBRecommend", targets: ["VecDBRecommend"]),
         .executable(name: "vecdb", targets: ["vecdb"]),
     ],
     dependencies: [
@@ -64,11 +67,17 @@ let package = Package(
             name: "VecDBBench",
             dependencies: ["VecDB", "VecDBImport", "VecDBKernels", "VecDBIndex", "VecDBDatasets", "VecDBNN"]
         ),
+        // The recommender layer: the durable interaction log, interaction and item readers,
+        // baseline models (popularity, item-kNN, EASE) and the ranking evaluation protocol.
+        .target(
+            name: "VecDBRecommend",
+            dependencies: ["VecDB", "VecDBNN", "VecDBKernels", "CVecDBKernels", "VecDBStorage"]
+        ),
         // The shell.
         .executableTarget(
             name: "vecdb",
             dependencies: [
-                "VecDB", "VecDBImport", "VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBNN",
+                "VecDB", "VecDBImport", "VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBNN", "VecDBRecommend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -99,6 +108,10 @@ let package = Package(
             name: "VecDBNNTests",
             dependencies: ["VecDBNN", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"],
             exclude: ["Resources"]
+        ),
+        .testTarget(
+            name: "VecDBRecommendTests",
+            dependencies: ["VecDBRecommend", "VecDBStorage", "VecDBKernels", "CVecDBKernels", "VecDBTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

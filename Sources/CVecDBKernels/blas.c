@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 typedef void (*cblas_sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha,
@@ -18,6 +19,9 @@ typedef void (*cblas_sgemm_fn)(int order, int ta, int tb, int m, int n, int k, f
                                float *c, int ldc);
 typedef void (*set_threads_fn)(int n);
 typedef char *(*corename_fn)(void);
+// LAPACK (Fortran calling convention): Cholesky factorisation and inverse from the factor.
+typedef void (*spotrf_fn)(const char *uplo, const int *n, float *a, const int *lda, int *info);
+typedef void (*spotri_fn)(const char *uplo, const int *n, float *a, const int *lda, int *info);
 
 enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
 
@@ -25,6 +29,20 @@ static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static cblas_sgemm_fn blas_sgemm = NULL;
 static set_threads_fn blas_set_threads = NULL;
 static char blas_desc[256] = "portable fallback GEMM (no BLAS library found)";
+static spotrf_fn lapack_spotrf = NULL;
+static spotri_fn lapack_spotri = NULL;
+static char lapack_desc[256] = "portable fallback Cholesky (no LAPACK found)";
+
+// LAPACK comes from the BLAS library when it has it (OpenBLAS does), else from liblapack.
+static void lapack_bind(void *h, const char *name) {
+    spotrf_fn f = (spotrf_fn)dlsym(h, "spotrf_");
+    spotri_fn g = (spotri_fn)dlsym(h, "spotri_");
+    if (f && g) {
+        lapack_spotrf = f;
+        lapack_spotri = g;
+        snprintf(lapack_desc, sizeof lapack_desc, "%s spotrf_/spotri_", name);
+    }
+}
 
 static void blas_load(void) {
     const char *note = "";
@@ -54,7 +72,15 @@ static void blas_load(void) {
         const char *ct = getenv("OPENBLAS_CORETYPE");
         snprintf(blas_desc, sizeof blas_desc, "%s core=%s (OPENBLAS_CORETYPE=%s%s)", names[i],
                  core ? core() : "?", ct ? ct : "unset", note);
+        lapack_bind(h, names[i]);
         break;
+    }
+    if (!lapack_spotrf) {
+        const char *lapacks[] = {"liblapack.so.3", "liblapack.so"};
+        for (size_t i = 0; i < sizeof(lapacks) / sizeof(lapacks[0]) && !lapack_spotrf; i++) {
+            void *h = dlopen(lapacks[i], RTLD_NOW | RTLD_LOCAL);
+            if (h) lapack_bind(h, lapacks[i]);
+        }
     }
 }
 
@@ -104,4 +130,82 @@ void vdb_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const
     } else {
         fallback_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
+}
+
+// Symmetric positive-definite inverse.
+//
+// A symmetric matrix is its own transpose, so row-major and column-major storage agree; LAPACK
+// fills the upper triangle (column-major) and the lower one is copied from it.
+
+int vdb_lapack_loaded(void) {
+    pthread_once(&blas_once, blas_load);
+    return lapack_spotrf != NULL;
+}
+
+const char *vdb_lapack_description(void) {
+    pthread_once(&blas_once, blas_load);
+    return lapack_desc;
+}
+
+// Plain Cholesky A = L·Lᵀ (accumulated in double), then A⁻¹ = L⁻ᵀ·L⁻¹, for machines without
+// LAPACK. Row-major, full matrix in and out.
+static int fallback_spd_inverse(int n, float *a) {
+    size_t N = (size_t)n;
+    double *l = calloc(N * N, sizeof(double));
+    if (!l) return -2;
+    for (size_t j = 0; j < N; j++) {
+        double d = a[j * N + j];
+        for (size_t k = 0; k < j; k++) d -= l[j * N + k] * l[j * N + k];
+        if (!(d > 0.0)) { free(l); return (int)j + 1; }
+        double ljj = sqrt(d);
+        l[j * N + j] = ljj;
+        for (size_t i = j + 1; i < N; i++) {
+            double s = a[i * N + j];
+            for (size_t k = 0; k < j; k++) s -= l[i * N + k] * l[j * N + k];
+            l[i * N + j] = s / ljj;
+        }
+    }
+    // L⁻¹ in place (lower triangular): row by row, forward substitution.
+    for (size_t i = 0; i < N; i++) {
+        l[i * N + i] = 1.0 / l[i * N + i];
+        for (size_t j = 0; j < i; j++) {
+            double s = 0.0;
+            for (size_t k = j; k < i; k++) s -= l[i * N + k] * l[k * N + j];
+            l[i * N + j] = s * l[i * N + i];
+        }
+    }
+    // A⁻¹[i][j] = Σ_k L⁻¹[k][i] · L⁻¹[k][j], k ≥ max(i, j).
+    for (size_t i = 0; i < N; i++) {
+        for (size_t j = 0; j <= i; j++) {
+            double s = 0.0;
+            for (size_t k = i; k < N; k++) s += l[k * N + i] * l[k * N + j];
+            a[i * N + j] = (float)s;
+            a[j * N + i] = (float)s;
+        }
+    }
+    free(l);
+    return 0;
+}
+
+int vdb_spd_inverse(int n, float *a) {
+    pthread_once(&blas_once, blas_load);
+    if (n < 0 || (n > 0 && a == NULL)) return -1;
+    if (n == 0) return 0;
+    if (!lapack_spotrf) return fallback_spd_inverse(n, a);
+    int info = 0;
+    const char uplo = 'U';
+    lapack_spotrf(&uplo, &n, a, &n, &info);
+    if (info != 0) return info;
+    lapack_spotri(&uplo, &n, a, &n, &info);
+    if (info != 0) return info;
+    // Column-major upper = row-major lower: element (i, j) with j <= i sits at a[i*n + j].
+    size_t N = (size_t)n;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < i; j++) a[j * N + i] = a[i * N + j];
+    return 0;
+}
+
+int vdb_spd_inverse_fallback(int n, float *a) {
+    if (n < 0 || (n > 0 && a == NULL)) return -1;
+    return fallback_spd_inverse(n, a);
 }

@@ -20,6 +20,7 @@ struct VecDBCommand: ParsableCommand {
             StatsCommand.self,
             DatasetCommand.self,
             BenchCommand.self,
+            RecommendCommand.self,
             DemoCommand.self,
             ReplCommand.self,
         ]

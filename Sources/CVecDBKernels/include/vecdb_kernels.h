@@ -83,6 +83,18 @@ int vdb_blas_loaded(void);
 const char *vdb_blas_description(void);
 void vdb_blas_set_threads(int n);
 
+/// Whether LAPACK's spotrf_/spotri_ were found (in the BLAS library or liblapack).
+int vdb_lapack_loaded(void);
+/// Which library provides LAPACK, or the fallback.
+const char *vdb_lapack_description(void);
+/// Inverts the symmetric positive-definite n×n matrix `a` in place (the full matrix, either
+/// storage order): LAPACK's spotrf_ then spotri_, or a plain Cholesky without LAPACK.
+/// Returns 0 on success, k > 0 when the leading minor of order k is not positive definite,
+/// a negative value for bad arguments or no memory.
+int vdb_spd_inverse(int n, float *a);
+/// The portable Cholesky path of vdb_spd_inverse, for tests.
+int vdb_spd_inverse_fallback(int n, float *a);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,27 @@
+/// A fitted model that scores every item for a user given the user's history.
+///
+/// Scores are comparable within one call only: higher is better. Items the user has already
+/// seen are not excluded here; the caller (the evaluator, or serving) does that.
+public protocol ItemScorer: Sendable {
+    /// The number of items scored (the training matrix's items).
+    var itemCount: Int { get }
+
+    /// Writes a score for every item into `scores` (whose count is ``itemCount``).
+    ///
+    /// - Parameters:
+    ///   - history: item indices the user interacted with.
+    ///   - scores: overwritten with one score per item.
+    func score(history: ArraySlice<Int32>, into scores: inout [Float])
+}
+
+extension ItemScorer {
+    /// The scores of every item for a user with `history`.
+    ///
+    /// - Parameter history: item indices the user interacted with.
+    /// - Returns: ``itemCount`` scores.
+    public func scores(history: [Int32]) -> [Float] {
+        var s = [Float](repeating: 0, count: itemCount)
+        score(history: history[...], into: &s)
+        return s
+    }
+}

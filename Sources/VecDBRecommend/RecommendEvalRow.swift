@@ -1,0 +1,66 @@
+/// One line of `vecdb recommend eval`'s JSON Lines output: one model on one split.
+///
+/// Peers (NumPy, implicit, TFRS, Keras) write the same fields with their own `system`.
+package struct RecommendEvalRow: Codable, Sendable, Equatable {
+    package var system: String
+    package var benchmark: String
+    package var dataset: String
+    package var model: String
+    package var params: [String: Double]
+    package var users: Int
+    package var items: Int
+    package var ndcg10: Double
+    package var ndcg10SE: Double
+    package var ndcg20: Double
+    package var ndcg20SE: Double
+    package var recall10: Double
+    package var recall10SE: Double
+    package var recall20: Double
+    package var recall20SE: Double
+    package var coverage20: Double
+    package var coverage20SE: Double
+    package var trainSeconds: Double
+    package var threads: Int
+
+    enum CodingKeys: String, CodingKey {
+        case system, benchmark, dataset, model, params, users, items
+        case ndcg10 = "ndcg_10"
+        case ndcg10SE = "ndcg_10_se"
+        case ndcg20 = "ndcg_20"
+        case ndcg20SE = "ndcg_20_se"
+        case recall10 = "recall_10"
+        case recall10SE = "recall_10_se"
+        case recall20 = "recall_20"
+        case recall20SE = "recall_20_se"
+        case coverage20 = "coverage_20"
+        case coverage20SE = "coverage_20_se"
+        case trainSeconds = "train_seconds"
+        case threads
+    }
+
+    /// The row of `metrics` for VecDB's model `model`.
+    package init(
+        dataset: String, model: String, params: [String: Double], metrics m: RankingMetrics, trainSeconds: Double,
+        threads: Int, system: String = "vecdb"
+    ) {
+        self.system = system
+        benchmark = "recommend-eval"
+        self.dataset = dataset
+        self.model = model
+        self.params = params
+        users = m.users
+        items = m.items
+        ndcg10 = m.ndcg10.mean
+        ndcg10SE = m.ndcg10.standardError
+        ndcg20 = m.ndcg20.mean
+        ndcg20SE = m.ndcg20.standardError
+        recall10 = m.recall10.mean
+        recall10SE = m.recall10.standardError
+        recall20 = m.recall20.mean
+        recall20SE = m.recall20.standardError
+        coverage20 = m.coverage20.mean
+        coverage20SE = m.coverage20.standardError
+        self.trainSeconds = trainSeconds
+        self.threads = threads
+    }
+}

@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import VecDBDatasets
+import VecDBKernels
+import VecDBRecommend
+
+extension RecommendCommand {
+    /// `vecdb recommend eval (--dataset ml-100k | --interactions FILE [--items FILE]) --models … --seed S --output F`.
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate models by full ranking on a per-user random 80/20 split.",
+            discussion: """
+                Every interaction is an implicit positive (user-item pairs deduplicated). Each user's items are \
+                shuffled with the seed; ceil(20%) test, the rest train. Every item is ranked for every user with \
+                test items, the user's train items excluded. Hyper-parameters are chosen on a validation split \
+                carved from train the same way. Writes one JSON line per model to --output, and the split as \
+                OUTPUT.split/train.tsv and test.tsv.
+                """)
+
+        @Option(help: "A data set from the catalogue: ml-100k.")
+        var dataset: String?
+
+        @Option(help: "An interaction file: RecBole .inter, or CSV with a header row.")
+        var interactions: String?
+
+        @Option(help: "An item file: RecBole .item, or CSV (movieId,title,genres).")
+        var items: String?
+
+        @Option(help: "The CSV's user column.")
+        var userColumn = "userId"
+
+        @Option(help: "The CSV's item column.")
+        var itemColumn = "movieId"
+
+        @Option(help: "Models, comma-separated: \(BaselineKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var models = BaselineKind.allCases.map(\.rawValue).joined(separator: ",")
+
+        @Option(help: "Seed of the split (the validation split uses seed + 1).")
+        var seed: UInt64 = 42
+
+        @Option(help: "The JSON Lines file rows are written to (replaced).")
+        var output: String
+
+        @Option(help: "Threads for BLAS and evaluation.")
+        var threads = 1
+
+        func validate() throws {
+            if (dataset == nil) == (interactions == nil) {
+                throw ValidationError("give exactly one of --dataset and --interactions")
+            }
+            if dataset != nil && items != nil { throw ValidationError("--items goes with --interactions") }
+            if let dataset, dataset != "ml-100k" {
+                throw ValidationError("data set '\(dataset)' has no interactions; use ml-100k, or --interactions FILE")
+            }
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+            do {
+                _ = try kinds()
+            } catch {
+                throw error.exit
+            }
+        }
+
+        func kinds() throws(VecDBError) -> [BaselineKind] {
+            var out: [BaselineKind] = []
+            for name in models.split(separator: ",") {
+                let k = try BaselineKind(parsing: String(name).trimmingCharacters(in: .whitespaces))
+                if !out.contains(k) { out.append(k) }
+            }
+            if out.isEmpty { throw VecDBError(.invalidArgument, "--models is empty") }
+            return out
+        }
+
+        func run() throws {
+            do throws(VecDBError) {
+                try evaluate()
+            } catch {
+                throw error.exit
+            }
+        }
+
+        func evaluate() throws(VecDBError) {
+            let kinds = try kinds()
+            let (name, interactionPath, itemPath) = try sources()
+            let data = try InteractionFileReader.read(
+                interactionPath,
+                columns: InteractionColumns(user: userColumn, item: itemColumn))
+            if let itemPath {
+                let records = try ItemFileReader.read(itemPath, keyColumn: itemColumn)
+                printError("read \(records.count) item records from \(itemPath)")
+            }
+            let matrix = InteractionMatrix(data)
+            guard matrix.itemCount > 0, matrix.userCount > 0 else {
+                throw VecDBError(.invalidArgument, "\(interactionPath) holds no interactions")
+            }
+            let split = try HoldoutSplit.random(matrix, seed: seed)
+            try split.writeTSV(directory: output + ".split")
+            printError(
+                "\(name): \(data.count) interactions, \(matrix.pairCount) distinct pairs, \(matrix.userCount) users, "
+                    + "\(matrix.itemCount) items; split written to \(output).split/")
+            let evaluator = RankingEvaluator(split)
+            var lines: [String] = []
+            var rows: [RecommendEvalRow] = []
+            for kind in kinds {
+                let trained = try BaselineTrainer.train(kind, split: split, validationSeed: seed &+ 1, threads: threads)
+                let metrics = evaluator.evaluate(trained.model, threads: threads)
+                let row = RecommendEvalRow(
+                    dataset: name, model: kind.rawValue, params: trained.params, metrics: metrics,
+                    trainSeconds: trained.trainSeconds, threads: threads)
+                rows.append(row)
+                lines.append(try Self.line(row))
+            }
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: (output as NSString).deletingLastPathComponent.isEmpty
+                        ? "."
+                        : (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            } catch {
+                throw VecDBError(.io, "cannot write \(output): \(error.localizedDescription)", path: output)
+            }
+            print(Self.table(rows))
+        }
+
+        /// The data set's name and its interaction and item files.
+        func sources() throws(VecDBError) -> (String, String, String?) {
+            if let dataset {
+                let dir = try DatasetCatalog().fetch(dataset, log: { printError($0) })
+                return (dataset, dir + "/ml-100k.inter", dir + "/ml-100k.item")
+            }
+            let path = interactions ?? ""
+            return (((path as NSString).lastPathComponent as NSString).deletingPathExtension, path, items)
+        }
+
+        static func line(_ row: RecommendEvalRow) throws(VecDBError) -> String {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            do {
+                return String(decoding: try e.encode(row), as: UTF8.self)
+            } catch {
+                throw VecDBError(.io, "cannot encode a result row: \(error)")
+            }
+        }
+
+        static func table(_ rows: [RecommendEvalRow]) -> String {
+            func pad(_ text: String, _ width: Int, left: Bool = true) -> String {
+                let fill = String(repeating: " ", count: max(0, width - text.count))
+                return left ? text + fill : fill + text
+            }
+            func pm(_ v: Double, _ se: Double) -> String { String(format: "%.4f ± %.4f", v, se) }
+            var out =
+                pad("model", 11) + pad("params", 28) + pad("users", 6, left: false) + pad("items", 7, left: false) + "  "
+                + ["ndcg@10", "ndcg@20", "recall@10", "recall@20"].map { pad($0, 17) }.joined()
+                + pad("cov@20", 7, left: false) + pad("train s", 9, left: false)
+            for r in rows {
+                let params = r.params.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%g", $0.value))" }
+                    .joined(separator: " ")
+                out +=
+                    "\n" + pad(r.model, 11) + pad(params, 28) + pad("\(r.users)", 6, left: false) + pad("\(r.items)", 7, left: false)
+                    + "  "
+                    + [
+                        pm(r.ndcg10, r.ndcg10SE), pm(r.ndcg20, r.ndcg20SE), pm(r.recall10, r.recall10SE),
+                        pm(r.recall20, r.recall20SE),
+                    ].map { pad($0, 17) }.joined()
+                    + pad(String(format: "%.3f", r.coverage20), 7, left: false)
+                    + pad(String(format: "%.3f", r.trainSeconds), 9, left: false)
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import VecDBTestSupport
+
+/// `vecdb recommend eval` on small generated MovieLens-style files.
+@Suite("vecdb recommend")
+struct RecommendCLITests {
+    let dir = TemporaryDirectory(prefix: "vecdb-rec-cli")
+
+    func vecdb(_ args: [String]) throws -> CommandResult {
+        let exe = try #require(builtExecutable(named: "vecdb"), "vecdb must be built next to the test binary")
+        return try runCommand(exe, args)
+    }
+
+    /// 40 users in two taste groups over 30 movies, three ratings each of a few.
+    func ratings() throws -> String {
+        var lines = ["userId,movieId,rating,timestamp"]
+        for u in 1...40 {
+            for j in 0..<10 { lines.append("\(u),\(100 + (u % 2) + 2 * ((u * 7 + j * 3) % 15)),\(1 + j % 5),\(1_000_000 + u * 10 + j)") }
+        }
+        let path = dir.file("ratings.csv")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func evalWritesOneRowPerModelAndTheSplit() throws {
+        let output = dir.file("out/eval.jsonl")
+        let r = try vecdb([
+            "recommend", "eval", "--interactions", try ratings(), "--models", "popularity,itemknn,ease",
+            "--seed", "42", "--output", output,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("ndcg@10") && r.stdout.contains("ease"))
+        let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 3)
+        let fields: Set<String> = [
+            "system", "benchmark", "dataset", "model", "params", "users", "items", "ndcg_10", "ndcg_10_se",
+            "ndcg_20", "ndcg_20_se", "recall_10", "recall_10_se", "recall_20", "recall_20_se",
+            "coverage_20", "coverage_20_se", "train_seconds", "threads",
+        ]
+        for (row, model) in zip(rows, ["popularity", "itemknn", "ease"]) {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(row.utf8)) as? [String: Any])
+            #expect(Set(object.keys) == fields)
+            #expect(object["model"] as? String == model)
+            #expect(object["system"] as? String == "vecdb" && object["benchmark"] as? String == "recommend-eval")
+            #expect(object["dataset"] as? String == "ratings" && object["users"] as? Int == 40)
+        }
+        let train = try String(contentsOfFile: output + ".split/train.tsv", encoding: .utf8).split(separator: "\n")
+        let test = try String(contentsOfFile: output + ".split/test.tsv", encoding: .utf8).split(separator: "\n")
+        #expect(train.first == "user_id\titem_id" && test.first == "user_id\titem_id")
+        #expect(train.count > test.count && test.count > 1)
+    }
+
+    @Test func unknownModelListsTheKnownOnes() throws {
+        let r = try vecdb(["recommend", "eval", "--interactions", try ratings(), "--models", "ease,als", "--output", dir.file("x.jsonl")])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("unknown model 'als'; known models: popularity, itemknn, ease"), "\(r.stderr)")
+    }
+
+    @Test func malformedFileNamesLineAndColumn() throws {
+        let path = dir.file("bad.csv")
+        try "userId,movieId,rating\n1,2,4\n1,3,lots\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try vecdb(["recommend", "eval", "--interactions", path, "--output", dir.file("y.jsonl")])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("line 3, column 3 ('rating'): 'lots' is not a finite number"), "\(r.stderr)")
+    }
+}
