@@ -2,6 +2,9 @@
 # Runs the Python "peers" benchmarks (faiss, hnswlib, usearch, numpy) for VecDB.
 # Usage: bash Benchmarks/peers.sh ARGS...   (ARGS are passed to peers.py unchanged)
 # Creates/reuses a virtualenv at ${VECDB_DATA:-$HOME/.cache/vecdb}/peers-venv.
+# With `--kind recommend` (the first two arguments) it runs peers_recommend.py instead (NumPy,
+# implicit, TensorFlow Recommenders, Keras) from a separate virtualenv,
+# ${VECDB_DATA:-$HOME/.cache/vecdb}/peers-rec-venv, so the ANN peers' one stays light.
 # All installation chatter goes to stderr; stdout belongs to peers.py.
 set -euo pipefail
 
@@ -9,6 +12,17 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DATA_DIR="${VECDB_DATA:-$HOME/.cache/vecdb}"
 VENV="$DATA_DIR/peers-venv"
 PACKAGES=(faiss-cpu hnswlib usearch numpy threadpoolctl)
+CHECK='import faiss, hnswlib, usearch.index, numpy, threadpoolctl'
+SCRIPT="$SCRIPT_DIR/peers.py"
+if [ "${1:-}" = "--kind" ] && [ "${2:-}" = "recommend" ]; then
+    shift 2
+    VENV="$DATA_DIR/peers-rec-venv"
+    PACKAGES=(numpy scipy implicit==0.7.3 "tensorflow-cpu==2.21.*" tf-keras tensorflow-recommenders==0.7.7)
+    CHECK='import numpy, scipy, implicit, tensorflow, tf_keras, tensorflow_recommenders'
+    SCRIPT="$SCRIPT_DIR/peers_recommend.py"
+    # TFRS 0.7.7 needs Keras 2 (tf-keras); implicit's OpenBLAS warns unless single-threaded.
+    export TF_USE_LEGACY_KERAS=1 OPENBLAS_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2
+fi
 
 log() { echo "[peers.sh] $*" >&2; }
 
@@ -29,11 +43,11 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV" >&2
 fi
 
-if ! "$VENV/bin/python" -c 'import faiss, hnswlib, usearch.index, numpy, threadpoolctl' >/dev/null 2>&1; then
-    log "installing ${PACKAGES[*]} into $VENV (first run downloads ~100 MB)"
+if ! "$VENV/bin/python" -c "$CHECK" >/dev/null 2>&1; then
+    log "installing ${PACKAGES[*]} into $VENV (the first run downloads 100 MB to 700 MB)"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2 || true
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PACKAGES[@]}" >&2
     log "installation done"
 fi
 
-exec "$VENV/bin/python" "$SCRIPT_DIR/peers.py" "$@"
+exec "$VENV/bin/python" "$SCRIPT" "$@"

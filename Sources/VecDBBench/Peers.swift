@@ -2,11 +2,12 @@ import Foundation
 import VecDBKernels
 
 /// Runs `Benchmarks/peers.sh` (FAISS, hnswlib, USearch, NumPy in a virtualenv the script makes)
-/// on the same files, appending its rows to the same output.
-enum Peers {
+/// on the same files, appending its rows to the same output. `vecdb recommend eval --peers` uses
+/// it too, with ``recommendArguments(train:test:dataset:seed:output:threads:)``.
+package enum Peers {
     /// The repository's `Benchmarks/peers.sh`: `VECDB_ROOT`, else found upward from the working
     /// directory, else next to the sources this binary was built from.
-    static func script() throws -> String {
+    package static func script() throws -> String {
         var candidates: [String] = []
         if let root = ProcessInfo.processInfo.environment["VECDB_ROOT"] { candidates.append(root) }
         var dir = FileManager.default.currentDirectoryPath
@@ -27,7 +28,7 @@ enum Peers {
     /// Runs the peers script with `arguments` and waits for it.
     ///
     /// - Throws: `VecDBError` with code `notFound` without the script, `io` when it fails.
-    static func run(_ arguments: [String]) throws {
+    package static func run(_ arguments: [String]) throws {
         let path = try script()
         printError("running peers: \(path) \(arguments.joined(separator: " "))")
         let p = Process()
@@ -38,5 +39,16 @@ enum Peers {
         guard p.terminationStatus == 0 else {
             throw VecDBError(.io, "the peers script failed with exit status \(p.terminationStatus)")
         }
+    }
+
+    /// The arguments of the recommender peers (`peers.sh --kind recommend`, which runs
+    /// `peers_recommend.py` in its own virtualenv) on the split files VecDB wrote.
+    package static func recommendArguments(
+        train: String, test: String, dataset: String, seed: UInt64, output: String, threads: Int
+    ) -> [String] {
+        [
+            "--kind", "recommend", "--train", train, "--test", test, "--dataset", dataset, "--seed", String(seed),
+            "--output", output, "--threads", String(threads),
+        ]
     }
 }

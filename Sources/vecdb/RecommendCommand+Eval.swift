@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VecDBBench
 import VecDBDatasets
 import VecDBKernels
 import VecDBRecommend
@@ -44,6 +45,9 @@ extension RecommendCommand {
         @Option(help: "Threads for BLAS and evaluation.")
         var threads = 1
 
+        @Flag(help: "Also run the Python peers (Benchmarks/peers.sh --kind recommend) on the same split files.")
+        var peers = false
+
         func validate() throws {
             if (dataset == nil) == (interactions == nil) {
                 throw ValidationError("give exactly one of --dataset and --interactions")
@@ -74,6 +78,20 @@ extension RecommendCommand {
             do throws(VecDBError) {
                 try evaluate()
             } catch {
+                throw error.exit
+            }
+            if peers { try runPeers() }
+        }
+
+        /// Appends the peers' rows to --output, from the split files ``evaluate()`` wrote.
+        func runPeers() throws {
+            let name = dataset ?? (((interactions ?? "") as NSString).lastPathComponent as NSString).deletingPathExtension
+            do {
+                try Peers.run(
+                    Peers.recommendArguments(
+                        train: output + ".split/train.tsv", test: output + ".split/test.tsv", dataset: name, seed: seed,
+                        output: output, threads: threads))
+            } catch let error as VecDBError {
                 throw error.exit
             }
         }
