@@ -364,14 +364,14 @@ def fit_mult_vae(split, args):
 
 
 def table(rows):
-    head = f"{'system':<9}{'model':<11}{'params':<44}{'users':>6}{'items':>7}  " + "".join(
-        f"{h:<17}" for h in ["ndcg@10", "ndcg@20", "recall@10", "recall@20"]) + f"{'cov@20':>7}{'train s':>9}"
-    out = [head]
-    for r in rows:
-        params = " ".join(f"{k}={v:g}" for k, v in sorted(r["params"].items()))
+    params = [" ".join(f"{k}={v:g}" for k, v in sorted(r["params"].items())) for r in rows]
+    width = max([len(p) for p in params] + [6]) + 2
+    out = [f"{'system':<9}{'model':<11}{'params':<{width}}{'users':>6}{'items':>7}  " + "".join(
+        f"{h:<17}" for h in ["ndcg@10", "ndcg@20", "recall@10", "recall@20"]) + f"{'cov@20':>7}{'train s':>9}"]
+    for r, p in zip(rows, params):
         metrics = "".join(f"{r[m]:.4f} ± {r[m + '_se']:.4f}".ljust(17)
                           for m in ["ndcg_10", "ndcg_20", "recall_10", "recall_20"])
-        out.append(f"{r['system']:<9}{r['model']:<11}{params:<44}{r['users']:>6}{r['items']:>7}  {metrics}"
+        out.append(f"{r['system']:<9}{r['model']:<11}{p:<{width}}{r['users']:>6}{r['items']:>7}  {metrics}"
                    f"{r['coverage_20']:>7.3f}{r['train_seconds']:>9.3f}")
     return "\n".join(out)
 
