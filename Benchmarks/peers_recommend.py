@@ -417,7 +417,7 @@ def main():
             row["threads"] = args.threads
             rows.append(row)
             with open(args.output, "a", encoding="utf-8") as f:
-                f.write(json.dumps(row, sort_keys=True) + "\n")
+                f.write(json.dumps(row, sort_keys=True, separators=(",", ":")) + "\n")
             log(f"{system} {name}: ndcg@10 {row['ndcg_10']:.4f}, trained in {secs:.2f} s")
     print(table(rows), flush=True)
 

@@ -30,6 +30,7 @@ package enum Peers {
     /// - Throws: `VecDBError` with code `notFound` without the script, `io` when it fails.
     package static func run(_ arguments: [String]) throws {
         let path = try script()
+        fflush(nil)  // what this process printed comes before the script's output
         printError("running peers: \(path) \(arguments.joined(separator: " "))")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
