@@ -111,7 +111,7 @@ struct BenchCommand: ParsableCommand {
         guard (1...100).contains(k) else { throw ValidationError("-k must be between 1 and 100 (the ground-truth depth)") }
     }
 
-    @Option(help: "recommend: the model (\(ModelRegistry.names.joined(separator: ", "))).")
+    @Option(help: "recommend: the model (\(ModelRegistry.names.joined(separator: ", ")), randproj).")
     var model = "ease"
 
     @Option(help: "recommend: an interaction file instead of --dataset (RecBole .inter or CSV).")

@@ -35,6 +35,7 @@ struct RecommendBenchmark {
     var passes = 5
 
     func run() throws {
+        RandomProjectionModel.register()
         let (name, interPath, itemPath) = try sources()
         let data = try InteractionFileReader.read(interPath)
         let items = try itemPath.map { try ItemFileReader.read($0) }
@@ -81,7 +82,14 @@ struct RecommendBenchmark {
     /// median p99, so that one pass disturbed by another process does not decide the row.
     func medianPass(_ dataset: String, _ query: String, _ pass: () throws -> [Double]) throws -> RecommendLatencyRow {
         var rows: [RecommendLatencyRow] = []
-        for _ in 0..<passes { rows.append(row(dataset, query, try pass())) }
+        for p in 0..<passes {
+            let times = try pass()
+            rows.append(row(dataset, query, times))
+            let slow = times.indices.filter { times[$0] > 2 }
+            printError(
+                String(format: "%@ pass %d: p50 %.3f ms, p99 %.3f ms; ", query, p + 1, rows[p].p50Ms, rows[p].p99Ms)
+                    + "queries over 2 ms: \(slow.prefix(12).map(String.init).joined(separator: " "))")
+        }
         rows.sort { $0.p99Ms < $1.p99Ms }
         return rows[rows.count / 2]
     }

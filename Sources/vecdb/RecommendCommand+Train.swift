@@ -11,7 +11,7 @@ extension RecommendCommand {
 
         @OptionGroup var target: RecommenderArguments
 
-        @Option(help: "The model: \(ModelRegistry.names.joined(separator: ", ")).")
+        @Option(help: "The model: \(ModelRegistry.names.joined(separator: ", ")), randproj (a demonstration embedding model).")
         var model: String
 
         @Option(help: "Threads for training.")

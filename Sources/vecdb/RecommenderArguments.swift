@@ -16,6 +16,7 @@ struct RecommenderArguments: ParsableArguments {
 
     /// Opens the database for writing and the recommender in it.
     func open() throws(VecDBError) -> (Database, Recommender) {
+        RandomProjectionModel.register()
         let db = try Database.open(at: database)
         do throws(VecDBError) {
             return (db, try Recommender.open(name, in: db))
