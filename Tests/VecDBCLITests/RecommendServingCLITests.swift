@@ -85,4 +85,39 @@ struct RecommendServingCLITests {
         #expect(before % perFile == 0, "a torn batch: \(before) interactions")
         #expect(before >= acked * perFile && before <= started * perFile, "acked \(acked), found \(before / perFile)")
     }
+
+    /// SIGKILL during refresh: the database reopens on the old or the new version, serves it,
+    /// and keeps only the current version's files; no interaction is lost.
+    @Test func killDuringRefreshLeavesAServableVersion() throws {
+        let exe = try #require(builtExecutable(named: "vecdb"))
+        let db = dir.file("refresh-db")
+        let file = try interactionFile("r.csv", users: 0..<300)
+        #expect(try vecdb("recommend", "ingest", db, "movies", "--interactions", file).status == 0)
+        #expect(try vecdb("recommend", "train", db, "movies", "--model", "randproj").status == 0)
+        var g = SystemRandomNumberGenerator()
+        var lastVersion = 1
+        for _ in 0..<5 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = ["recommend", "refresh", db, "movies"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(UInt32.random(in: 5_000...200_000, using: &g))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let served = try vecdb("recommend", "user", db, "movies", "7", "-k", "3", "--json")
+            #expect(served.status == 0, "\(served.stderr)")
+            let version = served.stdout.split(separator: ",").first { $0.contains("\"version\"") }
+                .flatMap { Int($0.split(separator: ":").last?.filter(\.isNumber) ?? "") }
+            let v = try #require(version, "\(served.stdout)")
+            #expect(v == lastVersion || v == lastVersion + 1)
+            lastVersion = v
+            let files = try FileManager.default.contentsOfDirectory(atPath: db + "/.recommenders/movies")
+            #expect(files.filter { $0.hasPrefix("model-") }.count == 1, "\(files)")
+        }
+        let one = try interactionFile("one.csv", users: 0..<1)
+        let check = try vecdb("recommend", "ingest", db, "movies", "--interactions", one, "--json")
+        #expect(check.stdout.contains("\"total_interactions\":1806"), "\(check.stdout)")
+    }
 }
