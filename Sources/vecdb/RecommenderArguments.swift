@@ -42,7 +42,9 @@ struct RecommenderArguments: ParsableArguments {
             return
         }
         for (n, r) in list.items.enumerated() {
-            Swift.print(String(format: "%3d  %-10@ %9.4f  %@", n + 1, r.key.description, r.score, r.title ?? ""))
+            let key = r.key.description
+            let padded = key + String(repeating: " ", count: max(0, 10 - key.count))
+            Swift.print(String(format: "%3d  ", n + 1) + padded + String(format: " %9.4f  ", r.score) + (r.title ?? ""))
         }
         if !list.skipped.isEmpty {
             Swift.print("skipped (unknown): " + list.skipped.map(\.description).joined(separator: ", "))
