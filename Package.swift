@@ -111,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VecDBRecommendTests",
-            dependencies: ["VecDBRecommend", "VecDBStorage", "VecDBKernels", "CVecDBKernels", "VecDBTestSupport"]
+            dependencies: ["VecDBRecommend", "VecDB", "VecDBStorage", "VecDBKernels", "CVecDBKernels", "VecDBTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -29,6 +29,8 @@ package enum BenchHarness {
                 try Peers.run(["--kind", "gemm", "--output", o.output, "--threads", String(o.threads), "--sizes", o.sizes])
             }
             GemmBenchmark.summarize(mine, rows: out.rows(), threads: o.threads)
+        case .recommend:
+            throw VecDBError(.unsupported, "the recommend benchmark runs in the shell: vecdb bench recommend")
         case .cnn:
             try CNNBenchmark(epochs: o.epochs, batchSize: o.batchSize, threads: o.threads).run(out, checkpoint: o.checkpoint)
         case .hnsw:

@@ -14,9 +14,12 @@ package enum BenchKind: String, CaseIterable, Sendable {
     case gemm
     /// A small CNN trained on Fashion-MNIST.
     case cnn
+    /// The recommender's query latency (`vecdb bench recommend`; run by the shell, which links
+    /// `VecDBRecommend`).
+    case recommend
 
     /// Whether the kind measures searches and so needs vectors (`dataset`, or `base` and `queries`).
-    package var needsVectors: Bool { ![.storage, .gemm, .cnn].contains(self) }
+    package var needsVectors: Bool { ![.storage, .gemm, .cnn, .recommend].contains(self) }
 }
 
 /// The settings of one `vecdb bench` run, as the shell's flags give them.

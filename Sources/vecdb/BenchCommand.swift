@@ -3,6 +3,7 @@ import Foundation
 import VecDBBench
 import VecDBDatasets
 import VecDBKernels
+import VecDBRecommend
 
 /// `vecdb bench KIND --dataset NAME --threads N --output FILE [--peers]`.
 struct BenchCommand: ParsableCommand {
@@ -110,7 +111,17 @@ struct BenchCommand: ParsableCommand {
         guard (1...100).contains(k) else { throw ValidationError("-k must be between 1 and 100 (the ground-truth depth)") }
     }
 
+    @Option(help: "recommend: the model (\(ModelRegistry.names.joined(separator: ", ")), randproj).")
+    var model = "ease"
+
+    @Option(help: "recommend: an interaction file instead of --dataset (RecBole .inter or CSV).")
+    var interactions: String?
+
     func run() throws {
+        if kind == .recommend {
+            try RecommendBenchmark(dataset: dataset, interactions: interactions, model: model, k: k, output: output).run()
+            return
+        }
         try BenchHarness.run(options)
     }
 

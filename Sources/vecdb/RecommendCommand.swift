@@ -4,7 +4,7 @@ import ArgumentParser
 struct RecommendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recommend",
-        abstract: "Train and evaluate recommenders over interactions.",
-        subcommands: [Eval.self]
+        abstract: "Record interactions, train, serve and evaluate recommenders.",
+        subcommands: [Ingest.self, Train.self, User.self, Similar.self, History.self, Refresh.self, Eval.self]
     )
 }

@@ -1,0 +1,73 @@
+import VecDB
+import VecDBKernels
+
+extension Recommender {
+    /// Stores item features as payloads of the `NAME.items` collection (one record per item,
+    /// replacing an earlier one): `title`, `genres` (an array, for display), `genre` (an object with one `true` field per
+    /// genre, for filters such as `exists genre.Comedy`), `year` (a number, from a
+    /// `release_year`/`year` column or a trailing "(1995)" in the title) and every other column
+    /// as a string. The current version is republished with the new payloads.
+    ///
+    /// - Parameter records: items from ``ItemFileReader``.
+    /// - Throws: collection errors (I/O).
+    /// - Complexity: O(records).
+    public func ingestItems(_ records: [EntityRecord]) throws(VecDBError) {
+        if records.isEmpty { return }
+        let c: Collection
+        if let existing = try? database.collection(itemCollectionName) {
+            c = existing
+        } else {
+            c = try database.createCollection(itemCollectionName, dimension: 1, metric: .l2)
+        }
+        try c.upsert(records.map { Record(key: $0.key, vector: [0], payload: Self.payload(of: $0)) })
+        try c.flush()
+        try publishing.withLock { (_: inout Void) throws(VecDBError) in
+            guard let s = published.withLock({ $0 }) else { return }
+            let cp = ModelCheckpoint(version: s.version, kind: s.kind, params: s.params, itemKeys: s.itemKeys, body: [])
+            let space = s.spaces.keys.first ?? "collab"
+            let snap = try makeSnapshot(cp, model: s.model, space: space, build: false)
+            published.withLock { $0 = snap }
+        }
+    }
+
+    /// The payload stored for an item record.
+    static func payload(of r: EntityRecord) -> Payload {
+        var o: [String: Payload] = [:]
+        for (name, value) in r.attributes { o[name] = .string(value) }
+        if let t = r.title { o["title"] = .string(t) }
+        o["genres"] = .array(r.genres.map { .string($0) })
+        o["genre"] = .object(Dictionary(r.genres.map { (fieldName($0), Payload.bool(true)) }, uniquingKeysWith: { a, _ in a }))
+        if let y = year(of: r) { o["year"] = .number(Double(y)) }
+        return .object(o)
+    }
+
+    /// A genre as a filter path name: characters outside `A-Z a-z 0-9 _ -` become `_`, and a
+    /// leading digit or `-` gets a `_` before it.
+    static func fieldName(_ genre: String) -> String {
+        let allowed = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-") }
+        let s = String(genre.map { allowed($0) ? $0 : "_" })
+        guard let first = s.first, first.isLetter || first == "_" else { return "_" + s }
+        return s
+    }
+
+    static func year(of r: EntityRecord) -> Int? {
+        for name in ["release_year", "year"] {
+            if let v = r.attributes[name], let y = Int(String(v.filter { !$0.isWhitespace })) { return y }
+        }
+        guard let t = r.title.map({ String($0.reversed().drop(while: \.isWhitespace).reversed()) }), t.hasSuffix(")"), t.count >= 6
+        else { return nil }
+        let digits = t.dropLast().suffix(4)
+        guard t.dropLast(5).hasSuffix("(") else { return nil }
+        return Int(digits)
+    }
+
+    /// Every item's payload from `NAME.items`.
+    func itemPayloads() throws(VecDBError) -> [Key: Payload] {
+        guard let c = try? database.collection(itemCollectionName) else { return [:] }
+        var out: [Key: Payload] = [:]
+        for r in try c.snapshot().records() {
+            if let p = r.payload { out[r.key] = p }
+        }
+        return out
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import VecDB
+import VecDBRecommend
+
+extension RecommendCommand {
+    /// `vecdb recommend ingest DB NAME --interactions F [--items F]`.
+    struct Ingest: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record interactions (one atomic, fsynced batch per file) and item features.")
+
+        @OptionGroup var target: RecommenderArguments
+
+        @Option(help: "An interaction file: RecBole .inter, or CSV with a header row.")
+        var interactions: String?
+
+        @Option(help: "An item file: RecBole .item, or CSV (movieId,title,genres).")
+        var items: String?
+
+        @Option(help: "The CSV's user column.")
+        var userColumn = "userId"
+
+        @Option(help: "The CSV's item column.")
+        var itemColumn = "movieId"
+
+        func validate() throws {
+            if interactions == nil && items == nil { throw ValidationError("give --interactions, --items or both") }
+        }
+
+        func run() throws {
+            do throws(VecDBError) {
+                let data = try interactions.map { (p: String) throws(VecDBError) in
+                    try InteractionFileReader.read(p, columns: InteractionColumns(user: userColumn, item: itemColumn))
+                }
+                let records = try items.map { (p: String) throws(VecDBError) in try ItemFileReader.read(p, keyColumn: itemColumn) }
+                let (db, rec) = try target.open()
+                defer { db.close() }
+                if let data { try rec.record(data) }
+                if let records { try rec.ingestItems(records) }
+                if target.json {
+                    let obj: Payload = [
+                        "interactions": .number(Double(data?.count ?? 0)), "items": .number(Double(records?.count ?? 0)),
+                        "total_interactions": .number(Double(rec.log.count)),
+                    ]
+                    print(obj.jsonText)
+                } else {
+                    print("recorded \(data?.count ?? 0) interactions (\(rec.log.count) in all), \(records?.count ?? 0) items")
+                }
+            } catch {
+                throw error.exit
+            }
+        }
+    }
+}
