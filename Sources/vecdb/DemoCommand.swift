@@ -3,9 +3,12 @@ import Foundation
 import VecDB
 import VecDBDatasets
 import VecDBKernels
+import VecDBRecommend
 
 /// `vecdb demo`: Fashion-MNIST in a real database, nearest-neighbour queries with their class
-/// labels, filtered search, and recall against exact search.
+/// labels, filtered search, and recall against exact search; then MovieLens-100K: models
+/// evaluated beside the baselines, similar movies, and a user's history beside their
+/// recommendations.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo", abstract: "Run the Fashion-MNIST demo on real data.")
 
@@ -19,6 +22,9 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Test images used for recall and 1-NN accuracy.")
     var evaluate: Int = 1000
+
+    @Flag(help: "Skip the MovieLens-100K recommender part.")
+    var skipRecommender = false
 
     func run() throws {
         let catalog = DatasetCatalog()
@@ -131,5 +137,7 @@ struct DemoCommand: ParsableCommand {
                 format: "trained and built in %.1f s; drift %.3f (1 = the data the centroids were trained on)",
                 Date().timeIntervalSince(t), c.indexDrift ?? .nan))
         for nprobe in [4, 16] { try measure("nprobe=\(nprobe)") { try c.search($0, k: 10, options: SearchOptions(width: nprobe)) } }
+
+        if !skipRecommender { try runRecommender(in: database) }
     }
 }
