@@ -75,9 +75,9 @@ public enum DeepModelTrainer {
             let model = try MultVAETrainer.fit(variant, train: split.train, epochs: best.epoch, configuration: c)
             var params: [String: Double] = [
                 "epochs": Double(best.epoch), "hidden": Double(c.hidden), "latent": Double(c.latent),
-                "dropout": Double(c.inputDropout), "lr": Double(c.learningRate), "batch": Double(c.batchSize),
+                "dropout": Double("\(c.inputDropout)") ?? 0, "lr": Double("\(c.learningRate)") ?? 0, "batch": Double(c.batchSize),
             ]
-            if variant == .vae { params["beta_cap"] = Double(c.betaCap) }
+            if variant == .vae { params["beta_cap"] = Double("\(c.betaCap)") ?? 0 }
             return TrainedDeepModel(
                 kind: kind, params: params, model: model, trainSeconds: BaselineTrainer.seconds(clock.now - start),
                 selectionSeconds: selection, validationNDCG10: best.ndcg)
@@ -96,7 +96,7 @@ public enum DeepModelTrainer {
             let model = try TwoTowerTrainer.fit(train: split.train, itemFeatures: itemFeatures, epochs: best.epoch, configuration: c)
             var params = model.params
             params["epochs"] = Double(best.epoch)
-            params["lr"] = Double(c.learningRate)
+            params["lr"] = Double("\(c.learningRate)") ?? 0
             return TrainedDeepModel(
                 kind: kind, params: params, model: model, trainSeconds: BaselineTrainer.seconds(clock.now - start),
                 selectionSeconds: selection, validationNDCG10: best.ndcg)

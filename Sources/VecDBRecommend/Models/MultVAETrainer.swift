@@ -28,9 +28,9 @@ public struct MultVAEConfiguration: Sendable, Equatable {
     /// The most epochs tried on the validation split.
     public var maxEpochs = 120
     /// Validation NDCG@10 is measured every this many epochs.
-    public var evaluateEvery = 5
+    public var evaluateEvery = 2
     /// Selection stops after this many measurements without a better NDCG@10.
-    public var patience = 4
+    public var patience = 6
     /// The seed of initialisation, batching, dropout and the VAE's noise.
     public var seed: UInt64 = 1
 

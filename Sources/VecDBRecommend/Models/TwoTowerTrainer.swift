@@ -40,7 +40,7 @@ public struct TwoTowerConfiguration: Sendable, Equatable {
     /// The most epochs tried on the validation split.
     public var maxEpochs = 40
     /// Validation NDCG@10 is measured every this many epochs.
-    public var evaluateEvery = 2
+    public var evaluateEvery = 1
     /// Selection stops after this many measurements without a better NDCG@10.
     public var patience = 3
     /// The seed of initialisation and sampling.
@@ -108,10 +108,21 @@ public enum TwoTowerTrainer {
     static func sampleHistory(_ row: ArraySlice<Int32>, excluding positive: Int32, _ limit: Int, _ rng: inout SeededGenerator)
         -> [Int32]
     {
-        var items = row.filter { $0 != positive }
-        guard items.count > limit else { return items }
-        for k in 0..<limit { items.swapAt(k, k + Int(rng.next() % UInt64(items.count - k))) }
-        return Array(items[0..<limit])
+        let others = row.count - (row.contains(positive) ? 1 : 0)
+        guard others > limit else { return row.filter { $0 != positive } }
+        // Rejection-free draw of `limit` distinct positions among the row (positive skipped).
+        var items = Array(row)
+        var out: [Int32] = []
+        out.reserveCapacity(limit)
+        var n = items.count
+        while out.count < limit && n > 0 {
+            let k = Int(rng.next() % UInt64(n))
+            let v = items[k]
+            items.swapAt(k, n - 1)
+            n -= 1
+            if v != positive { out.append(v) }
+        }
+        return out
     }
 
     /// The towers being trained. Item tables are dense parameters: catalogues here are small.
@@ -162,10 +173,14 @@ public enum TwoTowerTrainer {
             let d = configuration.embeddingWidth
             let w = d + featureWidth
             var x = Tensor(zeros: [ids.count, w])
-            for (r, i) in ids.enumerated() {
-                let o = Int(i) * d
-                for j in 0..<d { x.storage[r * w + j] = itemTable.value.storage[o + j] }
-                if let f = features?[Int(i)] { for j in 0..<featureWidth { x.storage[r * w + d + j] = f[j] } }
+            itemTable.value.storage.withUnsafeBufferPointer { table in
+                x.storage.withUnsafeMutableBufferPointer { out in
+                    for (r, i) in ids.enumerated() {
+                        let o = Int(i) * d
+                        for j in 0..<d { out[r * w + j] = table[o + j] }
+                        if let f = features?[Int(i)] { for j in 0..<featureWidth { out[r * w + d + j] = f[j] } }
+                    }
+                }
             }
             return x
         }
@@ -181,9 +196,13 @@ public enum TwoTowerTrainer {
             let gx = try item1.backward(try itemReLU.backward(try item2.backward(try itemNorm.backward(g))))
             let d = configuration.embeddingWidth
             let w = d + featureWidth
-            for (r, i) in ids.enumerated() {
-                let o = Int(i) * d
-                for j in 0..<d { itemTable.gradient.storage[o + j] += gx.storage[r * w + j] }
+            gx.storage.withUnsafeBufferPointer { g in
+                itemTable.gradient.storage.withUnsafeMutableBufferPointer { table in
+                    for (r, i) in ids.enumerated() {
+                        let o = Int(i) * d
+                        for j in 0..<d { table[o + j] += g[r * w + j] }
+                    }
+                }
             }
         }
 
@@ -198,11 +217,15 @@ public enum TwoTowerTrainer {
             let b = positives.count
             let d = configuration.embeddingWidth
             var pooled = Tensor(zeros: [b, d])
-            for (r, h) in histories.enumerated() where !h.isEmpty {
-                let scale = 1 / Float(h.count)
-                for i in h {
-                    let o = Int(i) * d
-                    for j in 0..<d { pooled.storage[r * d + j] += historyTable.value.storage[o + j] * scale }
+            historyTable.value.storage.withUnsafeBufferPointer { table in
+                pooled.storage.withUnsafeMutableBufferPointer { out in
+                    for (r, h) in histories.enumerated() where !h.isEmpty {
+                        let scale = 1 / Float(h.count)
+                        for i in h {
+                            let o = Int(i) * d
+                            for j in 0..<d { out[r * d + j] += table[o + j] * scale }
+                        }
+                    }
                 }
             }
             let q = try userNorm.forward(
@@ -229,11 +252,15 @@ public enum TwoTowerTrainer {
                 try itemTowerBackward(positives, r.itemGradient)
             }
             let gPooled = try user1.backward(try userReLU.backward(try user2.backward(try userNorm.backward(gq))))
-            for (r, h) in histories.enumerated() where !h.isEmpty {
-                let scale = 1 / Float(h.count)
-                for i in h {
-                    let o = Int(i) * d
-                    for j in 0..<d { historyTable.gradient.storage[o + j] += gPooled.storage[r * d + j] * scale }
+            gPooled.storage.withUnsafeBufferPointer { g in
+                historyTable.gradient.storage.withUnsafeMutableBufferPointer { table in
+                    for (r, h) in histories.enumerated() where !h.isEmpty {
+                        let scale = 1 / Float(h.count)
+                        for i in h {
+                            let o = Int(i) * d
+                            for j in 0..<d { table[o + j] += g[r * d + j] * scale }
+                        }
+                    }
                 }
             }
             return loss
@@ -248,7 +275,7 @@ public enum TwoTowerTrainer {
                 user1: DenseLayerWeights(user1, activation: .relu), user2: DenseLayerWeights(user2, activation: .identity),
                 itemVectors: v.storage,
                 params: [
-                    "temperature": Double(c.temperature), "embedding": Double(c.embeddingWidth), "hidden": Double(c.hidden),
+                    "temperature": Double("\(c.temperature)") ?? 0, "embedding": Double(c.embeddingWidth), "hidden": Double(c.hidden),
                     "output": Double(c.output), "batch": Double(c.batchSize), "features": Double(featureWidth),
                 ])
         }
