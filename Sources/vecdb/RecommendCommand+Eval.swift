@@ -33,7 +33,11 @@ extension RecommendCommand {
         @Option(help: "The CSV's item column.")
         var itemColumn = "movieId"
 
-        @Option(help: "Models, comma-separated: \(BaselineKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(
+            help: """
+                Models, comma-separated: \((BaselineKind.allCases.map(\.rawValue) + DeepModelKind.allCases.map(\.rawValue))
+                .joined(separator: ", ")).
+                """)
         var models = BaselineKind.allCases.map(\.rawValue).joined(separator: ",")
 
         @Option(help: "Seed of the split (the validation split uses seed + 1).")
@@ -64,10 +68,29 @@ extension RecommendCommand {
             }
         }
 
-        func kinds() throws(VecDBError) -> [BaselineKind] {
-            var out: [BaselineKind] = []
+        /// A model the command trains: a baseline or a deep model.
+        enum ModelChoice: Equatable {
+            case baseline(BaselineKind)
+            case deep(DeepModelKind)
+        }
+
+        func kinds() throws(VecDBError) -> [ModelChoice] {
+            var out: [ModelChoice] = []
             for name in models.split(separator: ",") {
-                let k = try BaselineKind(parsing: String(name).trimmingCharacters(in: .whitespaces))
+                let text = String(name).trimmingCharacters(in: .whitespaces)
+                let k: ModelChoice
+                if let deep = DeepModelKind(parsing: text) {
+                    k = .deep(deep)
+                } else {
+                    do {
+                        k = .baseline(try BaselineKind(parsing: text))
+                    } catch {
+                        throw VecDBError(
+                            .invalidArgument,
+                            "unknown model '\(text)'; known models: "
+                                + (BaselineKind.allCases.map(\.rawValue) + DeepModelKind.allCases.map(\.rawValue)).joined(separator: ", "))
+                    }
+                }
                 if !out.contains(k) { out.append(k) }
             }
             if out.isEmpty { throw VecDBError(.invalidArgument, "--models is empty") }
@@ -102,11 +125,13 @@ extension RecommendCommand {
             let data = try InteractionFileReader.read(
                 interactionPath,
                 columns: InteractionColumns(user: userColumn, item: itemColumn))
+            var records: [EntityRecord] = []
             if let itemPath {
-                let records = try ItemFileReader.read(itemPath, keyColumn: itemColumn)
+                records = try ItemFileReader.read(itemPath, keyColumn: itemColumn)
                 printError("read \(records.count) item records from \(itemPath)")
             }
             let matrix = InteractionMatrix(data)
+            let features = ItemFeatures.genres(records, itemKeys: matrix.itemKeys)
             guard matrix.itemCount > 0, matrix.userCount > 0 else {
                 throw VecDBError(.invalidArgument, "\(interactionPath) holds no interactions")
             }
@@ -119,11 +144,23 @@ extension RecommendCommand {
             var lines: [String] = []
             var rows: [RecommendEvalRow] = []
             for kind in kinds {
-                let trained = try BaselineTrainer.train(kind, split: split, validationSeed: seed &+ 1, threads: threads)
-                let metrics = evaluator.evaluate(trained.model, threads: threads)
-                let row = RecommendEvalRow(
-                    dataset: name, model: kind.rawValue, params: trained.params, metrics: metrics,
-                    trainSeconds: trained.trainSeconds, threads: threads)
+                let row: RecommendEvalRow
+                switch kind {
+                case .baseline(let kind):
+                    let trained = try BaselineTrainer.train(kind, split: split, validationSeed: seed &+ 1, threads: threads)
+                    let metrics = evaluator.evaluate(trained.model, threads: threads)
+                    row = RecommendEvalRow(
+                        dataset: name, model: kind.rawValue, params: trained.params, metrics: metrics,
+                        trainSeconds: trained.trainSeconds, threads: threads)
+                case .deep(let kind):
+                    let trained = try DeepModelTrainer.train(
+                        kind, split: split, validationSeed: seed &+ 1, itemFeatures: features, threads: threads,
+                        log: { printError($0) })
+                    let metrics = evaluator.evaluate(trained.model, threads: threads)
+                    row = RecommendEvalRow(
+                        dataset: name, model: kind.rawValue, params: trained.params, metrics: metrics,
+                        trainSeconds: trained.trainSeconds, threads: threads)
+                }
                 rows.append(row)
                 lines.append(try Self.line(row))
             }
