@@ -203,14 +203,14 @@ extension RecommendCommand {
             }
             func pm(_ v: Double, _ se: Double) -> String { String(format: "%.4f ± %.4f", v, se) }
             var out =
-                pad("model", 11) + pad("params", 28) + pad("users", 6, left: false) + pad("items", 7, left: false) + "  "
+                pad("model", 19) + pad("params", 28) + pad("users", 6, left: false) + pad("items", 7, left: false) + "  "
                 + ["ndcg@10", "ndcg@20", "recall@10", "recall@20"].map { pad($0, 17) }.joined()
                 + pad("cov@20", 7, left: false) + pad("train s", 9, left: false)
             for r in rows {
                 let params = r.params.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%g", $0.value))" }
                     .joined(separator: " ")
                 out +=
-                    "\n" + pad(r.model, 11) + pad(params, 28) + pad("\(r.users)", 6, left: false) + pad("\(r.items)", 7, left: false)
+                    "\n" + pad(r.model, 19) + pad(params, 28) + pad("\(r.users)", 6, left: false) + pad("\(r.items)", 7, left: false)
                     + "  "
                     + [
                         pm(r.ndcg10, r.ndcg10SE), pm(r.ndcg20, r.ndcg20SE), pm(r.recall10, r.recall10SE),
