@@ -21,6 +21,8 @@ package struct RecommendEvalRow: Codable, Sendable, Equatable {
     package var coverage20SE: Double
     package var trainSeconds: Double
     package var threads: Int
+    /// `"strong"` for the strong-generalisation protocol; absent for the per-user 80/20 split.
+    package var evaluationProtocol: String?
 
     enum CodingKeys: String, CodingKey {
         case system, benchmark, dataset, model, params, users, items
@@ -36,13 +38,15 @@ package struct RecommendEvalRow: Codable, Sendable, Equatable {
         case coverage20SE = "coverage_20_se"
         case trainSeconds = "train_seconds"
         case threads
+        case evaluationProtocol = "protocol"
     }
 
     /// The row of `metrics` for VecDB's model `model`.
     package init(
         dataset: String, model: String, params: [String: Double], metrics m: RankingMetrics, trainSeconds: Double,
-        threads: Int, system: String = "vecdb"
+        threads: Int, system: String = "vecdb", evaluationProtocol: String? = nil
     ) {
+        self.evaluationProtocol = evaluationProtocol
         self.system = system
         benchmark = "recommend-eval"
         self.dataset = dataset

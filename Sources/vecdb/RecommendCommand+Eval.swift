@@ -52,7 +52,21 @@ extension RecommendCommand {
         @Flag(help: "Also run the Python peers (Benchmarks/peers.sh --kind recommend) on the same split files.")
         var peers = false
 
+        @Option(
+            name: .customLong("protocol"),
+            help: """
+                weak: every user's items split 80/20 (default). strong: 10% of users held out entirely, \
+                models fitted on the others, then scored from 80% of each held-out user's history (fold-in).
+                """)
+        var evaluationProtocol = "weak"
+
         func validate() throws {
+            guard ["weak", "strong"].contains(evaluationProtocol) else {
+                throw ValidationError("--protocol must be weak or strong, got '\(evaluationProtocol)'")
+            }
+            if evaluationProtocol == "strong" && peers {
+                throw ValidationError("the peers run the weak protocol only; drop --peers with --protocol strong")
+            }
             if (dataset == nil) == (interactions == nil) {
                 throw ValidationError("give exactly one of --dataset and --interactions")
             }
@@ -72,6 +86,14 @@ extension RecommendCommand {
         enum ModelChoice: Equatable {
             case baseline(BaselineKind)
             case deep(DeepModelKind)
+
+            /// The name `--models` takes and rows carry.
+            var name: String {
+                switch self {
+                case .baseline(let k): return k.rawValue
+                case .deep(let k): return k.rawValue
+                }
+            }
         }
 
         func kinds() throws(VecDBError) -> [ModelChoice] {
@@ -120,6 +142,7 @@ extension RecommendCommand {
         }
 
         func evaluate() throws(VecDBError) {
+            if evaluationProtocol == "strong" { return try evaluateStrong() }
             let kinds = try kinds()
             let (name, interactionPath, itemPath) = try sources()
             let data = try InteractionFileReader.read(
@@ -164,6 +187,12 @@ extension RecommendCommand {
                 rows.append(row)
                 lines.append(try Self.line(row))
             }
+            try write(lines)
+            print(Self.table(rows))
+        }
+
+        /// Writes the JSON lines to `--output` (replacing it).
+        func write(_ lines: [String]) throws(VecDBError) {
             do {
                 try FileManager.default.createDirectory(
                     atPath: (output as NSString).deletingLastPathComponent.isEmpty
@@ -173,7 +202,6 @@ extension RecommendCommand {
             } catch {
                 throw VecDBError(.io, "cannot write \(output): \(error.localizedDescription)", path: output)
             }
-            print(Self.table(rows))
         }
 
         /// The data set's name and its interaction and item files.

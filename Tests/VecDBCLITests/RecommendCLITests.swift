@@ -51,6 +51,25 @@ struct RecommendCLITests {
         #expect(train.count > test.count && test.count > 1)
     }
 
+    @Test func strongProtocolScoresOnlyHeldOutUsers() throws {
+        let output = dir.file("strong.jsonl")
+        let r = try vecdb([
+            "recommend", "eval", "--interactions", try ratings(), "--models", "popularity,ease", "--protocol", "strong",
+            "--seed", "42", "--output", output,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 2)
+        for row in rows {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(row.utf8)) as? [String: Any])
+            #expect(object["protocol"] as? String == "strong")
+            // 10 % of 40 users are held out, and only they are scored.
+            #expect(object["users"] as? Int == 4)
+        }
+        let bad = try vecdb(["recommend", "eval", "--interactions", try ratings(), "--protocol", "strong", "--peers", "--output", output])
+        #expect(bad.status != 0 && bad.stderr.contains("weak protocol only"), "\(bad.stderr)")
+    }
+
     @Test func unknownModelListsTheKnownOnes() throws {
         let r = try vecdb(["recommend", "eval", "--interactions", try ratings(), "--models", "ease,als", "--output", dir.file("x.jsonl")])
         #expect(r.status != 0)
