@@ -21,7 +21,7 @@ struct ServingTests {
         return (db, rec)
     }
 
-    @Test(arguments: ["popularity", "itemknn", "ease", PlantedEmbeddingModel.kindName])
+    @Test(arguments: ["popularity", "itemknn", "ease", PlantedEmbeddingModel.kindName, "mult-dae", "two-tower"])
     func recommendEqualsBruteForce(model: String) throws {
         let dir = TemporaryDirectory()
         let (_, rec) = try Self.make(model, dir: dir)
@@ -134,6 +134,21 @@ struct ServingTests {
         #expect(filtered.keys == expectedComedy.map { snap.itemKeys[$0] })
     }
 
+    @Test(arguments: ["mult-dae", "two-tower"])
+    func deepModelsServeSimilarItemsFromTheirEmbeddings(model: String) throws {
+        let dir = TemporaryDirectory()
+        let (_, rec) = try Self.make(model, dir: dir)
+        let snap = try rec.snapshot()
+        #expect(snap.spaceNames == ["collab"])
+        let embedder = try #require(snap.model as? any EmbeddingScorer)
+        let vectors = embedder.itemEmbeddings()
+        let item: Key = .int(11)
+        let i = try #require(snap.itemIndex[item])
+        let scores = vectors.map { F.dot($0, vectors[Int(i)]) }
+        let expected = F.bruteForce(scores, allowed: { snap.itemKeys[$0] != item }, k: 6).map { snap.itemKeys[$0] }
+        #expect(try rec.similarItems(to: item, k: 6).keys == expected)
+    }
+
     @Test func typedErrors() throws {
         let dir = TemporaryDirectory()
         let (db, rec) = try Self.make(PlantedEmbeddingModel.kindName, dir: dir)
@@ -179,7 +194,7 @@ struct ServingTests {
         #expect(db.collectionNames().contains("movies.items.collab.v2"))
     }
 
-    @Test(arguments: ["ease", PlantedEmbeddingModel.kindName])
+    @Test(arguments: ["ease", PlantedEmbeddingModel.kindName, "mult-vae", "two-tower"])
     func reopenServesTheSame(model: String) throws {
         let dir = TemporaryDirectory()
         var answers: [RecommendationList] = []

@@ -12,12 +12,32 @@ extension MultVAEModel {
     ///
     /// - Throws: ``VecDBError/Code/io`` from the file layer.
     public func save(to path: String) throws(VecDBError) {
+        try Checkpoint.save(checkpointTensors, metadata: checkpointMetadata, to: path)
+    }
+
+    /// The checkpoint's bytes, as ``save(to:)`` writes them (serving keeps them in its version
+    /// files).
+    public func checkpointBytes() -> [UInt8] {
+        Checkpoint.encode(checkpointTensors, metadata: checkpointMetadata)
+    }
+
+    /// Reads a model from ``checkpointBytes()``.
+    ///
+    /// - Throws: as ``load(from:)``.
+    public static func load(checkpoint bytes: [UInt8]) throws(VecDBError) -> MultVAEModel {
+        try model(from: try Checkpoint.decode(bytes), path: "<checkpoint>")
+    }
+
+    var checkpointTensors: [String: Tensor] {
         var tensors: [String: Tensor] = [:]
         for (name, layer) in [("enc1", enc1), ("enc2", enc2), ("dec1", dec1), ("dec2", dec2)] {
             tensors.merge(layer.tensors(name)) { a, _ in a }
         }
-        try Checkpoint.save(
-            tensors, metadata: ["model": variant.rawValue, "model_format_version": Self.checkpointFormatVersion], to: path)
+        return tensors
+    }
+
+    var checkpointMetadata: [String: String] {
+        ["model": variant.rawValue, "model_format_version": Self.checkpointFormatVersion]
     }
 
     /// Reads a model written by ``save(to:)``.
@@ -25,7 +45,10 @@ extension MultVAEModel {
     /// - Throws: ``VecDBError/Code/malformedFile`` for another model or format version, a
     ///   missing tensor or sizes that do not chain; file errors from ``VecDBNN/Checkpoint/load(_:)``.
     public static func load(from path: String) throws(VecDBError) -> MultVAEModel {
-        let contents = try Checkpoint.load(path)
+        try model(from: try Checkpoint.load(path), path: path)
+    }
+
+    static func model(from contents: Checkpoint.Contents, path: String) throws(VecDBError) -> MultVAEModel {
         guard let name = contents.metadata["model"], let variant = Variant(rawValue: name) else {
             throw VecDBError(
                 .malformedFile, "\(path): not a Mult-DAE/VAE checkpoint (model '\(contents.metadata["model"] ?? "none")')", path: path)

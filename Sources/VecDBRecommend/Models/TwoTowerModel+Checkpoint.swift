@@ -13,12 +13,33 @@ extension TwoTowerModel {
     ///
     /// - Throws: ``VecDBError/Code/io`` from the file layer.
     public func save(to path: String) throws(VecDBError) {
+        try Checkpoint.save(try checkpointTensors(), metadata: checkpointMetadata, to: path)
+    }
+
+    /// The checkpoint's bytes, as ``save(to:)`` writes them (serving keeps them in its version
+    /// files).
+    public func checkpointBytes() throws(VecDBError) -> [UInt8] {
+        Checkpoint.encode(try checkpointTensors(), metadata: checkpointMetadata)
+    }
+
+    /// Reads a model from ``checkpointBytes()``.
+    ///
+    /// - Throws: as ``load(from:)``.
+    public static func load(checkpoint bytes: [UInt8]) throws(VecDBError) -> TwoTowerModel {
+        try model(from: try Checkpoint.decode(bytes), path: "<checkpoint>")
+    }
+
+    func checkpointTensors() throws(VecDBError) -> [String: Tensor] {
         var tensors = user1.tensors("user1").merging(user2.tensors("user2")) { a, _ in a }
         tensors["user.history"] = try Tensor(shape: [itemCount, embeddingWidth], storage: historyEmbedding)
         tensors["item.vectors"] = try Tensor(shape: [itemCount, dimension], storage: itemVectors)
+        return tensors
+    }
+
+    var checkpointMetadata: [String: String] {
         var metadata = ["model": "two-tower", "model_format_version": Self.checkpointFormatVersion]
         for (k, v) in params { metadata["param." + k] = String(v) }
-        try Checkpoint.save(tensors, metadata: metadata, to: path)
+        return metadata
     }
 
     /// Reads a model written by ``save(to:)``.
@@ -26,7 +47,10 @@ extension TwoTowerModel {
     /// - Throws: ``VecDBError/Code/malformedFile`` for another model or format version, a
     ///   missing tensor or sizes that disagree; file errors from ``VecDBNN/Checkpoint/load(_:)``.
     public static func load(from path: String) throws(VecDBError) -> TwoTowerModel {
-        let contents = try Checkpoint.load(path)
+        try model(from: try Checkpoint.load(path), path: path)
+    }
+
+    static func model(from contents: Checkpoint.Contents, path: String) throws(VecDBError) -> TwoTowerModel {
         guard contents.metadata["model"] == "two-tower" else {
             throw VecDBError(
                 .malformedFile, "\(path): not a two-tower checkpoint (model '\(contents.metadata["model"] ?? "none")')", path: path)

@@ -7,7 +7,7 @@ import VecDBKernels
 /// here, so a deep model plugs in with one ``register(_:)`` call before use.
 public enum ModelRegistry {
     static let kinds = Mutex<[String: ModelKind]>(
-        Dictionary(uniqueKeysWithValues: BaselineModelCodec.kinds.map { ($0.name, $0) }))
+        Dictionary(uniqueKeysWithValues: (BaselineModelCodec.kinds + DeepModelCodec.kinds).map { ($0.name, $0) }))
 
     /// Adds or replaces a model kind.
     ///
