@@ -216,7 +216,8 @@ public struct CollectionSnapshot: Sendable {
 
     /// See ``Collection/search(_:k:options:)``.
     public func search(_ query: [Float], k: Int, options: SearchOptions = .init()) throws(VecDBError) -> [SearchResult] {
-        guard let request = try request(query, k: k, options: options, what: "query") else { return [] }
+        let index = options.exact ? nil : collection.index
+        guard let request = try request(query, k: k, options: options, index: index, what: "query") else { return [] }
         return try Self.results(try collection.engine.search(request, in: snapshot))
     }
 
@@ -225,10 +226,11 @@ public struct CollectionSnapshot: Sendable {
         -> [[SearchResult]]
     {
         if threads < 1 { throw VecDBError(.invalidArgument, "threads must be at least 1, got \(threads)") }
+        let index = options.exact ? nil : collection.index
         var requests: [SearchRequest] = []
         requests.reserveCapacity(queries.count)
         for (i, q) in queries.enumerated() {
-            guard let r = try request(q, k: k, options: options, what: "query \(i)") else {
+            guard let r = try request(q, k: k, options: options, index: index, what: "query \(i)") else {
                 return queries.map { _ in [] }
             }
             requests.append(r)
@@ -237,8 +239,11 @@ public struct CollectionSnapshot: Sendable {
     }
 
     /// Validates a query and compiles its options into the engine's request; nil when `k` is 0.
-    func request(_ query: [Float], k: Int, options: SearchOptions, what: String) throws(VecDBError) -> SearchRequest? {
-        let index = options.exact ? nil : collection.index
+    /// - Parameter index: the collection's index as read once for the query or batch (nil when
+    ///   `options.exact`).
+    func request(
+        _ query: [Float], k: Int, options: SearchOptions, index: IndexOptions?, what: String
+    ) throws(VecDBError) -> SearchRequest? {
         if let width = options.width, width < 1 {
             let name: String
             switch index {
