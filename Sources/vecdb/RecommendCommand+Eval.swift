@@ -166,6 +166,7 @@ extension RecommendCommand {
             let evaluator = RankingEvaluator(split)
             var lines: [String] = []
             var rows: [RecommendEvalRow] = []
+            let display = ProgressDisplay()
             for kind in kinds {
                 let row: RecommendEvalRow
                 switch kind {
@@ -178,7 +179,8 @@ extension RecommendCommand {
                 case .deep(let kind):
                     let trained = try DeepModelTrainer.train(
                         kind, split: split, validationSeed: seed &+ 1, itemFeatures: features, threads: threads,
-                        log: { printError($0) })
+                        progress: display.callback)
+                    display.finish()
                     let metrics = evaluator.evaluate(trained.model, threads: threads)
                     row = RecommendEvalRow(
                         dataset: name, model: kind.rawValue, params: trained.params, metrics: metrics,

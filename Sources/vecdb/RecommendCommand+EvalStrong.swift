@@ -22,6 +22,7 @@ extension RecommendCommand.Eval {
                 + "(strong generalisation), folded in from 80% of their history")
         let evaluator = split.evaluator
         var rows: [RecommendEvalRow] = []
+        let display = ProgressDisplay()
         for kind in kinds {
             let model: any ItemScorer
             let params: [String: Double]
@@ -33,7 +34,8 @@ extension RecommendCommand.Eval {
             case .deep(let kind):
                 let trained = try DeepModelTrainer.train(
                     kind, split: split.fit, validationSeed: seed &+ 1, itemFeatures: features, threads: threads,
-                    log: { printError($0) })
+                    progress: display.callback)
+                display.finish()
                 (model, params, seconds) = (trained.model, trained.params, trained.trainSeconds)
             }
             rows.append(

@@ -19,7 +19,9 @@ extension RecommendCommand {
                 let (db, rec) = try target.open()
                 defer { db.close() }
                 let start = Date()
-                let snap = try rec.refresh(threads: threads)
+                let display = ProgressDisplay()
+                let snap = try rec.refresh(threads: threads, progress: display.callback)
+                display.finish()
                 Train.report(snap, seconds: Date().timeIntervalSince(start), json: target.json)
             } catch {
                 throw error.exit

@@ -26,7 +26,9 @@ extension RecommendCommand {
                 let (db, rec) = try target.open()
                 defer { db.close() }
                 let start = Date()
-                let snap = try rec.train(model: model, threads: threads)
+                let display = ProgressDisplay()
+                let snap = try rec.train(model: model, threads: threads, progress: display.callback)
+                display.finish()
                 Self.report(snap, seconds: Date().timeIntervalSince(start), json: target.json)
             } catch {
                 throw error.exit

@@ -61,17 +61,18 @@ public enum DeepModelTrainer {
     ///   - itemFeatures: content features per item index for the two-tower item tower, or nil.
     ///   - grid: the hyper-parameter values tried on the validation split.
     ///   - threads: threads for BLAS and for the validation evaluation.
-    ///   - log: progress lines.
+    ///   - progress: called after every epoch of every phase.
     /// - Returns: the fitted model, its parameters and timings.
     /// - Throws: ``VecDBError`` from the fits.
     public static func train(
         _ kind: DeepModelKind, split: HoldoutSplit, validationSeed: UInt64, itemFeatures: [[Float]]? = nil, grid: DeepModelGrid = .init(),
         threads: Int = 1,
-        log: (String) -> Void = { _ in }
+        progress: (TrainingProgress) -> Void = { _ in }
     ) throws(VecDBError) -> TrainedDeepModel {
         BLAS.setThreads(threads)
         let clock = ContinuousClock()
         let search = clock.now
+        var ticker = ProgressClock(model: kind.rawValue)
         let inner = try split.validation(seed: validationSeed)
         let evaluator = RankingEvaluator(inner)
         var best = (epoch: 0, ndcg: -1.0)
@@ -80,16 +81,28 @@ public enum DeepModelTrainer {
             let variant: MultVAEModel.Variant = kind == .multDAE ? .dae : .vae
             var c = MultVAEConfiguration()
             var chosen = c
-            for decay in grid.weightDecays {
+            for (g, decay) in grid.weightDecays.enumerated() {
                 var candidate = c
                 candidate.weightDecay = decay
                 var run = (epoch: 0, ndcg: -1.0)
                 var sinceBest = 0
-                _ = try MultVAETrainer.fit(variant, train: inner.train, epochs: c.maxEpochs, configuration: candidate) { epoch, model in
-                    guard epoch % c.evaluateEvery == 0 else { return true }
-                    let ndcg = evaluator.evaluate(model, threads: threads).ndcg10.mean
-                    log("\(kind.rawValue) weight decay \(decay): epoch \(epoch) validation ndcg@10 \(ndcg)")
-                    return keepGoing(epoch, ndcg, &run, &sinceBest, patience: c.patience)
+                _ = try MultVAETrainer.fit(variant, train: inner.train, epochs: c.maxEpochs, configuration: candidate) {
+                    epoch, loss, model in
+                    var ndcg: Double?
+                    var going = true
+                    if epoch % c.evaluateEvery == 0 {
+                        let v = evaluator.evaluate(model, threads: threads).ndcg10.mean
+                        going = keepGoing(epoch, v, &run, &sinceBest, patience: c.patience)
+                        ndcg = v
+                    }
+                    let left = remaining(
+                        epoch: epoch, max: c.maxEpochs, run: run, best: best, every: c.evaluateEvery, patience: c.patience,
+                        runsLeft: grid.weightDecays.count - 1 - g, going: going)
+                    progress(
+                        ticker.epochDone(
+                            phase: .selection, setting: "weight_decay=\(decay)", epoch: epoch, epochs: c.maxEpochs, loss: Double(loss),
+                            validation: ndcg, remainingEpochs: left))
+                    return going
                 }
                 if run.ndcg > best.ndcg {
                     best = run
@@ -99,32 +112,43 @@ public enum DeepModelTrainer {
             c = chosen
             let selection = BaselineTrainer.seconds(clock.now - search)
             let start = clock.now
-            let model = try MultVAETrainer.fit(variant, train: split.train, epochs: best.epoch, configuration: c)
-            var params: [String: Double] = [
-                "epochs": Double(best.epoch), "hidden": Double(c.hidden), "latent": Double(c.latent),
-                "dropout": Double("\(c.inputDropout)") ?? 0, "lr": Double("\(c.learningRate)") ?? 0, "batch": Double(c.batchSize),
-            ]
-            params["weight_decay"] = Double("\(c.weightDecay)") ?? 0
-            if variant == .vae { params["beta_cap"] = Double("\(c.betaCap)") ?? 0 }
+            let model = try MultVAETrainer.fit(variant, train: split.train, epochs: best.epoch, configuration: c) { epoch, loss, _ in
+                progress(
+                    ticker.epochDone(
+                        phase: .final, setting: "", epoch: epoch, epochs: best.epoch, loss: Double(loss), validation: nil,
+                        remainingEpochs: best.epoch - epoch))
+                return true
+            }
             return TrainedDeepModel(
-                kind: kind, params: params, model: model, trainSeconds: BaselineTrainer.seconds(clock.now - start),
-                selectionSeconds: selection, validationNDCG10: best.ndcg)
+                kind: kind, params: params(c, variant: variant, epochs: best.epoch), model: model,
+                trainSeconds: BaselineTrainer.seconds(clock.now - start), selectionSeconds: selection, validationNDCG10: best.ndcg)
         case .twoTower, .twoTowerNoLogQ, .twoTowerFull:
             var c = TwoTowerConfiguration()
             c.softmax = kind == .twoTower ? .inBatchLogQ : kind == .twoTowerNoLogQ ? .inBatch : .full
             var chosen = c
-            for temperature in grid.temperatures {
+            for (g, temperature) in grid.temperatures.enumerated() {
                 var candidate = c
                 candidate.temperature = temperature
                 var run = (epoch: 0, ndcg: -1.0)
                 var sinceBest = 0
                 _ = try TwoTowerTrainer.fit(
                     train: inner.train, itemFeatures: itemFeatures, epochs: c.maxEpochs, configuration: candidate
-                ) { epoch, model in
-                    guard epoch % c.evaluateEvery == 0 else { return true }
-                    let ndcg = evaluator.evaluate(model, threads: threads).ndcg10.mean
-                    log("\(kind.rawValue) temperature \(temperature): epoch \(epoch) validation ndcg@10 \(ndcg)")
-                    return keepGoing(epoch, ndcg, &run, &sinceBest, patience: c.patience)
+                ) { epoch, loss, model in
+                    var ndcg: Double?
+                    var going = true
+                    if epoch % c.evaluateEvery == 0 {
+                        let v = evaluator.evaluate(model, threads: threads).ndcg10.mean
+                        going = keepGoing(epoch, v, &run, &sinceBest, patience: c.patience)
+                        ndcg = v
+                    }
+                    let left = remaining(
+                        epoch: epoch, max: c.maxEpochs, run: run, best: best, every: c.evaluateEvery, patience: c.patience,
+                        runsLeft: grid.temperatures.count - 1 - g, going: going)
+                    progress(
+                        ticker.epochDone(
+                            phase: .selection, setting: "temperature=\(temperature)", epoch: epoch, epochs: c.maxEpochs, loss: Double(loss),
+                            validation: ndcg, remainingEpochs: left))
+                    return going
                 }
                 if run.ndcg > best.ndcg {
                     best = run
@@ -134,7 +158,14 @@ public enum DeepModelTrainer {
             c = chosen
             let selection = BaselineTrainer.seconds(clock.now - search)
             let start = clock.now
-            let model = try TwoTowerTrainer.fit(train: split.train, itemFeatures: itemFeatures, epochs: best.epoch, configuration: c)
+            let model = try TwoTowerTrainer.fit(train: split.train, itemFeatures: itemFeatures, epochs: best.epoch, configuration: c) {
+                epoch, loss, _ in
+                progress(
+                    ticker.epochDone(
+                        phase: .final, setting: "", epoch: epoch, epochs: best.epoch, loss: Double(loss), validation: nil,
+                        remainingEpochs: best.epoch - epoch))
+                return true
+            }
             var params = model.params
             params["epochs"] = Double(best.epoch)
             params["lr"] = Double("\(c.learningRate)") ?? 0
@@ -142,6 +173,76 @@ public enum DeepModelTrainer {
                 kind: kind, params: params, model: model, trainSeconds: BaselineTrainer.seconds(clock.now - start),
                 selectionSeconds: selection, validationNDCG10: best.ndcg)
         }
+    }
+
+    /// Continues training a previous version of `kind` on `train` (refresh): no selection, the
+    /// previous version's hyper-parameters, `epochs` more epochs from its weights. Items new to
+    /// `train` get fresh rows; users are not parameters of the autoencoders.
+    ///
+    /// - Parameters:
+    ///   - kind: the model; `previous` must be of it.
+    ///   - previous: the model of the version being refreshed.
+    ///   - params: its hyper-parameters, as ``TrainedDeepModel/params`` recorded them.
+    ///   - train: every current interaction.
+    ///   - oldItemIndex: per item index of `train`, its index in `previous`, or nil.
+    ///   - epochs: the epochs to run.
+    ///   - threads: threads for BLAS.
+    ///   - progress: called after every epoch.
+    /// - Returns: the fine-tuned model, its parameters and timing (`selectionSeconds` 0).
+    /// - Throws: ``VecDBError/Code/invalidArgument`` when `previous` is not a `kind` model; the
+    ///   trainer's errors.
+    public static func fineTune(
+        _ kind: DeepModelKind, previous: any ItemScorer, params previousParams: [String: Double], train: InteractionMatrix,
+        oldItemIndex: [Int?], epochs: Int, threads: Int = 1, progress: (TrainingProgress) -> Void = { _ in }
+    ) throws(VecDBError) -> TrainedDeepModel {
+        BLAS.setThreads(threads)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var ticker = ProgressClock(model: kind.rawValue)
+        switch (kind, previous) {
+        case (.multDAE, let m as MultVAEModel) where m.variant == .dae, (.multVAE, let m as MultVAEModel) where m.variant == .vae:
+            var c = MultVAEConfiguration()
+            if let d = previousParams["weight_decay"] { c.weightDecay = Float(d) }
+            if let b = previousParams["beta_cap"] { c.betaCap = Float(b) }
+            let model = try MultVAETrainer.fineTune(m, train: train, oldItemIndex: oldItemIndex, epochs: epochs, configuration: c) {
+                epoch, loss, _ in
+                progress(
+                    ticker.epochDone(
+                        phase: .fineTune, setting: "", epoch: epoch, epochs: epochs, loss: Double(loss), validation: nil,
+                        remainingEpochs: epochs - epoch))
+                return true
+            }
+            var p = params(c, variant: m.variant, epochs: Int(previousParams["epochs"] ?? 0))
+            p["fine_tune_epochs"] = Double(epochs)
+            return TrainedDeepModel(
+                kind: kind, params: p, model: model, trainSeconds: BaselineTrainer.seconds(clock.now - start),
+                selectionSeconds: 0, validationNDCG10: previousParams["validation_ndcg_10"] ?? 0)
+        default:
+            throw VecDBError(.invalidArgument, "\(kind.rawValue): cannot fine-tune a \(type(of: previous))")
+        }
+    }
+
+    /// The hyper-parameters of an autoencoder fit, as rows and checkpoints report them.
+    static func params(_ c: MultVAEConfiguration, variant: MultVAEModel.Variant, epochs: Int) -> [String: Double] {
+        var params: [String: Double] = [
+            "epochs": Double(epochs), "hidden": Double(c.hidden), "latent": Double(c.latent),
+            "dropout": Double("\(c.inputDropout)") ?? 0, "lr": Double("\(c.learningRate)") ?? 0, "batch": Double(c.batchSize),
+        ]
+        params["weight_decay"] = Double("\(c.weightDecay)") ?? 0
+        if variant == .vae { params["beta_cap"] = Double("\(c.betaCap)") ?? 0 }
+        return params
+    }
+
+    /// An estimate of the epochs left: this run until its patience runs out (or its maximum),
+    /// the other grid runs as long as the best so far, then the final fit.
+    static func remaining(
+        epoch: Int, max: Int, run: (epoch: Int, ndcg: Double), best: (epoch: Int, ndcg: Double), every: Int, patience: Int,
+        runsLeft: Int, going: Bool
+    ) -> Int {
+        let thisRunEnds = going ? min(max, Swift.max(run.epoch, epoch) + every * patience) : epoch
+        let typical = Swift.max(run.epoch, best.epoch) + every * patience
+        let finalEpochs = Swift.max(run.ndcg > best.ndcg ? run.epoch : best.epoch, 1)
+        return (thisRunEnds - epoch) + runsLeft * Swift.min(typical, max) + finalEpochs
     }
 
     /// Records a validation measurement; false once `patience` measurements brought no gain.

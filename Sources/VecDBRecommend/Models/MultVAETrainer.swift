@@ -47,14 +47,60 @@ public enum MultVAETrainer {
     ///   - train: the training matrix; its users are the batches' rows.
     ///   - epochs: passes over the users.
     ///   - configuration: the hyper-parameters.
-    ///   - afterEpoch: called after each epoch with its number (from 1) and the model so far;
-    ///     returning false stops training.
+    ///   - afterEpoch: called after each epoch with its number (from 1), the mean batch loss and
+    ///     the model so far; returning false stops training.
     /// - Returns: the model after the last epoch run.
     /// - Throws: ``VecDBError/Code/invalidArgument`` for an empty matrix or a bad configuration.
     public static func fit(
         _ variant: MultVAEModel.Variant, train: InteractionMatrix, epochs: Int, configuration c: MultVAEConfiguration = .init(),
-        afterEpoch: (Int, MultVAEModel) throws(VecDBError) -> Bool = { _, _ in true }
+        afterEpoch: (Int, Float, MultVAEModel) throws(VecDBError) -> Bool = { _, _, _ in true }
     ) throws(VecDBError) -> MultVAEModel {
+        try validate(variant, train, epochs, c)
+        let net = Network(variant, items: train.itemCount, configuration: c)
+        return try run(net, train: train, epochs: epochs, configuration: c, annealed: false, afterEpoch: afterEpoch)
+    }
+
+    /// Continues training `previous` on `train`, whose items may be a superset of, or differ
+    /// from, those `previous` was trained on: each item's weights start from its old row, new
+    /// items' rows start as in a fresh model. β starts at its cap (the previous fit annealed it).
+    ///
+    /// With `epochs` 0 the result scores every old item exactly as `previous` does, for histories
+    /// of old items.
+    ///
+    /// - Parameters:
+    ///   - previous: the model to start from; its variant and layer sizes are kept.
+    ///   - train: the current training matrix.
+    ///   - oldItemIndex: per item index of `train`, its index in `previous`, or nil for a new item.
+    ///   - epochs: passes over the users.
+    ///   - configuration: the hyper-parameters other than the layer sizes.
+    ///   - afterEpoch: as in ``fit(_:train:epochs:configuration:afterEpoch:)``.
+    /// - Returns: the fine-tuned model.
+    /// - Throws: ``VecDBError/Code/invalidArgument`` for a map of the wrong length or an old
+    ///   index out of range, or a bad configuration.
+    public static func fineTune(
+        _ previous: MultVAEModel, train: InteractionMatrix, oldItemIndex: [Int?], epochs: Int,
+        configuration: MultVAEConfiguration = .init(),
+        afterEpoch: (Int, Float, MultVAEModel) throws(VecDBError) -> Bool = { _, _, _ in true }
+    ) throws(VecDBError) -> MultVAEModel {
+        var c = configuration
+        c.hidden = previous.enc1.outputs
+        c.latent = previous.latentDimension
+        try validate(previous.variant, train, epochs, c)
+        guard oldItemIndex.count == train.itemCount, oldItemIndex.allSatisfy({ $0.map { $0 >= 0 && $0 < previous.itemCount } ?? true })
+        else {
+            throw VecDBError(
+                .invalidArgument,
+                "\(previous.variant.rawValue): the item map must give, for each of the \(train.itemCount) items, an index "
+                    + "in 0..<\(previous.itemCount) or none")
+        }
+        let net = Network(previous.variant, items: train.itemCount, configuration: c)
+        net.load(previous, oldItemIndex: oldItemIndex)
+        return try run(net, train: train, epochs: epochs, configuration: c, annealed: true, afterEpoch: afterEpoch)
+    }
+
+    static func validate(_ variant: MultVAEModel.Variant, _ train: InteractionMatrix, _ epochs: Int, _ c: MultVAEConfiguration)
+        throws(VecDBError)
+    {
         guard train.userCount > 0, train.itemCount > 0 else {
             throw VecDBError(.invalidArgument, "\(variant.rawValue): the training matrix is empty")
         }
@@ -63,7 +109,12 @@ public enum MultVAETrainer {
                 .invalidArgument,
                 "\(variant.rawValue): hidden, latent, batch size and learning rate must be positive and epochs non-negative")
         }
-        let net = Network(variant, items: train.itemCount, configuration: c)
+    }
+
+    static func run(
+        _ net: Network, train: InteractionMatrix, epochs: Int, configuration c: MultVAEConfiguration, annealed: Bool,
+        afterEpoch: (Int, Float, MultVAEModel) throws(VecDBError) -> Bool
+    ) throws(VecDBError) -> MultVAEModel {
         let optimizer = Adam(learningRate: c.learningRate, weightDecay: c.weightDecay)
         var rng = SeededGenerator(seed: c.seed &+ 17)
         var users = Array(0..<train.userCount)
@@ -72,16 +123,19 @@ public enum MultVAETrainer {
         for epoch in 0..<epochs {
             users.shuffle(using: &rng)
             var start = 0
+            var lossSum: Float = 0
+            var batches = 0
             while start < users.count {
                 let batch = users[start..<min(start + c.batchSize, users.count)]
-                let progress = Float(step) / Float(max(stepsPerEpoch * c.annealEpochs, 1))
-                try net.step(batch, train, beta: c.betaCap * min(progress, 1), rng: &rng)
+                let progress = annealed ? 1 : Float(step) / Float(max(stepsPerEpoch * c.annealEpochs, 1))
+                lossSum += try net.step(batch, train, beta: c.betaCap * min(progress, 1), rng: &rng)
                 optimizer.step(net.parameters)
                 net.zeroGradients()
                 start += c.batchSize
                 step += 1
+                batches += 1
             }
-            if try !afterEpoch(epoch + 1, try net.snapshot()) { break }
+            if try !afterEpoch(epoch + 1, lossSum / Float(max(batches, 1)), try net.snapshot()) { break }
         }
         return try net.snapshot()
     }
@@ -112,6 +166,27 @@ public enum MultVAETrainer {
             dropout = Dropout(rate: c.inputDropout, seed: c.seed &+ 3, name: "input.dropout")
             // Xavier-style initial scale for tanh layers: He-uniform is too wide for them.
             for l in [enc1, enc2, dec1, dec2] { l.weight.value.scale(by: (0.5 as Float).squareRoot()) }
+        }
+
+        /// Copies `previous`'s weights, item rows and columns moved to their new indices.
+        func load(_ previous: MultVAEModel, oldItemIndex: [Int?]) {
+            let h = enc1.outputs
+            let oldItems = previous.itemCount
+            // A new item starts as the least popular old one: its bias is the smallest old bias.
+            let newBias = previous.dec2.bias.min() ?? 0
+            for (n, o) in oldItemIndex.enumerated() where o == nil { dec2.bias?.value.storage[n] = newBias }
+            for (n, o) in oldItemIndex.enumerated() {
+                guard let o else { continue }
+                // enc1 is [hidden, items]: column n from old column o. dec2 is [items, hidden]: row n from row o.
+                for r in 0..<h { enc1.weight.value.storage[r * items + n] = previous.enc1.weight[r * oldItems + o] }
+                for r in 0..<h { dec2.weight.value.storage[n * h + r] = previous.dec2.weight[o * h + r] }
+                dec2.bias?.value.storage[n] = previous.dec2.bias[o]
+            }
+            enc1.bias?.value.storage = previous.enc1.bias
+            for (layer, weights) in [(enc2, previous.enc2), (dec1, previous.dec1)] {
+                layer.weight.value.storage = weights.weight
+                layer.bias?.value.storage = weights.bias
+            }
         }
 
         var parameters: [Parameter] { [enc1, enc2, dec1, dec2].flatMap(\.parameters) }

@@ -59,13 +59,14 @@ public enum TwoTowerTrainer {
     ///   - itemFeatures: content features per item index (the same count for every item), or nil.
     ///   - epochs: passes over the pairs.
     ///   - configuration: the hyper-parameters.
-    ///   - afterEpoch: called after each epoch with its number and the model; false stops training.
+    ///   - afterEpoch: called after each epoch with its number, the mean batch loss and the model;
+    ///     false stops training.
     /// - Returns: the model after the last epoch run.
     /// - Throws: ``VecDBError/Code/invalidArgument`` for an empty matrix, a bad configuration or
     ///   features of the wrong count.
     public static func fit(
         train: InteractionMatrix, itemFeatures: [[Float]]? = nil, epochs: Int, configuration c: TwoTowerConfiguration = .init(),
-        afterEpoch: (Int, TwoTowerModel) throws(VecDBError) -> Bool = { _, _ in true }
+        afterEpoch: (Int, Float, TwoTowerModel) throws(VecDBError) -> Bool = { _, _, _ in true }
     ) throws(VecDBError) -> TwoTowerModel {
         guard train.pairCount > 1 else { throw VecDBError(.invalidArgument, "two-tower: the training matrix has no pairs") }
         guard c.embeddingWidth > 0, c.hidden > 0, c.output > 0, c.batchSize > 1, c.temperature > 0, epochs >= 0 else {
@@ -87,19 +88,22 @@ public enum TwoTowerTrainer {
         for epoch in 0..<epochs {
             pairs.shuffle(using: &rng)
             var start = 0
+            var lossSum: Float = 0
+            var batches = 0
             while start + 1 < pairs.count {
                 let chunk = pairs[start..<min(start + c.batchSize, pairs.count)]
                 let positives = chunk.map(\.item)
                 frequency.observe(positives, step: step)
                 let logQ = c.softmax == .inBatchLogQ ? positives.map { logf(frequency.probability($0)) } : nil
                 let histories = chunk.map { sampleHistory(train.items(ofUser: Int($0.user)), excluding: $0.item, c.maxHistory, &rng) }
-                _ = try net.lossAndGradients(histories: histories, positives: positives, logQ: logQ)
+                lossSum += try net.lossAndGradients(histories: histories, positives: positives, logQ: logQ)
+                batches += 1
                 optimizer.step(net.parameters)
                 net.zeroGradients()
                 start += c.batchSize
                 step += 1
             }
-            if try !afterEpoch(epoch + 1, try net.snapshot()) { break }
+            if try !afterEpoch(epoch + 1, lossSum / Float(max(batches, 1)), try net.snapshot()) { break }
         }
         return try net.snapshot()
     }

@@ -1,10 +1,15 @@
 import VecDBKernels
+import VecDBStorage
 
 /// The deep models as servable kinds: trained on every recorded interaction (epochs and
 /// hyper-parameters chosen on a validation split carved from them), kept in version files as
 /// their safetensors checkpoints, and served through their embeddings (``EmbeddingScorer``):
 /// the item embeddings go to an HNSW-indexed collection for similar-item and from-examples
 /// queries.
+///
+/// A refresh of an autoencoder fine-tunes the previous version instead: its weights, items moved
+/// to their current indices and new items given fresh rows, trained for half as many epochs as
+/// the previous fit chose (at least 2), with its hyper-parameters and no new selection.
 enum DeepModelCodec {
     /// One servable kind per deep model.
     static var kinds: [ModelKind] { DeepModelKind.allCases.map(kind) }
@@ -13,9 +18,22 @@ enum DeepModelCodec {
         ModelKind(
             name: deep.rawValue,
             train: { (input: TrainingInput) throws(VecDBError) -> (model: any ItemScorer, params: [String: Double]) in
+                if let previous = input.previous, canFineTune(deep, previous) {
+                    var position: [Key: Int] = [:]
+                    for (i, key) in input.previousItemKeys.enumerated() { position[key] = i }
+                    let epochs = max(2, Int(input.previousParams["epochs"] ?? 4) / 2)
+                    let tuned = try DeepModelTrainer.fineTune(
+                        deep, previous: previous, params: input.previousParams, train: input.data,
+                        oldItemIndex: input.data.itemKeys.map { position[$0] }, epochs: epochs, threads: input.threads,
+                        progress: input.progress)
+                    var params = tuned.params
+                    params["epochs"] = input.previousParams["epochs"] ?? params["epochs"]
+                    return (tuned.model, params)
+                }
                 let none = input.data.withRows([[Int32]](repeating: [], count: input.data.userCount))
                 let trained = try DeepModelTrainer.train(
-                    deep, split: HoldoutSplit(train: input.data, test: none), validationSeed: 1, threads: input.threads)
+                    deep, split: HoldoutSplit(train: input.data, test: none), validationSeed: 1, threads: input.threads,
+                    progress: input.progress)
                 return (trained.model, trained.params)
             },
             encode: { (model: any ItemScorer) throws(VecDBError) -> [UInt8] in
@@ -31,6 +49,15 @@ enum DeepModelCodec {
                 default: return try TwoTowerModel.load(checkpoint: bytes)
                 }
             })
+    }
+
+    /// Whether a refresh of `deep` can start from `previous` rather than refit.
+    static func canFineTune(_ deep: DeepModelKind, _ previous: any ItemScorer) -> Bool {
+        switch (deep, previous) {
+        case (.multDAE, let m as MultVAEModel): m.variant == .dae
+        case (.multVAE, let m as MultVAEModel): m.variant == .vae
+        default: false
+        }
     }
 }
 

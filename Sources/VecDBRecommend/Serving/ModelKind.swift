@@ -9,8 +9,12 @@ public struct TrainingInput: Sendable {
     public var previous: (any ItemScorer)?
     /// The item keys `previous` was trained on (its item index order); empty without one.
     public var previousItemKeys: [Key]
+    /// The hyper-parameters `previous` was trained with (its version's `params`).
+    public var previousParams: [String: Double]
     /// Threads for BLAS and for any search.
     public var threads: Int
+    /// Called after each epoch of a deep model's training.
+    public var progress: @Sendable (TrainingProgress) -> Void
 
     /// Creates a training input.
     ///
@@ -18,12 +22,19 @@ public struct TrainingInput: Sendable {
     ///   - data: the interactions.
     ///   - previous: the model to warm-start from.
     ///   - previousItemKeys: the item keys of `previous`.
+    ///   - previousParams: the hyper-parameters of `previous`.
     ///   - threads: threads to use.
-    public init(data: InteractionMatrix, previous: (any ItemScorer)? = nil, previousItemKeys: [Key] = [], threads: Int = 1) {
+    ///   - progress: receives training progress.
+    public init(
+        data: InteractionMatrix, previous: (any ItemScorer)? = nil, previousItemKeys: [Key] = [], previousParams: [String: Double] = [:],
+        threads: Int = 1, progress: @escaping @Sendable (TrainingProgress) -> Void = { _ in }
+    ) {
         self.data = data
         self.previous = previous
         self.previousItemKeys = previousItemKeys
+        self.previousParams = previousParams
         self.threads = threads
+        self.progress = progress
     }
 }
 

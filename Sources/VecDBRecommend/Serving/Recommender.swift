@@ -140,29 +140,38 @@ public final class Recommender: Sendable {
     /// - Parameters:
     ///   - model: a name in ``ModelRegistry`` (`popularity`, `itemknn`, `ease`, …).
     ///   - threads: threads for training and index building.
+    ///   - progress: receives a report after each epoch of a deep model's training.
     /// - Returns: the new version's snapshot.
     /// - Throws: ``VecDBError/Code/invalidArgument`` for an unknown model or no interactions,
     ///   the trainer's errors, I/O errors.
     /// - Complexity: the model's training, plus O(items) writes.
     @discardableResult
-    public func train(model: String, threads: Int = 1) throws(VecDBError) -> RecommenderSnapshot {
-        try train(model: model, warmStart: false, threads: threads)
+    public func train(
+        model: String, threads: Int = 1, progress: @escaping @Sendable (TrainingProgress) -> Void = { _ in }
+    ) throws(VecDBError) -> RecommenderSnapshot {
+        try train(model: model, warmStart: false, threads: threads, progress: progress)
     }
 
     /// Retrains the current model kind on every recorded interaction, warm-started from the
     /// current version where the kind supports it (the baselines refit), and publishes the
     /// result as a new version. Readers holding the old version keep it.
     ///
-    /// - Parameter threads: threads for training and index building.
+    /// - Parameters:
+    ///   - threads: threads for training and index building.
+    ///   - progress: receives a report after each epoch of a deep model's training.
     /// - Returns: the new version's snapshot.
     /// - Throws: ``VecDBError/Code/notFound`` when nothing was trained yet; as
     ///   ``train(model:threads:)``.
     @discardableResult
-    public func refresh(threads: Int = 1) throws(VecDBError) -> RecommenderSnapshot {
-        try train(model: try snapshot().kind, warmStart: true, threads: threads)
+    public func refresh(
+        threads: Int = 1, progress: @escaping @Sendable (TrainingProgress) -> Void = { _ in }
+    ) throws(VecDBError) -> RecommenderSnapshot {
+        try train(model: try snapshot().kind, warmStart: true, threads: threads, progress: progress)
     }
 
-    func train(model name: String, warmStart: Bool, threads: Int) throws(VecDBError) -> RecommenderSnapshot {
+    func train(
+        model name: String, warmStart: Bool, threads: Int, progress: @escaping @Sendable (TrainingProgress) -> Void
+    ) throws(VecDBError) -> RecommenderSnapshot {
         let kind = try ModelRegistry.kind(named: name)
         return try publishing.withLock { (_: inout Void) throws(VecDBError) -> RecommenderSnapshot in
             let previous = published.withLock { $0 }
@@ -172,7 +181,8 @@ public final class Recommender: Sendable {
             }
             let input = TrainingInput(
                 data: data, previous: warmStart ? previous?.model : nil,
-                previousItemKeys: warmStart ? previous?.itemKeys ?? [] : [], threads: threads)
+                previousItemKeys: warmStart ? previous?.itemKeys ?? [] : [], previousParams: warmStart ? previous?.params ?? [:] : [:],
+                threads: threads, progress: progress)
             let (model, params) = try kind.train(input)
             guard model.itemCount == data.itemCount else {
                 throw VecDBError(.invalidArgument, "model '\(kind.name)' scores \(model.itemCount) items, the data has \(data.itemCount)")
