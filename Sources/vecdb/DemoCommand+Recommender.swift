@@ -31,6 +31,18 @@ extension DemoCommand {
                     dataset: "ml-100k", model: kind.rawValue, params: trained.params,
                     metrics: evaluator.evaluate(trained.model, threads: 2), trainSeconds: trained.trainSeconds, threads: 2))
         }
+        // Two deep models, hyper-parameters and epochs chosen on a validation split from train.
+        let features = ItemFeatures.genres(items, itemKeys: matrix.itemKeys)
+        let display = ProgressDisplay()
+        for kind in [DeepModelKind.multDAE, .twoTower] {
+            let trained = try DeepModelTrainer.train(
+                kind, split: split, validationSeed: 43, itemFeatures: features, threads: 2, progress: display.callback)
+            display.finish()
+            rows.append(
+                RecommendEvalRow(
+                    dataset: "ml-100k", model: kind.rawValue, params: trained.params,
+                    metrics: evaluator.evaluate(trained.model, threads: 2), trainSeconds: trained.trainSeconds, threads: 2))
+        }
         print(RecommendCommand.Eval.table(rows))
 
         // Serving from the database: the interactions recorded durably, a model version trained.

@@ -3,7 +3,7 @@ import VecDB
 import VecDBRecommend
 
 extension RecommendCommand {
-    /// `vecdb recommend ingest DB NAME --interactions F [--items F]`.
+    /// `vecdb recommend ingest DB NAME --interactions F [--items F] [--users F]`.
     struct Ingest: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record interactions (one atomic, fsynced batch per file) and item features.")
@@ -16,6 +16,9 @@ extension RecommendCommand {
         @Option(help: "An item file: RecBole .item, or CSV (movieId,title,genres).")
         var items: String?
 
+        @Option(help: "A user file: RecBole .user, or CSV with a header row (keyed by --user-column).")
+        var users: String?
+
         @Option(help: "The CSV's user column.")
         var userColumn = "userId"
 
@@ -23,7 +26,9 @@ extension RecommendCommand {
         var itemColumn = "movieId"
 
         func validate() throws {
-            if interactions == nil && items == nil { throw ValidationError("give --interactions, --items or both") }
+            if interactions == nil && items == nil && users == nil {
+                throw ValidationError("give --interactions, --items, --users or several")
+            }
         }
 
         func run() throws {
@@ -32,18 +37,22 @@ extension RecommendCommand {
                     try InteractionFileReader.read(p, columns: InteractionColumns(user: userColumn, item: itemColumn))
                 }
                 let records = try items.map { (p: String) throws(VecDBError) in try ItemFileReader.read(p, keyColumn: itemColumn) }
+                let people = try users.map { (p: String) throws(VecDBError) in try ItemFileReader.read(p, keyColumn: userColumn) }
                 let (db, rec) = try target.open()
                 defer { db.close() }
                 if let data { try rec.record(data) }
                 if let records { try rec.ingestItems(records) }
+                if let people { try rec.ingestUsers(people) }
                 if target.json {
                     let obj: Payload = [
                         "interactions": .number(Double(data?.count ?? 0)), "items": .number(Double(records?.count ?? 0)),
-                        "total_interactions": .number(Double(rec.log.count)),
+                        "users": .number(Double(people?.count ?? 0)), "total_interactions": .number(Double(rec.log.count)),
                     ]
                     print(obj.jsonText)
                 } else {
-                    print("recorded \(data?.count ?? 0) interactions (\(rec.log.count) in all), \(records?.count ?? 0) items")
+                    print(
+                        "recorded \(data?.count ?? 0) interactions (\(rec.log.count) in all), \(records?.count ?? 0) items, "
+                            + "\(people?.count ?? 0) users")
                 }
             } catch {
                 throw error.exit

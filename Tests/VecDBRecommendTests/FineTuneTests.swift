@@ -94,3 +94,30 @@ struct ServedFineTuneTests {
         #expect(try rec.recommend(user: .int(55_555), k: 5).items.count == 5)
     }
 }
+
+@Suite("Stored item and user features")
+struct StoredFeatureTests {
+    @Test func payloadsGiveBackTheRecords() throws {
+        let item = EntityRecord(
+            key: .int(7), title: "Heat (1995)", genres: ["Action", "Crime"], attributes: ["release_year": "1995", "studio": "WB"])
+        let back = Recommender.record(key: .int(7), payload: Recommender.payload(of: item))
+        #expect(back == item)
+        // A year parsed from the title comes back as a `year` attribute.
+        let titled = EntityRecord(key: .int(8), title: "Fargo (1996)", genres: [])
+        #expect(Recommender.record(key: .int(8), payload: Recommender.payload(of: titled)).attributes == ["year": "1996"])
+    }
+
+    @Test func ingestedUsersAndItemsReachTheTrainer() throws {
+        let dir = TemporaryDirectory()
+        let (_, rec) = try ServingTests.make("popularity", dir: dir)
+        let users = [
+            EntityRecord(key: .int(2), attributes: ["age": "31", "gender": "F"]),
+            EntityRecord(key: .int(1), attributes: ["age": "24", "gender": "M"]),
+        ]
+        try rec.ingestUsers(users)
+        let stored = try rec.featureRecords()
+        #expect(stored.users == users.sorted { $0.key < $1.key })
+        #expect(stored.items.map(\.key) == ServingFixtures.itemRecords().map(\.key).sorted())
+        #expect(stored.items.allSatisfy { !$0.genres.isEmpty || $0.title != nil })
+    }
+}

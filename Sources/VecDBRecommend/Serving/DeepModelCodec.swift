@@ -32,7 +32,8 @@ enum DeepModelCodec {
                 }
                 let none = input.data.withRows([[Int32]](repeating: [], count: input.data.userCount))
                 let trained = try DeepModelTrainer.train(
-                    deep, split: HoldoutSplit(train: input.data, test: none), validationSeed: 1, threads: input.threads,
+                    deep, split: HoldoutSplit(train: input.data, test: none), validationSeed: 1,
+                    itemFeatures: ItemFeatures.genres(input.itemRecords, itemKeys: input.data.itemKeys), threads: input.threads,
                     progress: input.progress)
                 return (trained.model, trained.params)
             },

@@ -11,6 +11,10 @@ public struct TrainingInput: Sendable {
     public var previousItemKeys: [Key]
     /// The hyper-parameters `previous` was trained with (its version's `params`).
     public var previousParams: [String: Double]
+    /// Item side information (from the `NAME.items` payloads), for models with content features.
+    public var itemRecords: [EntityRecord] = []
+    /// User side information (from the `NAME.users` payloads), for models with user features.
+    public var userRecords: [EntityRecord] = []
     /// Threads for BLAS and for any search.
     public var threads: Int
     /// Called after each epoch of a deep model's training.

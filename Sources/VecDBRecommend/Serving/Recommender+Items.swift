@@ -61,6 +61,59 @@ extension Recommender {
         return Int(digits)
     }
 
+    /// Stores user features (from a RecBole `.user` file or a user CSV) as payloads of the
+    /// `NAME.users` collection, one record per user replacing an earlier one: every column as a
+    /// string. Models that read user features (the two-tower's user tower) use them from the
+    /// next training on.
+    ///
+    /// - Parameter records: users from ``ItemFileReader``.
+    /// - Throws: collection errors (I/O).
+    public func ingestUsers(_ records: [EntityRecord]) throws(VecDBError) {
+        if records.isEmpty { return }
+        let c: Collection
+        if let existing = try? database.collection(userCollectionName) {
+            c = existing
+        } else {
+            c = try database.createCollection(userCollectionName, dimension: 1, metric: .l2)
+        }
+        try c.upsert(records.map { Record(key: $0.key, vector: [0], payload: Self.payload(of: $0)) })
+        try c.flush()
+    }
+
+    /// The collection of user features: `NAME.users`.
+    public var userCollectionName: String { name + ".users" }
+
+    /// The record a stored payload came from (``payload(of:)`` inverted): `title`, `genres`, and
+    /// every other string or number field as an attribute (`year` among them).
+    static func record(key: Key, payload: Payload) -> EntityRecord {
+        guard case .object(let o) = payload else { return EntityRecord(key: key) }
+        var r = EntityRecord(key: key)
+        for (name, value) in o {
+            switch (name, value) {
+            case ("title", .string(let t)): r.title = t
+            case ("genres", .array(let a)):
+                r.genres = a.compactMap { if case .string(let g) = $0 { g } else { nil } }
+            case ("genre", _): break
+            case (_, .string(let v)): r.attributes[name] = v
+            case (_, .number(let v)): r.attributes[name] = v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
+            default: break
+            }
+        }
+        // A `year` parsed from a `release_year` column is that column again.
+        if r.attributes["release_year"] != nil { r.attributes["year"] = nil }
+        return r
+    }
+
+    /// The item and user records stored for this recommender, keys ascending.
+    func featureRecords() throws(VecDBError) -> (items: [EntityRecord], users: [EntityRecord]) {
+        func records(_ name: String) throws(VecDBError) -> [EntityRecord] {
+            guard let c = try? database.collection(name) else { return [] }
+            return try c.snapshot().records().compactMap { r in r.payload.map { Self.record(key: r.key, payload: $0) } }
+                .sorted { $0.key < $1.key }
+        }
+        return (try records(itemCollectionName), try records(userCollectionName))
+    }
+
     /// Every item's payload from `NAME.items`.
     func itemPayloads() throws(VecDBError) -> [Key: Payload] {
         guard let c = try? database.collection(itemCollectionName) else { return [:] }

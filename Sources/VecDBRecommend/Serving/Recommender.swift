@@ -179,10 +179,11 @@ public final class Recommender: Sendable {
             guard data.userCount > 0, data.itemCount > 0 else {
                 throw VecDBError(.invalidArgument, "recommender '\(self.name)' has no interactions to train on")
             }
-            let input = TrainingInput(
+            var input = TrainingInput(
                 data: data, previous: warmStart ? previous?.model : nil,
                 previousItemKeys: warmStart ? previous?.itemKeys ?? [] : [], previousParams: warmStart ? previous?.params ?? [:] : [:],
                 threads: threads, progress: progress)
+            (input.itemRecords, input.userRecords) = try featureRecords()
             let (model, params) = try kind.train(input)
             guard model.itemCount == data.itemCount else {
                 throw VecDBError(.invalidArgument, "model '\(kind.name)' scores \(model.itemCount) items, the data has \(data.itemCount)")
