@@ -2,6 +2,7 @@
 //
 //   DB/NAME.items                    collection: one record per item (vector [0], dimension 1),
 //                                    payload {title, genres, genre.G: true, year, …}
+//   DB/NAME.users                    collection: one record per user with features (payloads)
 //   DB/NAME.items.SPACE.vVERSION     collection per embedding space of an embedding model's
 //                                    version (metric ip, HNSW index), payloads copied
 //   DB/.recommenders/NAME/           (a dot directory, so Database.open skips it)
