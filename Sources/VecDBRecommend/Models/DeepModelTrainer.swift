@@ -72,106 +72,66 @@ public enum DeepModelTrainer {
         BLAS.setThreads(threads)
         let clock = ContinuousClock()
         let search = clock.now
-        var ticker = ProgressClock(model: kind.rawValue)
-        let inner = try split.validation(seed: validationSeed)
-        let evaluator = RankingEvaluator(inner)
-        var best = (epoch: 0, ndcg: -1.0)
+        var selection = Selection(kind: kind, evaluator: RankingEvaluator(try split.validation(seed: validationSeed)), threads: threads)
+        let inner = selection.evaluator.train
         switch kind {
         case .multDAE, .multVAE:
             let variant: MultVAEModel.Variant = kind == .multDAE ? .dae : .vae
-            var c = MultVAEConfiguration()
-            var chosen = c
-            for (g, decay) in grid.weightDecays.enumerated() {
-                var candidate = c
-                candidate.weightDecay = decay
-                var run = (epoch: 0, ndcg: -1.0)
-                var sinceBest = 0
-                _ = try MultVAETrainer.fit(variant, train: inner.train, epochs: c.maxEpochs, configuration: candidate) {
-                    epoch, loss, model in
-                    var ndcg: Double?
-                    var going = true
-                    if epoch % c.evaluateEvery == 0 {
-                        let v = evaluator.evaluate(model, threads: threads).ndcg10.mean
-                        going = keepGoing(epoch, v, &run, &sinceBest, patience: c.patience)
-                        ndcg = v
-                    }
-                    let left = remaining(
-                        epoch: epoch, max: c.maxEpochs, run: run, best: best, every: c.evaluateEvery, patience: c.patience,
-                        runsLeft: grid.weightDecays.count - 1 - g, going: going)
-                    progress(
-                        ticker.epochDone(
-                            phase: .selection, setting: "weight_decay=\(decay)", epoch: epoch, epochs: c.maxEpochs, loss: Double(loss),
-                            validation: ndcg, remainingEpochs: left))
-                    return going
-                }
-                if run.ndcg > best.ndcg {
-                    best = run
-                    chosen = candidate
-                }
+            let base = MultVAEConfiguration()
+            let candidates = grid.weightDecays.map { decay in
+                var c = base
+                c.weightDecay = decay
+                return c
             }
-            c = chosen
-            let selection = BaselineTrainer.seconds(clock.now - search)
+            try selection.run(
+                candidates.map { "weight_decay=\($0.weightDecay)" }, maxEpochs: base.maxEpochs, every: base.evaluateEvery,
+                patience: base.patience, progress: progress
+            ) { (g: Int, afterEpoch: (Int, Float, MultVAEModel) throws(VecDBError) -> Bool) throws(VecDBError) in
+                _ = try MultVAETrainer.fit(
+                    variant, train: inner, epochs: base.maxEpochs, configuration: candidates[g], afterEpoch: afterEpoch)
+            }
+            let c = candidates[selection.chosen]
+            let selectionSeconds = BaselineTrainer.seconds(clock.now - search)
             let start = clock.now
-            let model = try MultVAETrainer.fit(variant, train: split.train, epochs: best.epoch, configuration: c) { epoch, loss, _ in
-                progress(
-                    ticker.epochDone(
-                        phase: .final, setting: "", epoch: epoch, epochs: best.epoch, loss: Double(loss), validation: nil,
-                        remainingEpochs: best.epoch - epoch))
+            let model = try MultVAETrainer.fit(variant, train: split.train, epochs: selection.best.epoch, configuration: c) {
+                epoch, loss, _ in
+                progress(selection.finalEpoch(epoch, loss: loss))
                 return true
             }
             return TrainedDeepModel(
-                kind: kind, params: params(c, variant: variant, epochs: best.epoch), model: model,
-                trainSeconds: BaselineTrainer.seconds(clock.now - start), selectionSeconds: selection, validationNDCG10: best.ndcg)
+                kind: kind, params: params(c, variant: variant, epochs: selection.best.epoch), model: model,
+                trainSeconds: BaselineTrainer.seconds(clock.now - start), selectionSeconds: selectionSeconds,
+                validationNDCG10: selection.best.ndcg)
         case .twoTower, .twoTowerNoLogQ, .twoTowerFull:
-            var c = TwoTowerConfiguration()
-            c.softmax = kind == .twoTower ? .inBatchLogQ : kind == .twoTowerNoLogQ ? .inBatch : .full
-            var chosen = c
-            for (g, temperature) in grid.temperatures.enumerated() {
-                var candidate = c
-                candidate.temperature = temperature
-                var run = (epoch: 0, ndcg: -1.0)
-                var sinceBest = 0
-                _ = try TwoTowerTrainer.fit(
-                    train: inner.train, itemFeatures: itemFeatures, epochs: c.maxEpochs, configuration: candidate
-                ) { epoch, loss, model in
-                    var ndcg: Double?
-                    var going = true
-                    if epoch % c.evaluateEvery == 0 {
-                        let v = evaluator.evaluate(model, threads: threads).ndcg10.mean
-                        going = keepGoing(epoch, v, &run, &sinceBest, patience: c.patience)
-                        ndcg = v
-                    }
-                    let left = remaining(
-                        epoch: epoch, max: c.maxEpochs, run: run, best: best, every: c.evaluateEvery, patience: c.patience,
-                        runsLeft: grid.temperatures.count - 1 - g, going: going)
-                    progress(
-                        ticker.epochDone(
-                            phase: .selection, setting: "temperature=\(temperature)", epoch: epoch, epochs: c.maxEpochs, loss: Double(loss),
-                            validation: ndcg, remainingEpochs: left))
-                    return going
-                }
-                if run.ndcg > best.ndcg {
-                    best = run
-                    chosen = candidate
-                }
+            var base = TwoTowerConfiguration()
+            base.softmax = kind == .twoTower ? .inBatchLogQ : kind == .twoTowerNoLogQ ? .inBatch : .full
+            let candidates = grid.temperatures.map { temperature in
+                var c = base
+                c.temperature = temperature
+                return c
             }
-            c = chosen
-            let selection = BaselineTrainer.seconds(clock.now - search)
+            try selection.run(
+                candidates.map { "temperature=\($0.temperature)" }, maxEpochs: base.maxEpochs, every: base.evaluateEvery,
+                patience: base.patience, progress: progress
+            ) { (g: Int, afterEpoch: (Int, Float, TwoTowerModel) throws(VecDBError) -> Bool) throws(VecDBError) in
+                _ = try TwoTowerTrainer.fit(
+                    train: inner, itemFeatures: itemFeatures, epochs: base.maxEpochs, configuration: candidates[g], afterEpoch: afterEpoch)
+            }
+            let c = candidates[selection.chosen]
+            let selectionSeconds = BaselineTrainer.seconds(clock.now - search)
             let start = clock.now
-            let model = try TwoTowerTrainer.fit(train: split.train, itemFeatures: itemFeatures, epochs: best.epoch, configuration: c) {
-                epoch, loss, _ in
-                progress(
-                    ticker.epochDone(
-                        phase: .final, setting: "", epoch: epoch, epochs: best.epoch, loss: Double(loss), validation: nil,
-                        remainingEpochs: best.epoch - epoch))
+            let model = try TwoTowerTrainer.fit(
+                train: split.train, itemFeatures: itemFeatures, epochs: selection.best.epoch, configuration: c
+            ) { epoch, loss, _ in
+                progress(selection.finalEpoch(epoch, loss: loss))
                 return true
             }
             var params = model.params
-            params["epochs"] = Double(best.epoch)
+            params["epochs"] = Double(selection.best.epoch)
             params["lr"] = Double("\(c.learningRate)") ?? 0
             return TrainedDeepModel(
                 kind: kind, params: params, model: model, trainSeconds: BaselineTrainer.seconds(clock.now - start),
-                selectionSeconds: selection, validationNDCG10: best.ndcg)
+                selectionSeconds: selectionSeconds, validationNDCG10: selection.best.ndcg)
         }
     }
 
@@ -233,28 +193,82 @@ public enum DeepModelTrainer {
         return params
     }
 
-    /// An estimate of the epochs left: this run until its patience runs out (or its maximum),
-    /// the other grid runs as long as the best so far, then the final fit.
-    static func remaining(
-        epoch: Int, max: Int, run: (epoch: Int, ndcg: Double), best: (epoch: Int, ndcg: Double), every: Int, patience: Int,
-        runsLeft: Int, going: Bool
-    ) -> Int {
-        let thisRunEnds = going ? min(max, Swift.max(run.epoch, epoch) + every * patience) : epoch
-        let typical = Swift.max(run.epoch, best.epoch) + every * patience
-        let finalEpochs = Swift.max(run.ndcg > best.ndcg ? run.epoch : best.epoch, 1)
-        return (thisRunEnds - epoch) + runsLeft * Swift.min(typical, max) + finalEpochs
-    }
+    /// The grid and epoch selection every deep model shares: one run per candidate setting on
+    /// the validation split, validation NDCG@10 every `every` epochs, a run stopped after
+    /// `patience` measurements without a gain; the best (setting, epoch) wins.
+    struct Selection {
+        let kind: DeepModelKind
+        let evaluator: RankingEvaluator
+        let threads: Int
+        var ticker: ProgressClock
+        /// The best measurement so far over every run.
+        var best = (epoch: 0, ndcg: -1.0)
+        /// The index of the candidate that gave ``best``.
+        var chosen = 0
 
-    /// Records a validation measurement; false once `patience` measurements brought no gain.
-    static func keepGoing(_ epoch: Int, _ ndcg: Double, _ best: inout (epoch: Int, ndcg: Double), _ since: inout Int, patience: Int)
-        -> Bool
-    {
-        if ndcg > best.ndcg {
-            best = (epoch, ndcg)
-            since = 0
-        } else {
-            since += 1
+        init(kind: DeepModelKind, evaluator: RankingEvaluator, threads: Int) {
+            self.kind = kind
+            self.evaluator = evaluator
+            self.threads = threads
+            ticker = ProgressClock(model: kind.rawValue)
         }
-        return since < patience
+
+        /// Runs `fit(g, afterEpoch)` for each candidate g, `settings[g]` naming it in progress.
+        mutating func run<Model: ItemScorer>(
+            _ settings: [String], maxEpochs: Int, every: Int, patience: Int, progress: (TrainingProgress) -> Void,
+            fit: (Int, (Int, Float, Model) throws(VecDBError) -> Bool) throws(VecDBError) -> Void
+        ) throws(VecDBError) {
+            // `progress` is only called during `fit`: it does not escape.
+            try withoutActuallyEscaping(progress) { (progress) throws(VecDBError) in
+                try runAll(settings, maxEpochs: maxEpochs, every: every, patience: patience, progress: progress, fit: fit)
+            }
+        }
+
+        mutating func runAll<Model: ItemScorer>(
+            _ settings: [String], maxEpochs: Int, every: Int, patience: Int, progress: @escaping (TrainingProgress) -> Void,
+            fit: (Int, (Int, Float, Model) throws(VecDBError) -> Bool) throws(VecDBError) -> Void
+        ) throws(VecDBError) {
+            for g in settings.indices {
+                var run = (epoch: 0, ndcg: -1.0)
+                var sinceBest = 0
+                try fit(g) { (epoch: Int, loss: Float, model: Model) throws(VecDBError) -> Bool in
+                    var ndcg: Double?
+                    var going = true
+                    if epoch % every == 0 {
+                        let v = evaluator.evaluate(model, threads: threads).ndcg10.mean
+                        if v > run.ndcg {
+                            run = (epoch, v)
+                            sinceBest = 0
+                        } else {
+                            sinceBest += 1
+                        }
+                        going = sinceBest < patience
+                        ndcg = v
+                    }
+                    // Left: this run until its patience runs out, the other runs about as long as
+                    // the best so far, then the final fit.
+                    let ends = going ? min(maxEpochs, max(run.epoch, epoch) + every * patience) : epoch
+                    let typical = min(maxEpochs, max(run.epoch, best.epoch) + every * patience)
+                    let final = max(run.ndcg > best.ndcg ? run.epoch : best.epoch, 1)
+                    let left = (ends - epoch) + (settings.count - 1 - g) * typical + final
+                    progress(
+                        ticker.epochDone(
+                            phase: .selection, setting: settings[g], epoch: epoch, epochs: maxEpochs, loss: Double(loss), validation: ndcg,
+                            remainingEpochs: left))
+                    return going
+                }
+                if run.ndcg > best.ndcg {
+                    best = run
+                    chosen = g
+                }
+            }
+        }
+
+        /// The report of an epoch of the final fit.
+        mutating func finalEpoch(_ epoch: Int, loss: Float) -> TrainingProgress {
+            ticker.epochDone(
+                phase: .final, setting: "", epoch: epoch, epochs: best.epoch, loss: Double(loss), validation: nil,
+                remainingEpochs: best.epoch - epoch)
+        }
     }
 }

@@ -13,14 +13,7 @@ extension Recommender {
     /// - Complexity: O(records).
     public func ingestItems(_ records: [EntityRecord]) throws(VecDBError) {
         if records.isEmpty { return }
-        let c: Collection
-        if let existing = try? database.collection(itemCollectionName) {
-            c = existing
-        } else {
-            c = try database.createCollection(itemCollectionName, dimension: 1, metric: .l2)
-        }
-        try c.upsert(records.map { Record(key: $0.key, vector: [0], payload: Self.payload(of: $0)) })
-        try c.flush()
+        try store(records, in: itemCollectionName)
         try publishing.withLock { (_: inout Void) throws(VecDBError) in
             guard let s = published.withLock({ $0 }) else { return }
             let cp = ModelCheckpoint(version: s.version, kind: s.kind, params: s.params, itemKeys: s.itemKeys, body: [])
@@ -70,11 +63,16 @@ extension Recommender {
     /// - Throws: collection errors (I/O).
     public func ingestUsers(_ records: [EntityRecord]) throws(VecDBError) {
         if records.isEmpty { return }
+        try store(records, in: userCollectionName)
+    }
+
+    /// Upserts `records` as payloads of the feature collection `name` (created when missing).
+    func store(_ records: [EntityRecord], in name: String) throws(VecDBError) {
         let c: Collection
-        if let existing = try? database.collection(userCollectionName) {
+        if let existing = try? database.collection(name) {
             c = existing
         } else {
-            c = try database.createCollection(userCollectionName, dimension: 1, metric: .l2)
+            c = try database.createCollection(name, dimension: 1, metric: .l2)
         }
         try c.upsert(records.map { Record(key: $0.key, vector: [0], payload: Self.payload(of: $0)) })
         try c.flush()
