@@ -9,6 +9,8 @@
 //   VecDBKernels, VecDBStorage -> VecDBDatasets (file readers, data-set fetcher)
 //   VecDB, VecDBDatasets -> VecDBImport (records from JSON Lines, CSV, .fvecs, .npy)
 //   CVecDBKernels, VecDBKernels, VecDBStorage -> VecDBNN (tensors, layers, losses, optimisers)
+//   CVecDBImage (C: libpng, libjpeg-turbo), VecDBNN, VecDBDatasets -> VecDBVision (image
+//     reading, the image encoder CNN, visual-similarity evaluation)
 //   VecDB, VecDBIndex, VecDBDatasets, VecDBNN -> VecDBBench (the benchmark harness)
 //   VecDB, VecDBNN, VecDBKernels, CVecDBKernels, VecDBStorage -> VecDBRecommend (interactions,
 //     readers, baselines, evaluation; its own library product)
@@ -24,7 +26,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "VecDB", targets: ["VecDB", "VecDBImport"]),
-        .library(name: "VecDBRecommend", targets: ["VecDBRecommend"]),
+        .library(name: "VecDBRecommend", targets: ["VecDBRecommend", "VecDBVision"]),
         .executable(name: "vecdb", targets: ["vecdb"]),
     ],
     dependencies: [
@@ -62,6 +64,13 @@ let package = Package(
         // Neural-network core: tensors over BLAS, layers with hand-written backward passes,
         // losses, optimisers and safetensors checkpoints. Above the facade; uses storage for files.
         .target(name: "VecDBNN", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBStorage"]),
+        // Image decoding in C (errors caught there, never longjmp'd into Swift).
+        .target(
+            name: "CVecDBImage",
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
+        ),
+        // Vision: PNG/JPEG/.npy/IDX image reading, the image encoder CNN, visual similarity.
+        .target(name: "VecDBVision", dependencies: ["CVecDBImage", "VecDBNN", "VecDBKernels", "VecDBDatasets"]),
         // The benchmark harness: measures VecDB and runs the peers; Codable JSON Lines rows.
         .target(
             name: "VecDBBench",
@@ -77,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "vecdb",
             dependencies: [
-                "VecDB", "VecDBImport", "VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBNN", "VecDBRecommend",
+                "VecDB", "VecDBImport", "VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBNN", "VecDBRecommend", "VecDBVision",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -108,6 +117,9 @@ let package = Package(
             name: "VecDBNNTests",
             dependencies: ["VecDBNN", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"],
             exclude: ["Resources"]
+        ),
+        .testTarget(
+            name: "VecDBVisionTests", dependencies: ["VecDBVision", "VecDBNN", "VecDBKernels", "VecDBTestSupport"], exclude: ["Resources"]
         ),
         .testTarget(
             name: "VecDBRecommendTests",
