@@ -56,13 +56,29 @@ extension RecommendCommand {
             name: .customLong("protocol"),
             help: """
                 weak: every user's items split 80/20 (default). strong: 10% of users held out entirely, \
-                models fitted on the others, then scored from 80% of each held-out user's history (fold-in).
+                models fitted on the others, then scored from 80% of each held-out user's history (fold-in). \
+                visual: the image encoder (cnn) against raw pixels, precision@10 of same-class neighbours \
+                (--dataset fashion-mnist-784 by default, or --train-images/--train-labels/--test-images/--test-labels).
                 """)
         var evaluationProtocol = "weak"
 
+        @OptionGroup var visual: VisualEvalOptions
+
         func validate() throws {
-            guard ["weak", "strong"].contains(evaluationProtocol) else {
-                throw ValidationError("--protocol must be weak or strong, got '\(evaluationProtocol)'")
+            guard ["weak", "strong", "visual"].contains(evaluationProtocol) else {
+                throw ValidationError("--protocol must be weak, strong or visual, got '\(evaluationProtocol)'")
+            }
+            if evaluationProtocol == "visual" {
+                let given = visual.customFiles.filter { $0 != nil }.count
+                guard given == 0 || given == 4 else {
+                    throw ValidationError(
+                        "--protocol visual takes all four of --train-images, --train-labels, --test-images, --test-labels, or none")
+                }
+                guard !peers else { throw ValidationError("the visual protocol has no peers") }
+                guard visual.epochs >= 0, threads >= 1 else {
+                    throw ValidationError("--epochs must be non-negative and --threads at least 1")
+                }
+                return
             }
             if evaluationProtocol == "strong" && peers {
                 throw ValidationError("the peers run the weak protocol only; drop --peers with --protocol strong")
@@ -143,6 +159,7 @@ extension RecommendCommand {
 
         func evaluate() throws(VecDBError) {
             if evaluationProtocol == "strong" { return try evaluateStrong() }
+            if evaluationProtocol == "visual" { return try evaluateVisual() }
             let kinds = try kinds()
             let (name, interactionPath, itemPath) = try sources()
             let data = try InteractionFileReader.read(
