@@ -59,13 +59,15 @@ public enum DeepModelTrainer {
     ///   - split: the train/test split; only `train` is read.
     ///   - validationSeed: the seed of the validation split carved from train.
     ///   - itemFeatures: content features per item index for the two-tower item tower, or nil.
+    ///   - userFeatures: features per user index for the two-tower user tower, or nil.
     ///   - grid: the hyper-parameter values tried on the validation split.
     ///   - threads: threads for BLAS and for the validation evaluation.
     ///   - log: progress lines.
     /// - Returns: the fitted model, its parameters and timings.
     /// - Throws: ``VecDBError`` from the fits.
     public static func train(
-        _ kind: DeepModelKind, split: HoldoutSplit, validationSeed: UInt64, itemFeatures: [[Float]]? = nil, grid: DeepModelGrid = .init(),
+        _ kind: DeepModelKind, split: HoldoutSplit, validationSeed: UInt64, itemFeatures: [[Float]]? = nil, userFeatures: [[Float]]? = nil,
+        grid: DeepModelGrid = .init(),
         threads: Int = 1,
         log: (String) -> Void = { _ in }
     ) throws(VecDBError) -> TrainedDeepModel {
@@ -119,7 +121,8 @@ public enum DeepModelTrainer {
                 var run = (epoch: 0, ndcg: -1.0)
                 var sinceBest = 0
                 _ = try TwoTowerTrainer.fit(
-                    train: inner.train, itemFeatures: itemFeatures, epochs: c.maxEpochs, configuration: candidate
+                    train: inner.train, itemFeatures: itemFeatures, userFeatures: userFeatures, epochs: c.maxEpochs,
+                    configuration: candidate
                 ) { epoch, model in
                     guard epoch % c.evaluateEvery == 0 else { return true }
                     let ndcg = evaluator.evaluate(model, threads: threads).ndcg10.mean
@@ -134,7 +137,8 @@ public enum DeepModelTrainer {
             c = chosen
             let selection = BaselineTrainer.seconds(clock.now - search)
             let start = clock.now
-            let model = try TwoTowerTrainer.fit(train: split.train, itemFeatures: itemFeatures, epochs: best.epoch, configuration: c)
+            let model = try TwoTowerTrainer.fit(
+                train: split.train, itemFeatures: itemFeatures, userFeatures: userFeatures, epochs: best.epoch, configuration: c)
             var params = model.params
             params["epochs"] = Double(best.epoch)
             params["lr"] = Double("\(c.learningRate)") ?? 0
