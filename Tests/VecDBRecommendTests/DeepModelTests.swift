@@ -48,7 +48,10 @@ struct DeepModelTests {
         c.output = 3
         c.temperature = 0.5
         c.softmax = softmax
-        // Training-mode batch norm; no dropout, which would make the loss stochastic.
+        // Every part: user ids and features, training-mode batch norm; no dropout, which
+        // would make the loss stochastic.
+        c.userID = true
+        c.batchNorm = true
         c.dropout = 0
         let features: [[Float]] = (0..<6).map { i in [Float(i % 2), Float(i % 3) * 0.5] }
         let userFeatures: [[Float]] = (0..<4).map { u in [Float(u) * 0.4 - 0.6, Float(u % 2)] }

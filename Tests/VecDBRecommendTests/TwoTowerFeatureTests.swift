@@ -60,6 +60,14 @@ struct TwoTowerFeatureTests {
         #expect(throws: VecDBError.self) { try FeatureEncoder(serialized: "vecdb-features 2") }
     }
 
+    /// The planted tests' configuration with every part switched on.
+    static var configuration: TwoTowerConfiguration {
+        var c = DeepModelTests.towerConfiguration
+        c.userID = true
+        c.batchNorm = true
+        return c
+    }
+
     /// Planted users and items with features: items carry their block, users a noisy block hint.
     static var itemFeatures: [[Float]] { (0..<48).map { i in (0..<4).map { Float($0 == i / 12 ? 1 : 0) } + [Float(i % 3)] } }
     static var userFeatures: [[Float]] { (0..<160).map { u in [Float(u % 4) - 1.5, Float(u % 7) / 7] } }
@@ -68,7 +76,7 @@ struct TwoTowerFeatureTests {
         try TwoTowerTrainer.fit(
             train: train, itemFeatures: Array(itemFeatures.prefix(train.itemCount)),
             userFeatures: Array(userFeatures.prefix(train.userCount)), epochs: epochs,
-            configuration: DeepModelTests.towerConfiguration)
+            configuration: Self.configuration)
     }
 
     @Test func checkpointKeepsBothTowersAndEncoders() throws {
@@ -76,7 +84,7 @@ struct TwoTowerFeatureTests {
         // Item rows from the encoder (planted item keys 1…6 have records), user rows given.
         var m = try TwoTowerTrainer.fit(
             train: DeepModelTests.planted, itemFeatures: Self.encoder.rows(Self.records, keys: DeepModelTests.planted.itemKeys),
-            userFeatures: Self.userFeatures, epochs: 3, configuration: DeepModelTests.towerConfiguration)
+            userFeatures: Self.userFeatures, epochs: 3, configuration: Self.configuration)
         m.itemFeatureEncoder = Self.encoder
         #expect(m.usesUserID && m.userFeatureWidth == 2 && m.itemFeatureWidth == 10)
         try m.save(to: dir.file("tower"))
@@ -114,7 +122,7 @@ struct TwoTowerFeatureTests {
         let m = try Self.model()
         let net = try TwoTowerTrainer.Network(
             items: 48, users: 160, itemFeatures: Self.itemFeatures, userFeatures: Self.userFeatures,
-            configuration: DeepModelTests.towerConfiguration)
+            configuration: Self.configuration)
         try net.load(m, oldItemIndex: (0..<48).map { Int?($0) }, oldUserIndex: (0..<160).map { Int?($0) })
         // The training layers in evaluation mode are the oracle for the frozen weights.
         let v = try net.item.forward(net.itemInput([7]), training: false).storage
@@ -139,7 +147,7 @@ struct TwoTowerFeatureTests {
         let fine = try TwoTowerTrainer.fineTune(
             previous: previous, train: grown, itemFeatures: items, userFeatures: users,
             oldItemIndex: [nil, nil] + (0..<48).map { Int?($0) }, oldUserIndex: (0..<160).map { Int?($0) } + [nil, nil, nil], epochs: 0,
-            configuration: DeepModelTests.towerConfiguration)
+            configuration: Self.configuration)
         #expect(fine.itemCount == 50 && fine.userCount == 163)
         var old = [Float](repeating: 0, count: 48)
         var new = [Float](repeating: 0, count: 50)
@@ -154,7 +162,7 @@ struct TwoTowerFeatureTests {
         #expect(throws: VecDBError.self) {
             try TwoTowerTrainer.fineTune(
                 previous: previous, train: grown, itemFeatures: items, userFeatures: users, oldItemIndex: [],
-                oldUserIndex: [], epochs: 0, configuration: DeepModelTests.towerConfiguration)
+                oldUserIndex: [], epochs: 0, configuration: Self.configuration)
         }
     }
 
@@ -169,7 +177,7 @@ struct TwoTowerFeatureTests {
             let m = try TwoTowerTrainer.fineTune(
                 previous: previous, train: train, itemFeatures: Self.itemFeatures, userFeatures: Self.userFeatures,
                 oldItemIndex: (0..<48).map { Int?($0) }, oldUserIndex: (0..<160).map { $0 < 120 ? $0 : nil }, epochs: 6,
-                configuration: DeepModelTests.towerConfiguration)
+                configuration: Self.configuration)
             fine = m
             return m
         }

@@ -37,15 +37,17 @@ public struct TwoTowerConfiguration: Sendable, Equatable {
     public var learningRate: Float = 2e-3
     /// Decoupled (AdamW) weight decay.
     public var weightDecay: Float = 1e-4
-    /// Whether the user tower reads a user-id embedding.
-    public var userID = true
+    /// Whether the user tower reads a user-id embedding. Off by default: on ML-100K the id
+    /// lowered validation NDCG@10 (0.236 with it, 0.242 without, user features on).
+    public var userID = false
     /// Whether the user tower reads the user features given to the trainer.
     public var userFeatures = true
     /// The share of training pairs whose user-id embedding and user features are zeroed, so the
     /// tower also scores users from their history alone (unseen users, fold-in).
     public var userIDDropout: Float = 0.5
-    /// Batch normalisation after each tower's first layer.
-    public var batchNorm = true
+    /// Batch normalisation after each tower's first layer. Off by default: on ML-100K it
+    /// lowered validation NDCG@10 (0.242 with it, 0.247 without).
+    public var batchNorm = false
     /// Dropout after each tower's hidden activation, in training.
     public var dropout: Float = 0.1
     /// The most epochs tried on the validation split.
