@@ -12,9 +12,24 @@ public protocol ItemScorer: Sendable {
     ///   - history: item indices the user interacted with.
     ///   - scores: overwritten with one score per item.
     func score(history: ArraySlice<Int32>, into scores: inout [Float])
+
+    /// Writes a score for every item for user `user` of the matrix the model was fitted on, so
+    /// that a model with per-user parameters (an id embedding, user features) can use them.
+    /// By default the user is ignored and this is ``score(history:into:)``.
+    ///
+    /// - Parameters:
+    ///   - user: the user's index in the training matrix (a user the model does not know is
+    ///     scored from `history` alone).
+    ///   - history: item indices the user interacted with.
+    ///   - scores: overwritten with one score per item.
+    func score(user: Int, history: ArraySlice<Int32>, into scores: inout [Float])
 }
 
 extension ItemScorer {
+    public func score(user: Int, history: ArraySlice<Int32>, into scores: inout [Float]) {
+        score(history: history, into: &scores)
+    }
+
     /// The scores of every item for a user with `history`.
     ///
     /// - Parameter history: item indices the user interacted with.

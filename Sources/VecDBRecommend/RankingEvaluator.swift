@@ -54,13 +54,17 @@ public struct RankingEvaluator: Sendable {
 
     /// Evaluates `model`.
     ///
+    /// Users are scored with ``ItemScorer/score(user:history:into:)``: the evaluator's user
+    /// indices are those of ``train``, the matrix the model was fitted on (a ``HoldoutSplit``
+    /// keeps one user indexing for train and test).
+    ///
     /// - Parameters:
     ///   - model: a model fitted on ``train``.
     ///   - threads: users are spread over this many threads.
     /// - Returns: the metrics over users with test items.
     /// - Complexity: O(users × (cost of one scoring + items)).
     public func evaluate(_ model: some ItemScorer, threads: Int = 1) -> RankingMetrics {
-        evaluate(threads: threads) { _, history, scores in model.score(history: history, into: &scores) }
+        evaluate(threads: threads) { user, history, scores in model.score(user: user, history: history, into: &scores) }
     }
 
     /// Evaluates a scoring function: `score(user, trainItems, &scores)` fills one score per item.

@@ -27,6 +27,9 @@ extension RecommendCommand {
         @Option(help: "An item file: RecBole .item, or CSV (movieId,title,genres).")
         var items: String?
 
+        @Option(help: "A user file: RecBole .user, or CSV keyed by the user column (user features for the two-tower).")
+        var users: String?
+
         @Option(help: "The CSV's user column.")
         var userColumn = "userId"
 
@@ -87,6 +90,7 @@ extension RecommendCommand {
                 throw ValidationError("give exactly one of --dataset and --interactions")
             }
             if dataset != nil && items != nil { throw ValidationError("--items goes with --interactions") }
+            if dataset != nil && users != nil { throw ValidationError("--users goes with --interactions") }
             if let dataset, dataset != "ml-100k" {
                 throw ValidationError("data set '\(dataset)' has no interactions; use ml-100k, or --interactions FILE")
             }
@@ -161,17 +165,12 @@ extension RecommendCommand {
             if evaluationProtocol == "strong" { return try evaluateStrong() }
             if evaluationProtocol == "visual" { return try evaluateVisual() }
             let kinds = try kinds()
-            let (name, interactionPath, itemPath) = try sources()
+            let (name, interactionPath, _) = try sources()
             let data = try InteractionFileReader.read(
                 interactionPath,
                 columns: InteractionColumns(user: userColumn, item: itemColumn))
-            var records: [EntityRecord] = []
-            if let itemPath {
-                records = try ItemFileReader.read(itemPath, keyColumn: itemColumn)
-                printError("read \(records.count) item records from \(itemPath)")
-            }
             let matrix = InteractionMatrix(data)
-            let features = ItemFeatures.genres(records, itemKeys: matrix.itemKeys)
+            let (features, userFeatures) = try sideFeatures(matrix)
             guard matrix.itemCount > 0, matrix.userCount > 0 else {
                 throw VecDBError(.invalidArgument, "\(interactionPath) holds no interactions")
             }
@@ -195,7 +194,8 @@ extension RecommendCommand {
                         trainSeconds: trained.trainSeconds, threads: threads)
                 case .deep(let kind):
                     let trained = try DeepModelTrainer.train(
-                        kind, split: split, validationSeed: seed &+ 1, itemFeatures: features, threads: threads,
+                        kind, split: split, validationSeed: seed &+ 1, itemFeatures: features, userFeatures: userFeatures,
+                        threads: threads,
                         progress: display.callback)
                     display.finish()
                     let metrics = evaluator.evaluate(trained.model, threads: threads)
@@ -231,6 +231,35 @@ extension RecommendCommand {
             }
             let path = interactions ?? ""
             return (((path as NSString).lastPathComponent as NSString).deletingPathExtension, path, items)
+        }
+
+        /// The user file: `--users`, or the data set's `.user` file when it has one.
+        func userSource() throws(VecDBError) -> String? {
+            if let users { return users }
+            guard let dataset else { return nil }
+            let path = try DatasetCatalog().fetch(dataset, log: { printError($0) }) + "/ml-100k.user"
+            return FileManager.default.fileExists(atPath: path) ? path : nil
+        }
+
+        /// Item and user feature rows for the two-tower (``FeatureEncoder``, fitted on every
+        /// record of the item and user files), or nil where there is no file or no usable column.
+        func sideFeatures(_ matrix: InteractionMatrix) throws(VecDBError) -> (items: [[Float]]?, users: [[Float]]?) {
+            let (_, _, itemPath) = try sources()
+            var items: [[Float]]?
+            if let itemPath {
+                let records = try ItemFileReader.read(itemPath, keyColumn: itemColumn)
+                let fitted = FeatureEncoder.fitRows(records, keys: matrix.itemKeys)
+                items = fitted?.rows
+                printError("read \(records.count) item records from \(itemPath): \(fitted?.encoder.width ?? 0) feature columns")
+            }
+            var users: [[Float]]?
+            if let userPath = try userSource() {
+                let records = try ItemFileReader.read(userPath, keyColumn: userColumn)
+                let fitted = FeatureEncoder.fitRows(records, keys: matrix.userKeys)
+                users = fitted?.rows
+                printError("read \(records.count) user records from \(userPath): \(fitted?.encoder.width ?? 0) feature columns")
+            }
+            return (items, users)
         }
 
         static func line(_ row: RecommendEvalRow) throws(VecDBError) -> String {

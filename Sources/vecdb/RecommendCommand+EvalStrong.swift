@@ -8,14 +8,13 @@ extension RecommendCommand.Eval {
     /// their history without retraining, against the other 20 %.
     func evaluateStrong() throws(VecDBError) {
         let kinds = try kinds()
-        let (name, interactionPath, itemPath) = try sources()
+        let (name, interactionPath, _) = try sources()
         let data = try InteractionFileReader.read(interactionPath, columns: InteractionColumns(user: userColumn, item: itemColumn))
-        let records = try itemPath.map { (p: String) throws(VecDBError) in try ItemFileReader.read(p, keyColumn: itemColumn) } ?? []
         let matrix = InteractionMatrix(data)
         guard matrix.itemCount > 0, matrix.userCount > 1 else {
             throw VecDBError(.invalidArgument, "\(interactionPath) holds too few interactions for strong generalisation")
         }
-        let features = ItemFeatures.genres(records, itemKeys: matrix.itemKeys)
+        let (features, userFeatures) = try sideFeatures(matrix)
         let split = try StrongGeneralizationSplit.random(matrix, seed: seed)
         printError(
             "\(name): \(matrix.userCount) users, \(matrix.itemCount) items; \(split.heldOutUsers.count) users held out "
@@ -33,7 +32,8 @@ extension RecommendCommand.Eval {
                 (model, params, seconds) = (trained.model, trained.params, trained.trainSeconds)
             case .deep(let kind):
                 let trained = try DeepModelTrainer.train(
-                    kind, split: split.fit, validationSeed: seed &+ 1, itemFeatures: features, threads: threads,
+                    kind, split: split.fit, validationSeed: seed &+ 1, itemFeatures: features, userFeatures: userFeatures,
+                    threads: threads,
                     progress: display.callback)
                 display.finish()
                 (model, params, seconds) = (trained.model, trained.params, trained.trainSeconds)

@@ -70,6 +70,31 @@ struct RecommendCLITests {
         #expect(bad.status != 0 && bad.stderr.contains("weak protocol only"), "\(bad.stderr)")
     }
 
+    @Test func twoTowerReadsItemAndUserFeatures() throws {
+        var items = ["movieId,title,genres,year"]
+        for m in 100..<131 { items.append("\(m),Movie \(m),\(m % 2 == 0 ? "Drama" : "Comedy|Action"),\(1990 + m % 5)") }
+        var users = ["userId,age,gender,zip"]
+        for u in 1...40 { users.append("\(u),\(20 + u % 30),\(u % 2 == 0 ? "F" : "M"),\(10_000 + u)") }
+        let itemPath = dir.file("movies.csv")
+        let userPath = dir.file("users.csv")
+        try (items.joined(separator: "\n") + "\n").write(toFile: itemPath, atomically: true, encoding: .utf8)
+        try (users.joined(separator: "\n") + "\n").write(toFile: userPath, atomically: true, encoding: .utf8)
+        let output = dir.file("tower.jsonl")
+        let r = try vecdb([
+            "recommend", "eval", "--interactions", try ratings(), "--items", itemPath, "--users", userPath, "--models", "two-tower",
+            "--seed", "42", "--output", output,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        // Genres Action, Comedy, Drama; year; 64 title buckets. Users: age, gender (2 + other); zip is an id.
+        #expect(r.stderr.contains("68 feature columns") && r.stderr.contains("4 feature columns"), "\(r.stderr)")
+        let row = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")[0]
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(row.utf8)) as? [String: Any])
+        let params = try #require(object["params"] as? [String: Double])
+        #expect(params["features"] == 68 && params["user_features"] == 4)
+        let bad = try vecdb(["recommend", "eval", "--dataset", "ml-100k", "--users", userPath, "--output", output])
+        #expect(bad.status != 0 && bad.stderr.contains("--users goes with --interactions"), "\(bad.stderr)")
+    }
+
     @Test func unknownModelListsTheKnownOnes() throws {
         let r = try vecdb(["recommend", "eval", "--interactions", try ratings(), "--models", "ease,als", "--output", dir.file("x.jsonl")])
         #expect(r.status != 0)

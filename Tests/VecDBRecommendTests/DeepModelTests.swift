@@ -48,23 +48,38 @@ struct DeepModelTests {
         c.output = 3
         c.temperature = 0.5
         c.softmax = softmax
+        // Every part: user ids and features, training-mode batch norm; no dropout, which
+        // would make the loss stochastic.
+        c.userID = true
+        c.batchNorm = true
+        c.dropout = 0
         let features: [[Float]] = (0..<6).map { i in [Float(i % 2), Float(i % 3) * 0.5] }
-        let net = try TwoTowerTrainer.Network(items: 6, features: features, configuration: c)
+        let userFeatures: [[Float]] = (0..<4).map { u in [Float(u) * 0.4 - 0.6, Float(u % 2)] }
+        let net = try TwoTowerTrainer.Network(items: 6, users: 4, itemFeatures: features, userFeatures: userFeatures, configuration: c)
         // Away from the L2 normalisation's singularity at zero, where differences are ill-conditioned.
-        net.historyTable.value.scale(by: 10)
-        net.itemTable.value.scale(by: 10)
-        for l in [net.user1, net.item1] { l.bias?.value = Tensor(repeating: 0.3, shape: [c.hidden]) }
-        let histories: [[Int32]] = [[1, 2], [0], [3, 4, 5], [2]]
-        let positives: [Int32] = [0, 3, 1, 5]
-        let logQ: [Float] = [-1, -2, -0.5, -1.5]
+        for t in [net.historyTable, net.itemTable, net.userTable] { t?.value.scale(by: 10) }
+        for p in [net.user.norm, net.item.norm].compactMap({ $0 }) {
+            p.gamma.value = Tensor(repeating: 1.3, shape: [c.hidden])
+            p.beta.value = Tensor(repeating: 0.4, shape: [c.hidden])
+        }
+        let users: [Int32?] = [0, nil, 2, 3, 1]
+        let histories: [[Int32]] = [[1, 2], [0], [3, 4, 5], [2], [4, 1]]
+        let positives: [Int32] = [0, 3, 1, 5, 2]
+        let logQ: [Float] = [-1, -2, -0.5, -1.5, -1]
         func loss() throws -> Float {
             net.zeroGradients()
-            return try net.lossAndGradients(histories: histories, positives: positives, logQ: logQ)
+            return try net.lossAndGradients(users: users, histories: histories, positives: positives, logQ: logQ)
         }
         _ = try loss()
+        let names = Set(net.parameters.map(\.name))
+        for n in ["user.id", "user1.weight", "user.bn.weight", "user.bn.bias", "item.bn.weight", "item.bn.bias", "item1.weight"] {
+            #expect(names.contains(n), "\(n) is not checked")
+        }
         let analytic = net.parameters.map { $0.gradient.storage }
         for (p, grad) in zip(net.parameters, analytic) {
-            for k in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 7)) {
+            // Every value of the first layers (the user-feature and item-feature columns among them).
+            let every = p.name.hasSuffix("1.weight") || p.name.contains(".bn.")
+            for k in stride(from: 0, to: p.value.count, by: every ? 1 : max(1, p.value.count / 7)) {
                 let saved = p.value.storage[k]
                 let h: Float = 3e-3
                 p.value.storage[k] = saved + h

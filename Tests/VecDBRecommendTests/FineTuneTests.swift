@@ -75,11 +75,12 @@ struct FineTuneTests {
     }
 }
 
-@Suite("Refresh of a served autoencoder")
+@Suite("Refresh of a served deep model")
 struct ServedFineTuneTests {
-    @Test func refreshFineTunesAndGivesNewItemsRows() throws {
+    @Test(arguments: ["mult-dae", "two-tower"])
+    func refreshFineTunesAndGivesNewItemsRows(model: String) throws {
         let dir = TemporaryDirectory()
-        let (_, rec) = try ServingTests.make("mult-dae", dir: dir)
+        let (_, rec) = try ServingTests.make(model, dir: dir)
         let v1 = try rec.snapshot()
         let newItem = Key.int(987_654)
         #expect(v1.itemIndex[newItem] == nil)
@@ -92,6 +93,11 @@ struct ServedFineTuneTests {
         #expect(v2.itemIndex[newItem] != nil)
         #expect(try rec.similarItems(to: newItem, k: 3).items.count == 3)
         #expect(try rec.recommend(user: .int(55_555), k: 5).items.count == 5)
+        if let tower = v2.model as? TwoTowerModel {
+            // The item features were encoded with the first version's encoder, kept in the checkpoint.
+            let first = try #require(v1.model as? TwoTowerModel)
+            #expect(tower.itemFeatureEncoder != nil && tower.itemFeatureEncoder == first.itemFeatureEncoder)
+        }
     }
 }
 

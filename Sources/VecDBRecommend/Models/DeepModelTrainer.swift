@@ -59,13 +59,15 @@ public enum DeepModelTrainer {
     ///   - split: the train/test split; only `train` is read.
     ///   - validationSeed: the seed of the validation split carved from train.
     ///   - itemFeatures: content features per item index for the two-tower item tower, or nil.
+    ///   - userFeatures: features per user index for the two-tower user tower, or nil.
     ///   - grid: the hyper-parameter values tried on the validation split.
     ///   - threads: threads for BLAS and for the validation evaluation.
     ///   - progress: called after every epoch of every phase.
     /// - Returns: the fitted model, its parameters and timings.
     /// - Throws: ``VecDBError`` from the fits.
     public static func train(
-        _ kind: DeepModelKind, split: HoldoutSplit, validationSeed: UInt64, itemFeatures: [[Float]]? = nil, grid: DeepModelGrid = .init(),
+        _ kind: DeepModelKind, split: HoldoutSplit, validationSeed: UInt64, itemFeatures: [[Float]]? = nil, userFeatures: [[Float]]? = nil,
+        grid: DeepModelGrid = .init(),
         threads: Int = 1,
         progress: (TrainingProgress) -> Void = { _ in }
     ) throws(VecDBError) -> TrainedDeepModel {
@@ -104,7 +106,7 @@ public enum DeepModelTrainer {
                 validationNDCG10: selection.best.ndcg)
         case .twoTower, .twoTowerNoLogQ, .twoTowerFull:
             var base = TwoTowerConfiguration()
-            base.softmax = kind == .twoTower ? .inBatchLogQ : kind == .twoTowerNoLogQ ? .inBatch : .full
+            base.softmax = TwoTowerConfiguration.softmax(of: kind)
             let candidates = grid.temperatures.map { temperature in
                 var c = base
                 c.temperature = temperature
@@ -115,13 +117,15 @@ public enum DeepModelTrainer {
                 patience: base.patience, progress: progress
             ) { (g: Int, afterEpoch: (Int, Float, TwoTowerModel) throws(VecDBError) -> Bool) throws(VecDBError) in
                 _ = try TwoTowerTrainer.fit(
-                    train: inner, itemFeatures: itemFeatures, epochs: base.maxEpochs, configuration: candidates[g], afterEpoch: afterEpoch)
+                    train: inner, itemFeatures: itemFeatures, userFeatures: userFeatures, epochs: base.maxEpochs,
+                    configuration: candidates[g], afterEpoch: afterEpoch)
             }
             let c = candidates[selection.chosen]
             let selectionSeconds = BaselineTrainer.seconds(clock.now - search)
             let start = clock.now
             let model = try TwoTowerTrainer.fit(
-                train: split.train, itemFeatures: itemFeatures, epochs: selection.best.epoch, configuration: c
+                train: split.train, itemFeatures: itemFeatures, userFeatures: userFeatures, epochs: selection.best.epoch,
+                configuration: c
             ) { epoch, loss, _ in
                 progress(selection.finalEpoch(epoch, loss: loss))
                 return true
@@ -148,38 +152,60 @@ public enum DeepModelTrainer {
     ///   - epochs: the epochs to run.
     ///   - threads: threads for BLAS.
     ///   - progress: called after every epoch.
+    ///   - oldUserIndex: per user index of `train`, its index in `previous` (two-tower), or nil
+    ///     when users are not to be carried over.
+    ///   - itemFeatures: item feature rows in `previous`'s encoding (two-tower), or nil.
+    ///   - userFeatures: user feature rows in `previous`'s encoding (two-tower), or nil.
     /// - Returns: the fine-tuned model, its parameters and timing (`selectionSeconds` 0).
     /// - Throws: ``VecDBError/Code/invalidArgument`` when `previous` is not a `kind` model; the
     ///   trainer's errors.
     public static func fineTune(
         _ kind: DeepModelKind, previous: any ItemScorer, params previousParams: [String: Double], train: InteractionMatrix,
-        oldItemIndex: [Int?], epochs: Int, threads: Int = 1, progress: (TrainingProgress) -> Void = { _ in }
+        oldItemIndex: [Int?], oldUserIndex: [Int?]? = nil, itemFeatures: [[Float]]? = nil, userFeatures: [[Float]]? = nil,
+        epochs: Int, threads: Int = 1, progress: (TrainingProgress) -> Void = { _ in }
     ) throws(VecDBError) -> TrainedDeepModel {
         BLAS.setThreads(threads)
         let clock = ContinuousClock()
         let start = clock.now
         var ticker = ProgressClock(model: kind.rawValue)
+        func afterEpoch(_ epoch: Int, _ loss: Float) {
+            progress(
+                ticker.epochDone(
+                    phase: .fineTune, setting: "", epoch: epoch, epochs: epochs, loss: Double(loss), validation: nil,
+                    remainingEpochs: epochs - epoch))
+        }
+        let model: any EmbeddingModel
+        var p: [String: Double]
         switch (kind, previous) {
         case (.multDAE, let m as MultVAEModel) where m.variant == .dae, (.multVAE, let m as MultVAEModel) where m.variant == .vae:
             var c = MultVAEConfiguration()
             if let d = previousParams["weight_decay"] { c.weightDecay = Float(d) }
             if let b = previousParams["beta_cap"] { c.betaCap = Float(b) }
-            let model = try MultVAETrainer.fineTune(m, train: train, oldItemIndex: oldItemIndex, epochs: epochs, configuration: c) {
+            model = try MultVAETrainer.fineTune(m, train: train, oldItemIndex: oldItemIndex, epochs: epochs, configuration: c) {
                 epoch, loss, _ in
-                progress(
-                    ticker.epochDone(
-                        phase: .fineTune, setting: "", epoch: epoch, epochs: epochs, loss: Double(loss), validation: nil,
-                        remainingEpochs: epochs - epoch))
+                afterEpoch(epoch, loss)
                 return true
             }
-            var p = params(c, variant: m.variant, epochs: Int(previousParams["epochs"] ?? 0))
-            p["fine_tune_epochs"] = Double(epochs)
-            return TrainedDeepModel(
-                kind: kind, params: p, model: model, trainSeconds: BaselineTrainer.seconds(clock.now - start),
-                selectionSeconds: 0, validationNDCG10: previousParams["validation_ndcg_10"] ?? 0)
+            p = params(c, variant: m.variant, epochs: Int(previousParams["epochs"] ?? 0))
+        case (.twoTower, let m as TwoTowerModel), (.twoTowerNoLogQ, let m as TwoTowerModel), (.twoTowerFull, let m as TwoTowerModel):
+            let c = TwoTowerConfiguration(params: m.params, softmax: TwoTowerConfiguration.softmax(of: kind))
+            let tower = try TwoTowerTrainer.fineTune(
+                previous: m, train: train, itemFeatures: itemFeatures, userFeatures: userFeatures, oldItemIndex: oldItemIndex,
+                oldUserIndex: oldUserIndex ?? [Int?](repeating: nil, count: train.userCount), epochs: epochs, configuration: c
+            ) { epoch, loss, _ in
+                afterEpoch(epoch, loss)
+                return true
+            }
+            model = tower
+            p = tower.params
+            p["epochs"] = previousParams["epochs"]
         default:
             throw VecDBError(.invalidArgument, "\(kind.rawValue): cannot fine-tune a \(type(of: previous))")
         }
+        p["fine_tune_epochs"] = Double(epochs)
+        return TrainedDeepModel(
+            kind: kind, params: p, model: model, trainSeconds: BaselineTrainer.seconds(clock.now - start), selectionSeconds: 0,
+            validationNDCG10: previousParams["validation_ndcg_10"] ?? 0)
     }
 
     /// The hyper-parameters of an autoencoder fit, as rows and checkpoints report them.
@@ -270,5 +296,32 @@ public enum DeepModelTrainer {
                 phase: .final, setting: "", epoch: epoch, epochs: best.epoch, loss: Double(loss), validation: nil,
                 remainingEpochs: best.epoch - epoch)
         }
+    }
+}
+
+extension TwoTowerConfiguration {
+    /// The softmax of a two-tower model kind.
+    static func softmax(of kind: DeepModelKind) -> Softmax {
+        kind == .twoTower ? .inBatchLogQ : kind == .twoTowerNoLogQ ? .inBatch : .full
+    }
+
+    /// The configuration a model was trained with, read back from its ``TwoTowerModel/params``
+    /// (the defaults where a value is missing).
+    init(params: [String: Double], softmax: Softmax) {
+        self.init()
+        self.softmax = softmax
+        func int(_ k: String) -> Int? { params[k].flatMap { $0.isFinite && $0 >= 0 && $0 < 1e9 ? Int($0) : nil } }
+        if let v = params["temperature"], v > 0 { temperature = Float(v) }
+        if let v = int("embedding"), v > 0 { embeddingWidth = v }
+        if let v = int("hidden"), v > 0 { hidden = v }
+        if let v = int("output"), v > 0 { output = v }
+        if let v = int("batch"), v > 1 { batchSize = v }
+        if let v = params["user_id"] { userID = v != 0 }
+        if let v = params["user_features"] { userFeatures = v > 0 }
+        if let v = params["id_dropout"], (0...1).contains(v) { userIDDropout = Float(v) }
+        if let v = params["dropout"], (0..<1).contains(v) { dropout = Float(v) }
+        if let v = params["batch_norm"] { batchNorm = v != 0 }
+        if let v = params["weight_decay"], v >= 0 { weightDecay = Float(v) }
+        if let v = params["lr"], v > 0 { learningRate = Float(v) }
     }
 }

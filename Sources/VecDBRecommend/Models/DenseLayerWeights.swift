@@ -91,3 +91,63 @@ struct DenseLayerWeights: Sendable, Equatable {
         }
     }
 }
+
+/// The frozen state of a ``VecDBNN/BatchNorm`` over `[rows, channels]` in evaluation mode:
+/// `y = γ · (x − running mean) / √(running variance + ε) + β`.
+struct BatchNormWeights: Sendable, Equatable {
+    let gamma: [Float]
+    let beta: [Float]
+    let mean: [Float]
+    let variance: [Float]
+    let epsilon: Float
+
+    /// Copies the current values of a training layer.
+    init(_ layer: BatchNorm) {
+        gamma = layer.gamma.value.storage
+        beta = layer.beta.value.storage
+        mean = layer.runningMean.value.storage
+        variance = layer.runningVariance.value.storage
+        epsilon = layer.epsilon
+    }
+
+    /// State read back from a checkpoint (`NAME.weight`, `.bias`, `.running_mean`, `.running_var`).
+    init(tensors: (String) throws(VecDBError) -> Tensor, name: String, epsilon: Float = 1e-5) throws(VecDBError) {
+        gamma = try tensors(name + ".weight").storage
+        beta = try tensors(name + ".bias").storage
+        mean = try tensors(name + ".running_mean").storage
+        variance = try tensors(name + ".running_var").storage
+        self.epsilon = epsilon
+        guard beta.count == gamma.count, mean.count == gamma.count, variance.count == gamma.count else {
+            throw VecDBError(.dimensionMismatch, "checkpoint batch norm '\(name)': its four vectors differ in length")
+        }
+    }
+
+    var channels: Int { gamma.count }
+
+    /// Writes the state into a training layer of the same width.
+    func copy(into layer: BatchNorm) {
+        layer.gamma.value.storage = gamma
+        layer.beta.value.storage = beta
+        layer.runningMean.value.storage = mean
+        layer.runningVariance.value.storage = variance
+    }
+
+    /// The tensors a checkpoint stores under `name.weight`, `.bias`, `.running_mean`, `.running_var`.
+    func tensors(_ name: String) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        out[name + ".weight"] = try? Tensor(shape: [channels], storage: gamma)
+        out[name + ".bias"] = try? Tensor(shape: [channels], storage: beta)
+        out[name + ".running_mean"] = try? Tensor(shape: [channels], storage: mean)
+        out[name + ".running_var"] = try? Tensor(shape: [channels], storage: variance)
+        return out
+    }
+
+    /// Normalises `rows` rows of ``channels`` values in place.
+    func apply(_ y: inout [Float], rows: Int) {
+        let c = channels
+        for ch in 0..<c {
+            let inv = 1 / (variance[ch] + epsilon).squareRoot()
+            for r in 0..<rows { y[r * c + ch] = gamma[ch] * ((y[r * c + ch] - mean[ch]) * inv) + beta[ch] }
+        }
+    }
+}

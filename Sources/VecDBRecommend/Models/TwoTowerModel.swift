@@ -5,74 +5,148 @@ import VecDBNN
 /// item tower map into one space, and a user's score for an item is the cosine of their vectors.
 ///
 /// ```
-///   user: mean of history-item embeddings [d] ─► user1 [d→h] relu ─► user2 [h→k] ─► L2 ─► u
-///   item: [item-id embedding d ‖ content features f] ─► item1 [d+f→h] relu ─► item2 [h→k] ─► L2 ─► v
+///   user: [user-id embedding d ‖ mean of history-item embeddings d ‖ user features fu]
+///           ─► user1 [→h] ─► batch norm ─► relu ─► (dropout) ─► user2 [h→k] ─► L2 ─► u
+///   item: [item-id embedding d ‖ item features fi]
+///           ─► item1 [→h] ─► batch norm ─► relu ─► (dropout) ─► item2 [h→k] ─► L2 ─► v
 ///   score(u, i) = u · v_i
 /// ```
 ///
-/// The user tower reads only the user's history (no user-id embedding), so every user, seen in
-/// training or not, is scored from their history without refitting, and the same history always
-/// gives the same vector. The item tower is evaluated once after training: the model keeps the
-/// item vectors, which are exactly ``itemEmbeddings()``.
+/// The user-id embedding and the user features are optional (``TwoTowerConfiguration``). A user
+/// the model was not trained on, and every call that gives only a history
+/// (``score(history:into:)``, ``userEmbedding(history:)``: fold-in), reads a zero id embedding
+/// and zero features, a case training covers by dropping the id and features of a share of the
+/// pairs. ``score(user:history:into:)`` scores a user of the training matrix with their id and
+/// features. The model keeps the item tower's weights, so an item with no interactions gets a
+/// vector from its features alone (``itemVector(features:)``), and the item vectors
+/// (``itemEmbeddings()``) are the item tower evaluated once on every item.
 public struct TwoTowerModel: EmbeddingModel {
     public let itemCount: Int
-    /// The width of the history-item embeddings.
+    /// The users of the training matrix (indices `0..<userCount`).
+    public let userCount: Int
+    /// The width of the id and history embeddings.
     let embeddingWidth: Int
     /// `[itemCount, embeddingWidth]`, row-major: the user tower's item table.
     let historyEmbedding: [Float]
-    let user1: DenseLayerWeights
-    let user2: DenseLayerWeights
+    /// `[userCount, embeddingWidth]`, row-major; empty when the model has no user-id embedding.
+    let userIDEmbedding: [Float]
+    /// `[userCount, userFeatureWidth]`, row-major.
+    let userFeatures: [Float]
+    /// The width of a user feature row (0: none).
+    public let userFeatureWidth: Int
+    /// Per user: trained on (their id and features are used), or treated as unseen.
+    let knownUsers: [Bool]
+    let userTower: TowerWeights
+    /// `[itemCount, embeddingWidth]`, row-major: the item tower's id table.
+    let itemIDEmbedding: [Float]
+    /// `[itemCount, itemFeatureWidth]`, row-major.
+    let itemFeatures: [Float]
+    /// The width of an item feature row (0: none).
+    public let itemFeatureWidth: Int
+    let itemTower: TowerWeights
     /// `[itemCount, dimension]`, row-major, unit rows: the item tower's outputs.
     let itemVectors: [Float]
+    /// The encoder that made the item feature rows, when known: it encodes a new item's record.
+    public var itemFeatureEncoder: FeatureEncoder?
+    /// The encoder that made the user feature rows, when known.
+    public var userFeatureEncoder: FeatureEncoder?
     /// The hyper-parameters the model was trained with, for checkpoints and reports.
     public let params: [String: Double]
 
-    init(
-        itemCount: Int, embeddingWidth: Int, historyEmbedding: [Float], user1: DenseLayerWeights, user2: DenseLayerWeights,
-        itemVectors: [Float], params: [String: Double]
-    ) throws(VecDBError) {
-        guard itemCount > 0, embeddingWidth > 0, historyEmbedding.count == itemCount * embeddingWidth,
-            user1.inputs == embeddingWidth, user1.outputs == user2.inputs, itemVectors.count == itemCount * user2.outputs
+    /// The parts of a model; the item vectors are computed here.
+    struct Parts {
+        var embeddingWidth: Int
+        var historyEmbedding: [Float]
+        var userIDEmbedding: [Float]
+        var userFeatures: [Float]
+        var userFeatureWidth: Int
+        var knownUsers: [Bool]
+        var userTower: TowerWeights
+        var itemIDEmbedding: [Float]
+        var itemFeatures: [Float]
+        var itemFeatureWidth: Int
+        var itemTower: TowerWeights
+    }
+
+    init(_ p: Parts, params: [String: Double]) throws(VecDBError) {
+        let d = p.embeddingWidth
+        let users = p.knownUsers.count
+        let items = d > 0 ? p.historyEmbedding.count / d : 0
+        let idWidth = p.userIDEmbedding.isEmpty ? 0 : d
+        guard items > 0, p.historyEmbedding.count == items * d, p.itemIDEmbedding.count == items * d,
+            p.userIDEmbedding.isEmpty || p.userIDEmbedding.count == users * d,
+            p.userFeatures.count == users * p.userFeatureWidth, p.itemFeatures.count == items * p.itemFeatureWidth,
+            p.userTower.inputs == idWidth + d + p.userFeatureWidth, p.itemTower.inputs == d + p.itemFeatureWidth,
+            p.userTower.outputs == p.itemTower.outputs, p.userTower.isConsistent, p.itemTower.isConsistent
         else {
             throw VecDBError(
                 .dimensionMismatch,
-                "two-tower: sizes do not agree (\(itemCount) items, embeddings \(historyEmbedding.count), "
-                    + "user tower [\(user1.inputs)→\(user1.outputs)]→[\(user2.inputs)→\(user2.outputs)], item vectors \(itemVectors.count))"
-            )
+                "two-tower: sizes do not agree (embedding width \(d), history table \(p.historyEmbedding.count), "
+                    + "item ids \(p.itemIDEmbedding.count), user ids \(p.userIDEmbedding.count), \(users) users, "
+                    + "features \(p.userFeatureWidth)/\(p.itemFeatureWidth), towers \(p.userTower.inputs)→\(p.userTower.outputs) "
+                    + "and \(p.itemTower.inputs)→\(p.itemTower.outputs))")
         }
-        self.itemCount = itemCount
-        self.embeddingWidth = embeddingWidth
-        self.historyEmbedding = historyEmbedding
-        self.user1 = user1
-        self.user2 = user2
-        self.itemVectors = itemVectors
+        itemCount = items
+        userCount = users
+        embeddingWidth = d
+        historyEmbedding = p.historyEmbedding
+        userIDEmbedding = p.userIDEmbedding
+        userFeatures = p.userFeatures
+        userFeatureWidth = p.userFeatureWidth
+        knownUsers = p.knownUsers
+        userTower = p.userTower
+        itemIDEmbedding = p.itemIDEmbedding
+        itemFeatures = p.itemFeatures
+        itemFeatureWidth = p.itemFeatureWidth
+        itemTower = p.itemTower
         self.params = params
+        // The item tower on every item, in blocks.
+        let w = d + p.itemFeatureWidth
+        var vectors: [Float] = []
+        vectors.reserveCapacity(items * p.itemTower.outputs)
+        var first = 0
+        while first < items {
+            let rows = min(1024, items - first)
+            var x = [Float](repeating: 0, count: rows * w)
+            for r in 0..<rows {
+                let i = first + r
+                for j in 0..<d { x[r * w + j] = p.itemIDEmbedding[i * d + j] }
+                for j in 0..<p.itemFeatureWidth { x[r * w + d + j] = p.itemFeatures[i * p.itemFeatureWidth + j] }
+            }
+            vectors += p.itemTower.apply(x, rows: rows)
+            first += rows
+        }
+        itemVectors = vectors
     }
 
     /// The width of the user and item vectors.
-    public var dimension: Int { user2.outputs }
+    public var dimension: Int { itemTower.outputs }
 
-    /// The user tower on a history: the unit user vector (zeros for an empty history).
-    func userVector(_ history: ArraySlice<Int32>) -> [Float] {
+    /// Whether the user tower reads a user-id embedding.
+    public var usesUserID: Bool { !userIDEmbedding.isEmpty }
+
+    /// The user tower: `user` (a known training user) or nil (unseen: zero id and features).
+    func userVector(_ history: ArraySlice<Int32>, user: Int? = nil) -> [Float] {
         let d = embeddingWidth
-        var pooled = [Float](repeating: 0, count: d)
+        let idWidth = usesUserID ? d : 0
+        var x = [Float](repeating: 0, count: userTower.inputs)
         var n = 0
         for i in history where i >= 0 && Int(i) < itemCount {
             let o = Int(i) * d
-            for j in 0..<d { pooled[j] += historyEmbedding[o + j] }
+            for j in 0..<d { x[idWidth + j] += historyEmbedding[o + j] }
             n += 1
         }
-        if n > 0 { for j in 0..<d { pooled[j] /= Float(n) } }
-        var u = user2.apply(user1.apply(pooled))
-        var sq: Float = 0
-        for x in u { sq += x * x }
-        let norm = sq.squareRoot()
-        if norm > 1e-12 { for j in u.indices { u[j] /= norm } }
-        return u
+        if n > 0 { for j in 0..<d { x[idWidth + j] /= Float(n) } }
+        if let u = user, u >= 0, u < userCount, knownUsers[u] {
+            for j in 0..<idWidth { x[j] = userIDEmbedding[u * d + j] }
+            let f = userFeatureWidth
+            for j in 0..<f { x[idWidth + d + j] = userFeatures[u * f + j] }
+        }
+        return userTower.apply(x, rows: 1)
     }
 
-    public func score(history: ArraySlice<Int32>, into scores: inout [Float]) {
-        let u = userVector(history)
+    /// Scores every item against a unit user vector.
+    func score(vector u: [Float], into scores: inout [Float]) {
         let k = dimension
         scores.withUnsafeMutableBufferPointer { s in
             itemVectors.withUnsafeBufferPointer { v in
@@ -86,6 +160,16 @@ public struct TwoTowerModel: EmbeddingModel {
         }
     }
 
+    public func score(history: ArraySlice<Int32>, into scores: inout [Float]) {
+        score(vector: userVector(history), into: &scores)
+    }
+
+    /// Scores every item for user `user` of the training matrix, with their id embedding and
+    /// features; a user the model was not trained on is scored from `history` alone.
+    public func score(user: Int, history: ArraySlice<Int32>, into scores: inout [Float]) {
+        score(vector: userVector(history, user: user), into: &scores)
+    }
+
     public func itemEmbeddings() -> [[Float]] {
         let k = dimension
         return (0..<itemCount).map { Array(itemVectors[($0 * k)..<(($0 + 1) * k)]) }
@@ -96,5 +180,57 @@ public struct TwoTowerModel: EmbeddingModel {
             throw VecDBError(.invalidArgument, "two-tower: item index \(i) is outside 0..<\(itemCount)")
         }
         return userVector(history[...])
+    }
+
+    /// The item tower on a feature row with a zero id embedding: the vector of an item with no
+    /// interactions (cold start), comparable with ``itemEmbeddings()``.
+    ///
+    /// - Parameter features: ``itemFeatureWidth`` values, encoded as the training rows were.
+    /// - Returns: ``dimension`` floats, unit length unless the tower maps the row to zero.
+    /// - Throws: ``VecDBError/Code/dimensionMismatch`` for a row of another width.
+    public func itemVector(features: [Float]) throws(VecDBError) -> [Float] {
+        guard features.count == itemFeatureWidth else {
+            throw VecDBError(
+                .dimensionMismatch, "two-tower: item features have \(features.count) values, the model reads \(itemFeatureWidth)")
+        }
+        return itemTower.apply([Float](repeating: 0, count: embeddingWidth) + features, rows: 1)
+    }
+
+    /// The cold-start vector of an item record, encoded by ``itemFeatureEncoder``.
+    ///
+    /// - Throws: ``VecDBError/Code/invalidArgument`` when the model has no item feature encoder.
+    public func itemVector(record: EntityRecord) throws(VecDBError) -> [Float] {
+        guard let itemFeatureEncoder else {
+            throw VecDBError(.invalidArgument, "two-tower: the model has no item feature encoder to encode item '\(record.key)'")
+        }
+        return try itemVector(features: itemFeatureEncoder.encode(record))
+    }
+}
+
+/// One tower's frozen layers: `first` (affine), batch norm when trained with it, relu, `second`,
+/// then L2 normalisation of each output row.
+struct TowerWeights: Sendable, Equatable {
+    let first: DenseLayerWeights
+    let norm: BatchNormWeights?
+    let second: DenseLayerWeights
+
+    var inputs: Int { first.inputs }
+    var outputs: Int { second.outputs }
+    var isConsistent: Bool { first.outputs == second.inputs && (norm?.channels ?? first.outputs) == first.outputs }
+
+    /// The unit output rows of `rows` input rows.
+    func apply(_ x: [Float], rows: Int) -> [Float] {
+        var h = first.apply(x, rows: rows)
+        norm?.apply(&h, rows: rows)
+        for j in h.indices { h[j] = max(h[j], 0) }
+        var y = second.apply(h, rows: rows)
+        let k = outputs
+        for r in 0..<rows {
+            var sq: Float = 0
+            for j in 0..<k { sq += y[r * k + j] * y[r * k + j] }
+            let norm = sq.squareRoot()
+            if norm > 1e-12 { for j in 0..<k { y[r * k + j] /= norm } }
+        }
+        return y
     }
 }

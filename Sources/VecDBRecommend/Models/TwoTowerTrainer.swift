@@ -37,6 +37,19 @@ public struct TwoTowerConfiguration: Sendable, Equatable {
     public var learningRate: Float = 2e-3
     /// Decoupled (AdamW) weight decay.
     public var weightDecay: Float = 1e-4
+    /// Whether the user tower reads a user-id embedding. Off by default: on ML-100K the id
+    /// lowered validation NDCG@10 (0.236 with it, 0.242 without, user features on).
+    public var userID = false
+    /// Whether the user tower reads the user features given to the trainer.
+    public var userFeatures = true
+    /// The share of training pairs whose user-id embedding and user features are zeroed, so the
+    /// tower also scores users from their history alone (unseen users, fold-in).
+    public var userIDDropout: Float = 0.5
+    /// Batch normalisation after each tower's first layer. Off by default: on ML-100K it
+    /// lowered validation NDCG@10 (0.242 with it, 0.247 without).
+    public var batchNorm = false
+    /// Dropout after each tower's hidden activation, in training.
+    public var dropout: Float = 0.1
     /// The most epochs tried on the validation split.
     public var maxEpochs = 40
     /// Validation NDCG@10 is measured every this many epochs.
@@ -56,7 +69,8 @@ public enum TwoTowerTrainer {
     ///
     /// - Parameters:
     ///   - train: the training matrix.
-    ///   - itemFeatures: content features per item index (the same count for every item), or nil.
+    ///   - itemFeatures: content features per item index (equal widths), or nil.
+    ///   - userFeatures: features per user index (equal widths), or nil.
     ///   - epochs: passes over the pairs.
     ///   - configuration: the hyper-parameters.
     ///   - afterEpoch: called after each epoch with its number, the mean batch loss and the model;
@@ -65,20 +79,80 @@ public enum TwoTowerTrainer {
     /// - Throws: ``VecDBError/Code/invalidArgument`` for an empty matrix, a bad configuration or
     ///   features of the wrong count.
     public static func fit(
-        train: InteractionMatrix, itemFeatures: [[Float]]? = nil, epochs: Int, configuration c: TwoTowerConfiguration = .init(),
+        train: InteractionMatrix, itemFeatures: [[Float]]? = nil, userFeatures: [[Float]]? = nil, epochs: Int,
+        configuration c: TwoTowerConfiguration = .init(),
         afterEpoch: (Int, Float, TwoTowerModel) throws(VecDBError) -> Bool = { _, _, _ in true }
     ) throws(VecDBError) -> TwoTowerModel {
-        guard train.pairCount > 1 else { throw VecDBError(.invalidArgument, "two-tower: the training matrix has no pairs") }
+        try validate(c, epochs: epochs)
+        let net = try Network(
+            items: train.itemCount, users: train.userCount, itemFeatures: itemFeatures, userFeatures: c.userFeatures ? userFeatures : nil,
+            configuration: c)
+        return try run(net, train: train, epochs: epochs, afterEpoch: afterEpoch)
+    }
+
+    /// Continues training `previous` on new data (a refresh): the network starts from
+    /// `previous`'s weights, with each old item's and user's rows copied to its new index and
+    /// new items and users freshly initialised, then trains `epochs` more epochs.
+    ///
+    /// - Parameters:
+    ///   - previous: the model to start from.
+    ///   - train: the new training matrix.
+    ///   - itemFeatures: features per new item index, of `previous`'s width, or nil when it reads none.
+    ///   - userFeatures: features per new user index, of `previous`'s width, or nil when it reads none.
+    ///   - oldItemIndex: per new item index, its index in `previous`, or nil for a new item.
+    ///   - oldUserIndex: per new user index, its index in `previous`, or nil for a new user.
+    ///   - epochs: further passes over the pairs (0 only carries the weights over).
+    ///   - configuration: the hyper-parameters; the widths and tower options must be `previous`'s.
+    ///   - afterEpoch: as in ``fit(train:itemFeatures:userFeatures:epochs:configuration:afterEpoch:)``.
+    /// - Returns: the fine-tuned model; an old user stays known (id and features used) even without
+    ///   new pairs.
+    /// - Throws: ``VecDBError/Code/invalidArgument`` for maps or features that do not fit, or a
+    ///   configuration whose shapes differ from `previous`.
+    public static func fineTune(
+        previous: TwoTowerModel, train: InteractionMatrix, itemFeatures: [[Float]]? = nil, userFeatures: [[Float]]? = nil,
+        oldItemIndex: [Int?], oldUserIndex: [Int?], epochs: Int, configuration c: TwoTowerConfiguration = .init(),
+        afterEpoch: (Int, Float, TwoTowerModel) throws(VecDBError) -> Bool = { _, _, _ in true }
+    ) throws(VecDBError) -> TwoTowerModel {
+        try validate(c, epochs: epochs)
+        guard oldItemIndex.count == train.itemCount, oldUserIndex.count == train.userCount,
+            oldItemIndex.allSatisfy({ $0 == nil || (0..<previous.itemCount).contains($0 ?? -1) }),
+            oldUserIndex.allSatisfy({ $0 == nil || (0..<previous.userCount).contains($0 ?? -1) })
+        else {
+            throw VecDBError(
+                .invalidArgument,
+                "two-tower fine-tune: the index maps need one entry per item (\(train.itemCount)) and user (\(train.userCount)), "
+                    + "each nil or inside the previous model's \(previous.itemCount) items and \(previous.userCount) users")
+        }
+        let net = try Network(
+            items: train.itemCount, users: train.userCount, itemFeatures: itemFeatures,
+            userFeatures: previous.userFeatureWidth > 0 ? userFeatures : nil, configuration: c)
+        try net.load(previous, oldItemIndex: oldItemIndex, oldUserIndex: oldUserIndex)
+        return try run(net, train: train, epochs: epochs, afterEpoch: afterEpoch)
+    }
+
+    static func validate(_ c: TwoTowerConfiguration, epochs: Int) throws(VecDBError) {
         guard c.embeddingWidth > 0, c.hidden > 0, c.output > 0, c.batchSize > 1, c.temperature > 0, epochs >= 0 else {
             throw VecDBError(.invalidArgument, "two-tower: widths, batch size (> 1) and temperature must be positive")
         }
-        let net = try Network(items: train.itemCount, features: itemFeatures, configuration: c)
+        guard (0...1).contains(c.userIDDropout), (0..<1).contains(c.dropout) else {
+            throw VecDBError(.invalidArgument, "two-tower: the id dropout must be in [0, 1] and the dropout in [0, 1)")
+        }
+    }
+
+    /// Trains `net` for `epochs` epochs and returns its snapshot.
+    static func run(
+        _ net: Network, train: InteractionMatrix, epochs: Int,
+        afterEpoch: (Int, Float, TwoTowerModel) throws(VecDBError) -> Bool = { _, _, _ in true }
+    ) throws(VecDBError) -> TwoTowerModel {
+        let c = net.configuration
+        guard train.pairCount > 1 else { throw VecDBError(.invalidArgument, "two-tower: the training matrix has no pairs") }
         let optimizer = Adam.adamW(learningRate: c.learningRate, weightDecay: c.weightDecay)
         var rng = SeededGenerator(seed: c.seed &+ 29)
         var pairs: [(user: Int32, item: Int32)] = []
         pairs.reserveCapacity(train.pairCount)
         // A user with one item has no history to predict it from: their pair is left out.
         for u in 0..<train.userCount where train.items(ofUser: u).count > 1 {
+            if epochs > 0 { net.knownUsers[u] = true }
             for i in train.items(ofUser: u) { pairs.append((Int32(u), i)) }
         }
         guard pairs.count > 1 else { throw VecDBError(.invalidArgument, "two-tower: no user has two or more items") }
@@ -96,7 +170,8 @@ public enum TwoTowerTrainer {
                 frequency.observe(positives, step: step)
                 let logQ = c.softmax == .inBatchLogQ ? positives.map { logf(frequency.probability($0)) } : nil
                 let histories = chunk.map { sampleHistory(train.items(ofUser: Int($0.user)), excluding: $0.item, c.maxHistory, &rng) }
-                lossSum += try net.lossAndGradients(histories: histories, positives: positives, logQ: logQ)
+                let users = chunk.map { rng.nextUnitFloat() < c.userIDDropout ? nil : $0.user }
+                lossSum += try net.lossAndGradients(users: users, histories: histories, positives: positives, logQ: logQ)
                 batches += 1
                 optimizer.step(net.parameters)
                 net.zeroGradients()
@@ -127,161 +202,5 @@ public enum TwoTowerTrainer {
             if v != positive { out.append(v) }
         }
         return out
-    }
-
-    /// The towers being trained. Item tables are dense parameters: catalogues here are small.
-    final class Network {
-        let configuration: TwoTowerConfiguration
-        let items: Int
-        let features: [[Float]]?
-        let featureWidth: Int
-        let historyTable: Parameter
-        let itemTable: Parameter
-        let user1: Linear
-        let user2: Linear
-        let item1: Linear
-        let item2: Linear
-        let userReLU = Activation(.relu, name: "user.relu")
-        let itemReLU = Activation(.relu, name: "item.relu")
-        let userNorm = L2Normalize(name: "user.l2")
-        let itemNorm = L2Normalize(name: "item.l2")
-
-        init(items: Int, features: [[Float]]?, configuration c: TwoTowerConfiguration) throws(VecDBError) {
-            if let features {
-                guard features.count == items, let w = features.first?.count, features.allSatisfy({ $0.count == w }) else {
-                    throw VecDBError(.invalidArgument, "two-tower: item features need one row of equal width per item (\(items) items)")
-                }
-            }
-            var g = SeededGenerator(seed: c.seed)
-            configuration = c
-            self.items = items
-            self.features = features
-            featureWidth = features?.first?.count ?? 0
-            let d = c.embeddingWidth
-            historyTable = Parameter(name: "user.history", value: .normal([items, d], std: 0.1, generator: &g))
-            itemTable = Parameter(name: "item.id", value: .normal([items, d], std: 0.1, generator: &g))
-            user1 = Linear(d, c.hidden, name: "user1", generator: &g)
-            user2 = Linear(c.hidden, c.output, name: "user2", generator: &g)
-            item1 = Linear(d + featureWidth, c.hidden, name: "item1", generator: &g)
-            item2 = Linear(c.hidden, c.output, name: "item2", generator: &g)
-        }
-
-        var parameters: [Parameter] {
-            [historyTable, itemTable] + [user1, user2, item1, item2].flatMap(\.parameters)
-        }
-
-        func zeroGradients() { for p in parameters { p.zeroGradient() } }
-
-        /// The item tower's input rows for `ids`: id embedding then features.
-        func itemInput(_ ids: [Int32]) -> Tensor {
-            let d = configuration.embeddingWidth
-            let w = d + featureWidth
-            var x = Tensor(zeros: [ids.count, w])
-            itemTable.value.storage.withUnsafeBufferPointer { table in
-                x.storage.withUnsafeMutableBufferPointer { out in
-                    for (r, i) in ids.enumerated() {
-                        let o = Int(i) * d
-                        for j in 0..<d { out[r * w + j] = table[o + j] }
-                        if let f = features?[Int(i)] { for j in 0..<featureWidth { out[r * w + d + j] = f[j] } }
-                    }
-                }
-            }
-            return x
-        }
-
-        func itemTower(_ ids: [Int32], training: Bool) throws(VecDBError) -> Tensor {
-            try itemNorm.forward(
-                try item2.forward(
-                    try itemReLU.forward(try item1.forward(itemInput(ids), training: training), training: training),
-                    training: training), training: training)
-        }
-
-        func itemTowerBackward(_ ids: [Int32], _ g: Tensor) throws(VecDBError) {
-            let gx = try item1.backward(try itemReLU.backward(try item2.backward(try itemNorm.backward(g))))
-            let d = configuration.embeddingWidth
-            let w = d + featureWidth
-            gx.storage.withUnsafeBufferPointer { g in
-                itemTable.gradient.storage.withUnsafeMutableBufferPointer { table in
-                    for (r, i) in ids.enumerated() {
-                        let o = Int(i) * d
-                        for j in 0..<d { table[o + j] += g[r * w + j] }
-                    }
-                }
-            }
-        }
-
-        /// One forward and backward pass; gradients accumulate in the parameters.
-        ///
-        /// - Parameters:
-        ///   - histories: per pair, the history items pooled by the user tower.
-        ///   - positives: per pair, the positive item.
-        ///   - logQ: per pair, log q of the positive (in-batch with correction), or nil.
-        /// - Returns: the loss.
-        func lossAndGradients(histories: [[Int32]], positives: [Int32], logQ: [Float]?) throws(VecDBError) -> Float {
-            let b = positives.count
-            let d = configuration.embeddingWidth
-            var pooled = Tensor(zeros: [b, d])
-            historyTable.value.storage.withUnsafeBufferPointer { table in
-                pooled.storage.withUnsafeMutableBufferPointer { out in
-                    for (r, h) in histories.enumerated() where !h.isEmpty {
-                        let scale = 1 / Float(h.count)
-                        for i in h {
-                            let o = Int(i) * d
-                            for j in 0..<d { out[r * d + j] += table[o + j] * scale }
-                        }
-                    }
-                }
-            }
-            let q = try userNorm.forward(
-                try user2.forward(try userReLU.forward(try user1.forward(pooled, training: true), training: true), training: true),
-                training: true)
-            let loss: Float
-            let gq: Tensor
-            if configuration.softmax == .full {
-                let all = (0..<items).map { Int32($0) }
-                let v = try itemTower(all, training: true)
-                var logits = try Tensor.matmul(q, v, transposeB: true)
-                logits.scale(by: 1 / configuration.temperature)
-                var (l, g) = try Loss.softmaxCrossEntropy(logits: logits, labels: positives)
-                g.scale(by: 1 / configuration.temperature)
-                loss = l
-                gq = try Tensor.matmul(g, v)
-                try itemTowerBackward(all, try Tensor.matmul(g, q, transposeA: true))
-            } else {
-                let v = try itemTower(positives, training: true)
-                let r = try Loss.inBatchSampledSoftmax(
-                    queries: q, items: v, logQ: logQ ?? [Float](repeating: 0, count: b), temperature: configuration.temperature)
-                loss = r.loss
-                gq = r.queryGradient
-                try itemTowerBackward(positives, r.itemGradient)
-            }
-            let gPooled = try user1.backward(try userReLU.backward(try user2.backward(try userNorm.backward(gq))))
-            gPooled.storage.withUnsafeBufferPointer { g in
-                historyTable.gradient.storage.withUnsafeMutableBufferPointer { table in
-                    for (r, h) in histories.enumerated() where !h.isEmpty {
-                        let scale = 1 / Float(h.count)
-                        for i in h {
-                            let o = Int(i) * d
-                            for j in 0..<d { table[o + j] += g[r * d + j] * scale }
-                        }
-                    }
-                }
-            }
-            return loss
-        }
-
-        /// The current weights as an inference model (the item tower evaluated on every item).
-        func snapshot() throws(VecDBError) -> TwoTowerModel {
-            let v = try itemTower((0..<items).map { Int32($0) }, training: false)
-            let c = configuration
-            return try TwoTowerModel(
-                itemCount: items, embeddingWidth: c.embeddingWidth, historyEmbedding: historyTable.value.storage,
-                user1: DenseLayerWeights(user1, activation: .relu), user2: DenseLayerWeights(user2, activation: .identity),
-                itemVectors: v.storage,
-                params: [
-                    "temperature": Double("\(c.temperature)") ?? 0, "embedding": Double(c.embeddingWidth), "hidden": Double(c.hidden),
-                    "output": Double(c.output), "batch": Double(c.batchSize), "features": Double(featureWidth),
-                ])
-        }
     }
 }

@@ -7,9 +7,10 @@ import VecDBStorage
 /// the item embeddings go to an HNSW-indexed collection for similar-item and from-examples
 /// queries.
 ///
-/// A refresh of an autoencoder fine-tunes the previous version instead: its weights, items moved
-/// to their current indices and new items given fresh rows, trained for half as many epochs as
-/// the previous fit chose (at least 2), with its hyper-parameters and no new selection.
+/// A refresh fine-tunes the previous version instead: its weights, items moved to their current
+/// indices and new items given fresh rows (the two-tower's item features encoded by the
+/// previous version's encoder), trained for half as many epochs as the previous fit chose (at
+/// least 2), with its hyper-parameters and no new selection.
 enum DeepModelCodec {
     /// One servable kind per deep model.
     static var kinds: [ModelKind] { DeepModelKind.allCases.map(kind) }
@@ -18,24 +19,31 @@ enum DeepModelCodec {
         ModelKind(
             name: deep.rawValue,
             train: { (input: TrainingInput) throws(VecDBError) -> (model: any ItemScorer, params: [String: Double]) in
+                let data = input.data
                 if let previous = input.previous, canFineTune(deep, previous) {
                     var position: [Key: Int] = [:]
                     for (i, key) in input.previousItemKeys.enumerated() { position[key] = i }
                     let epochs = max(2, Int(input.previousParams["epochs"] ?? 4) / 2)
+                    // The two-tower reads features in the encoding it was trained with.
+                    let encoder = (previous as? TwoTowerModel)?.itemFeatureEncoder
                     let tuned = try DeepModelTrainer.fineTune(
-                        deep, previous: previous, params: input.previousParams, train: input.data,
-                        oldItemIndex: input.data.itemKeys.map { position[$0] }, epochs: epochs, threads: input.threads,
+                        deep, previous: previous, params: input.previousParams, train: data,
+                        oldItemIndex: data.itemKeys.map { position[$0] },
+                        itemFeatures: encoder?.rows(input.itemRecords, keys: data.itemKeys), epochs: epochs, threads: input.threads,
                         progress: input.progress)
                     var params = tuned.params
                     params["epochs"] = input.previousParams["epochs"] ?? params["epochs"]
-                    return (tuned.model, params)
+                    return (attach(tuned.model, encoder), params)
                 }
-                let none = input.data.withRows([[Int32]](repeating: [], count: input.data.userCount))
+                // Item features from the item collection's payloads. User features are left out:
+                // serving scores a user from their history (the tower's id-and-feature dropout
+                // trains that case), as it does a user the model has never seen.
+                let fitted = FeatureEncoder.fitRows(input.itemRecords, keys: data.itemKeys)
+                let none = data.withRows([[Int32]](repeating: [], count: data.userCount))
                 let trained = try DeepModelTrainer.train(
-                    deep, split: HoldoutSplit(train: input.data, test: none), validationSeed: 1,
-                    itemFeatures: ItemFeatures.genres(input.itemRecords, itemKeys: input.data.itemKeys), threads: input.threads,
-                    progress: input.progress)
-                return (trained.model, trained.params)
+                    deep, split: HoldoutSplit(train: data, test: none), validationSeed: 1, itemFeatures: fitted?.rows,
+                    threads: input.threads, progress: input.progress)
+                return (attach(trained.model, fitted?.encoder), trained.params)
             },
             encode: { (model: any ItemScorer) throws(VecDBError) -> [UInt8] in
                 switch model {
@@ -52,11 +60,21 @@ enum DeepModelCodec {
             })
     }
 
+    /// A two-tower model with its item feature encoder attached (kept in its checkpoint, for
+    /// refresh and cold-start items); other models unchanged.
+    static func attach(_ model: any ItemScorer, _ encoder: FeatureEncoder?) -> any ItemScorer {
+        guard var tower = model as? TwoTowerModel else { return model }
+        tower.itemFeatureEncoder = encoder
+        return tower
+    }
+
     /// Whether a refresh of `deep` can start from `previous` rather than refit.
     static func canFineTune(_ deep: DeepModelKind, _ previous: any ItemScorer) -> Bool {
         switch (deep, previous) {
         case (.multDAE, let m as MultVAEModel): m.variant == .dae
         case (.multVAE, let m as MultVAEModel): m.variant == .vae
+        case (.twoTower, let m as TwoTowerModel), (.twoTowerNoLogQ, let m as TwoTowerModel), (.twoTowerFull, let m as TwoTowerModel):
+            m.params["user_features"] ?? 0 == 0 && m.params["user_id"] ?? 0 == 0
         default: false
         }
     }
