@@ -161,16 +161,29 @@ public enum Loss {
 
     /// Writes `scale · softmax(row)` into `out` and returns log Σ exp(row) (in Double).
     static func softmaxRow(_ x: [Float], row r: Int, width c: Int, into out: inout [Float], scale: Float) -> Double {
-        var m = -Float.infinity
-        for j in 0..<c { m = max(m, x[r * c + j]) }
-        var sum = 0.0
-        for j in 0..<c {
-            let e = expf(x[r * c + j] - m)
-            out[r * c + j] = e
-            sum += Double(e)
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { ob in
+                guard let xp = xb.baseAddress.map({ $0 + r * c }), let op = ob.baseAddress.map({ $0 + r * c }), c > 0 else { return 0 }
+                var m = -Float.infinity
+                for j in 0..<c { m = max(m, xp[j]) }
+                // Float partial sums in blocks, added in Double: accurate and vectorisable.
+                var sum = 0.0
+                var j = 0
+                while j < c {
+                    let end = min(j + 256, c)
+                    var block: Float = 0
+                    while j < end {
+                        let e = expf(xp[j] - m)
+                        op[j] = e
+                        block += e
+                        j += 1
+                    }
+                    sum += Double(block)
+                }
+                let k = scale / Float(sum)
+                for j in 0..<c { op[j] *= k }
+                return Double(m) + log(sum)
+            }
         }
-        let k = scale / Float(sum)
-        for j in 0..<c { out[r * c + j] *= k }
-        return Double(m) + log(sum)
     }
 }

@@ -32,7 +32,7 @@ extension DemoCommand {
                     metrics: evaluator.evaluate(trained.model, threads: 2), trainSeconds: trained.trainSeconds, threads: 2))
         }
         // Two deep models, hyper-parameters and epochs chosen on a validation split from train.
-        let features = ItemFeatures.genres(items, itemKeys: matrix.itemKeys)
+        let features = FeatureEncoder.fitRows(items, keys: matrix.itemKeys)?.rows
         let display = ProgressDisplay()
         for kind in [DeepModelKind.multDAE, .twoTower] {
             let trained = try DeepModelTrainer.train(

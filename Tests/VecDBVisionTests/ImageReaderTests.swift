@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VecDBKernels
+import VecDBNN
 import VecDBTestSupport
 
 @testable import VecDBVision
@@ -93,5 +94,29 @@ struct ImageReaderTests {
         let b = ImagePreprocessing.input(light)
         #expect(zip(a, b).allSatisfy { abs($0 - $1) < 1e-5 })
         #expect(abs(a[0] - (0 - ImagePreprocessing.mean) / ImagePreprocessing.deviation) < 1e-6)
+    }
+}
+
+@Suite("Encoder training augmentation")
+struct AugmentationTests {
+    @Test func mirrorsAndShiftsWithinBounds() throws {
+        // One 4 × 4 image of distinct values; with shift 0 only mirroring can happen.
+        let values = (0..<16).map(Float.init)
+        var seen: Set<[Float]> = []
+        var g = SeededGenerator(seed: 5)
+        for _ in 0..<20 {
+            var x = try Tensor(shape: [1, 1, 4, 4], storage: values)
+            ImageEncoderTrainer.augment(&x, maxShift: 0, rng: &g)
+            seen.insert(x.storage)
+        }
+        let mirrored = (0..<4).flatMap { y in (0..<4).map { x in Float(y * 4 + 3 - x) } }
+        #expect(seen == [values, mirrored])
+        // With shifts every output pixel is a source pixel or the corner's background.
+        for _ in 0..<20 {
+            var x = try Tensor(shape: [1, 1, 4, 4], storage: values)
+            ImageEncoderTrainer.augment(&x, maxShift: 1, rng: &g)
+            #expect(x.storage.allSatisfy { values.contains($0) })
+            #expect(Set(x.storage).count >= 9)
+        }
     }
 }
