@@ -23,6 +23,12 @@ package struct RecommendEvalRow: Codable, Sendable, Equatable {
     package var threads: Int
     /// `"strong"` for the strong-generalisation protocol; absent for the per-user 80/20 split.
     package var evaluationProtocol: String?
+    /// Cold-item protocol: the metrics above are on the cold items; these on the warm ones.
+    package var warmNDCG20: Double?
+    package var warmNDCG20SE: Double?
+    package var warmRecall20: Double?
+    package var warmRecall20SE: Double?
+    package var warmUsers: Int?
 
     enum CodingKeys: String, CodingKey {
         case system, benchmark, dataset, model, params, users, items
@@ -39,6 +45,20 @@ package struct RecommendEvalRow: Codable, Sendable, Equatable {
         case trainSeconds = "train_seconds"
         case threads
         case evaluationProtocol = "protocol"
+        case warmNDCG20 = "warm_ndcg_20"
+        case warmNDCG20SE = "warm_ndcg_20_se"
+        case warmRecall20 = "warm_recall_20"
+        case warmRecall20SE = "warm_recall_20_se"
+        case warmUsers = "warm_users"
+    }
+
+    /// Adds the warm-item metrics of the cold-item protocol.
+    package mutating func setWarm(_ m: RankingMetrics) {
+        warmNDCG20 = m.ndcg20.mean
+        warmNDCG20SE = m.ndcg20.standardError
+        warmRecall20 = m.recall20.mean
+        warmRecall20SE = m.recall20.standardError
+        warmUsers = m.users
     }
 
     /// The row of `metrics` for VecDB's model `model`.

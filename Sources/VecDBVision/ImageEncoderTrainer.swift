@@ -9,8 +9,8 @@ import VecDBNN
 /// angle, so same-class images end up close by cosine, which is what nearest-neighbour search
 /// in the embedding needs (a plain softmax head leaves the penultimate features unnormalised
 /// and their distances less meaningful). Adam 1e-3 with cosine decay to 5 %, batches of 64;
-/// random mirroring and shifts of up to 2 pixels (a product seen from the other side, or
-/// framed a little off-centre, is still the same kind of product).
+/// random left-right mirroring (a product seen from the other side is still the same kind of
+/// product), optionally random shifts.
 public enum ImageEncoderTrainer {
     /// The settings.
     public struct Configuration: Sendable, Equatable {
@@ -24,9 +24,11 @@ public enum ImageEncoderTrainer {
         public var dimension = 64
         /// The seed of initialisation, shuffling, augmentation and dropout.
         public var seed: UInt64 = 42
-        /// Augments each training image: mirrored left-right with probability ½ and shifted by
-        /// up to this many pixels in each direction (0 turns augmentation off).
-        public var maxShift = 2
+        /// Mirrors each training image left-right with probability ½.
+        public var mirror = true
+        /// Shifts each training image by up to this many pixels in each direction (0: none; on
+        /// Fashion-MNIST shifts of 2 lowered precision@10 at 5 epochs, 0.879 against 0.895).
+        public var maxShift = 0
 
         /// The defaults.
         public init() {}
@@ -64,7 +66,7 @@ public enum ImageEncoderTrainer {
             for r in Batches.ranges(count: order.count, size: c.batchSize) {
                 let rows = Array(order[r])
                 var x = try Batches.gather(images, rows: rows)
-                if c.maxShift > 0 { augment(&x, maxShift: c.maxShift, rng: &rng) }
+                if c.mirror || c.maxShift > 0 { augment(&x, mirror: c.mirror, maxShift: c.maxShift, rng: &rng) }
                 opt.learningRate = schedule.rate(base: c.learningRate, step: opt.stepCount)
                 opt.zeroGradients(parameters)
                 let logits = try net.classifier.forward(try net.trunk.forward(x, training: true), training: true)
@@ -79,9 +81,10 @@ public enum ImageEncoderTrainer {
         return ImageEncoder(dimension: c.dimension, classes: classes, network: net)
     }
 
-    /// Mirrors each `[n, 1, h, w]` image left-right with probability ½ and shifts it by up to
-    /// `maxShift` pixels along each axis, filling with the image's own corner value (its background).
-    static func augment(_ x: inout Tensor, maxShift: Int, rng: inout SeededGenerator) {
+    /// Mirrors each `[n, 1, h, w]` image left-right with probability ½ (when `mirror`) and shifts
+    /// it by up to `maxShift` pixels along each axis, filling with the image's own corner value
+    /// (its background).
+    static func augment(_ x: inout Tensor, mirror: Bool, maxShift: Int, rng: inout SeededGenerator) {
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let span = UInt64(2 * maxShift + 1)
         var source = [Float](repeating: 0, count: h * w)
@@ -89,7 +92,7 @@ public enum ImageEncoderTrainer {
             for i in 0..<n {
                 let base = i * h * w
                 for k in 0..<(h * w) { source[k] = p[base + k] }
-                let flip = rng.next() % 2 == 0
+                let flip = mirror && rng.next() % 2 == 0
                 let dx = Int(rng.next() % span) - maxShift
                 let dy = Int(rng.next() % span) - maxShift
                 let fill = source[0]

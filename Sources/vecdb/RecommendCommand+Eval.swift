@@ -60,6 +60,8 @@ extension RecommendCommand {
             help: """
                 weak: every user's items split 80/20 (default). strong: 10% of users held out entirely, \
                 models fitted on the others, then scored from 80% of each held-out user's history (fold-in). \
+                cold-items: 20% of items held out entirely; popularity, random, content-knn and two-tower \
+                rank them (and the warm items). \
                 visual: the image encoder (cnn) against raw pixels, precision@10 of same-class neighbours \
                 (--dataset fashion-mnist-784 by default, or --train-images/--train-labels/--test-images/--test-labels).
                 """)
@@ -68,8 +70,11 @@ extension RecommendCommand {
         @OptionGroup var visual: VisualEvalOptions
 
         func validate() throws {
-            guard ["weak", "strong", "visual"].contains(evaluationProtocol) else {
-                throw ValidationError("--protocol must be weak, strong or visual, got '\(evaluationProtocol)'")
+            guard ["weak", "strong", "visual", "cold-items"].contains(evaluationProtocol) else {
+                throw ValidationError("--protocol must be weak, strong, visual or cold-items, got '\(evaluationProtocol)'")
+            }
+            if evaluationProtocol == "cold-items" && peers {
+                throw ValidationError("the peers run the weak protocol only; drop --peers with --protocol cold-items")
             }
             if evaluationProtocol == "visual" {
                 let given = visual.customFiles.filter { $0 != nil }.count
@@ -86,6 +91,12 @@ extension RecommendCommand {
             if evaluationProtocol == "strong" && peers {
                 throw ValidationError("the peers run the weak protocol only; drop --peers with --protocol strong")
             }
+            if evaluationProtocol == "cold-items" && dataset == "fashion-mnist-784" {
+                guard interactions == nil, items == nil, users == nil else {
+                    throw ValidationError("fashion-mnist-784 brings its own catalogue and simulated users; drop --interactions/--items")
+                }
+                return
+            }
             if (dataset == nil) == (interactions == nil) {
                 throw ValidationError("give exactly one of --dataset and --interactions")
             }
@@ -96,7 +107,7 @@ extension RecommendCommand {
             }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             do {
-                _ = try kinds()
+                if evaluationProtocol == "cold-items" { _ = try coldKinds() } else { _ = try kinds() }
             } catch {
                 throw error.exit
             }
@@ -164,6 +175,7 @@ extension RecommendCommand {
         func evaluate() throws(VecDBError) {
             if evaluationProtocol == "strong" { return try evaluateStrong() }
             if evaluationProtocol == "visual" { return try evaluateVisual() }
+            if evaluationProtocol == "cold-items" { return try evaluateCold() }
             let kinds = try kinds()
             let (name, interactionPath, _) = try sources()
             let data = try InteractionFileReader.read(

@@ -106,7 +106,7 @@ struct AugmentationTests {
         var g = SeededGenerator(seed: 5)
         for _ in 0..<20 {
             var x = try Tensor(shape: [1, 1, 4, 4], storage: values)
-            ImageEncoderTrainer.augment(&x, maxShift: 0, rng: &g)
+            ImageEncoderTrainer.augment(&x, mirror: true, maxShift: 0, rng: &g)
             seen.insert(x.storage)
         }
         let mirrored = (0..<4).flatMap { y in (0..<4).map { x in Float(y * 4 + 3 - x) } }
@@ -114,7 +114,7 @@ struct AugmentationTests {
         // With shifts every output pixel is a source pixel or the corner's background.
         for _ in 0..<20 {
             var x = try Tensor(shape: [1, 1, 4, 4], storage: values)
-            ImageEncoderTrainer.augment(&x, maxShift: 1, rng: &g)
+            ImageEncoderTrainer.augment(&x, mirror: true, maxShift: 1, rng: &g)
             #expect(x.storage.allSatisfy { values.contains($0) })
             #expect(Set(x.storage).count >= 9)
         }

@@ -23,11 +23,15 @@ public struct DeepModelGrid: Sendable, Equatable {
     public var weightDecays: [Float]
     /// Two-tower: softmax temperatures.
     public var temperatures: [Float]
+    /// Two-tower: the item-id dropout (DropoutNet) every run uses; the cold-item protocol picks
+    /// it on its own validation split.
+    public var itemIDDropout: Float
 
-    /// The defaults: decay ∈ {1e-5, 0.02}; temperature ∈ {0.05, 0.1}.
-    public init(weightDecays: [Float] = [1e-5, 0.02], temperatures: [Float] = [0.05, 0.1]) {
+    /// The defaults: decay ∈ {1e-5, 0.02}; temperature ∈ {0.05, 0.1}; no item-id dropout.
+    public init(weightDecays: [Float] = [1e-5, 0.02], temperatures: [Float] = [0.05, 0.1], itemIDDropout: Float = 0) {
         self.weightDecays = weightDecays
         self.temperatures = temperatures
+        self.itemIDDropout = itemIDDropout
     }
 }
 
@@ -107,6 +111,7 @@ public enum DeepModelTrainer {
         case .twoTower, .twoTowerNoLogQ, .twoTowerFull:
             var base = TwoTowerConfiguration()
             base.softmax = TwoTowerConfiguration.softmax(of: kind)
+            base.itemIDDropout = grid.itemIDDropout
             let candidates = grid.temperatures.map { temperature in
                 var c = base
                 c.temperature = temperature
@@ -319,6 +324,7 @@ extension TwoTowerConfiguration {
         if let v = params["user_id"] { userID = v != 0 }
         if let v = params["user_features"] { userFeatures = v > 0 }
         if let v = params["id_dropout"], (0...1).contains(v) { userIDDropout = Float(v) }
+        if let v = params["item_id_dropout"], (0...1).contains(v) { itemIDDropout = Float(v) }
         if let v = params["dropout"], (0..<1).contains(v) { dropout = Float(v) }
         if let v = params["batch_norm"] { batchNorm = v != 0 }
         if let v = params["weight_decay"], v >= 0 { weightDecay = Float(v) }

@@ -21,6 +21,9 @@ extension TwoTowerTrainer {
         let userFeatureWidth: Int
         /// Per user: has training pairs (or was known to the model fine-tuned from).
         var knownUsers: [Bool]
+        /// Per item: has training pairs (or was carried over from the model fine-tuned from). The
+        /// id rows of the others are zero in snapshots: such items are placed by content alone.
+        var knownItems: [Bool]
         let historyTable: Parameter
         let itemTable: Parameter
         let userTable: Parameter?
@@ -48,6 +51,7 @@ extension TwoTowerTrainer {
             self.items = items
             self.users = users
             knownUsers = [Bool](repeating: false, count: users)
+            knownItems = [Bool](repeating: false, count: items)
             let d = c.embeddingWidth
             historyTable = Parameter(name: "user.history", value: .normal([items, d], std: 0.1, generator: &g))
             itemTable = Parameter(name: "item.id", value: .normal([items, d], std: 0.1, generator: &g))
@@ -87,6 +91,7 @@ extension TwoTowerTrainer {
             copyRows(itemTable, from: previous.itemIDEmbedding, oldItemIndex)
             if let userTable { copyRows(userTable, from: previous.userIDEmbedding, oldUserIndex) }
             for (new, old) in oldUserIndex.enumerated() { if let old { knownUsers[new] = previous.knownUsers[old] } }
+            for (new, old) in oldItemIndex.enumerated() where old != nil { knownItems[new] = true }
             user.load(previous.userTower)
             item.load(previous.itemTower)
         }
@@ -141,8 +146,9 @@ extension TwoTowerTrainer {
             }
         }
 
-        /// The item tower's input rows for `ids`: id embedding then features.
-        func itemInput(_ ids: [Int32]) -> Tensor {
+        /// The item tower's input rows for `ids`: id embedding (zero where `dropped` says so,
+        /// DropoutNet) then features.
+        func itemInput(_ ids: [Int32], dropped: [Bool]? = nil) -> Tensor {
             let d = configuration.embeddingWidth
             let f = itemFeatureWidth
             let w = d + f
@@ -151,7 +157,7 @@ extension TwoTowerTrainer {
                 x.storage.withUnsafeMutableBufferPointer { out in
                     for (r, i) in ids.enumerated() {
                         let o = Int(i) * d
-                        for j in 0..<d { out[r * w + j] = table[o + j] }
+                        if dropped?[r] != true { for j in 0..<d { out[r * w + j] = table[o + j] } }
                         for j in 0..<f { out[r * w + d + j] = itemFeatures[Int(i) * f + j] }
                     }
                 }
@@ -159,12 +165,12 @@ extension TwoTowerTrainer {
             return x
         }
 
-        func itemInputBackward(_ ids: [Int32], _ gx: Tensor) {
+        func itemInputBackward(_ ids: [Int32], _ gx: Tensor, dropped: [Bool]? = nil) {
             let d = configuration.embeddingWidth
             let w = d + itemFeatureWidth
             gx.storage.withUnsafeBufferPointer { g in
                 itemTable.gradient.storage.withUnsafeMutableBufferPointer { table in
-                    for (r, i) in ids.enumerated() {
+                    for (r, i) in ids.enumerated() where dropped?[r] != true {
                         let o = Int(i) * d
                         for j in 0..<d { table[o + j] += g[r * w + j] }
                     }
@@ -179,10 +185,11 @@ extension TwoTowerTrainer {
         ///   - histories: per pair, the history items pooled by the user tower.
         ///   - positives: per pair, the positive item.
         ///   - logQ: per pair, log q of the positive (in-batch with correction), or nil.
+        ///   - itemDropped: per item index, whether its id embedding is dropped this batch, or nil.
         /// - Returns: the loss.
-        func lossAndGradients(users ids: [Int32?], histories: [[Int32]], positives: [Int32], logQ: [Float]?) throws(VecDBError)
-            -> Float
-        {
+        func lossAndGradients(
+            users ids: [Int32?], histories: [[Int32]], positives: [Int32], logQ: [Float]?, itemDropped: [Bool]? = nil
+        ) throws(VecDBError) -> Float {
             let b = positives.count
             let t = configuration.temperature
             let q = try user.forward(userInput(ids, histories), training: true)
@@ -190,24 +197,33 @@ extension TwoTowerTrainer {
             let gq: Tensor
             if configuration.softmax == .full {
                 let all = (0..<items).map { Int32($0) }
-                let v = try item.forward(itemInput(all), training: true)
+                let v = try item.forward(itemInput(all, dropped: itemDropped), training: true)
                 var logits = try Tensor.matmul(q, v, transposeB: true)
                 logits.scale(by: 1 / t)
                 var (l, g) = try Loss.softmaxCrossEntropy(logits: logits, labels: positives)
                 g.scale(by: 1 / t)
                 loss = l
                 gq = try Tensor.matmul(g, v)
-                itemInputBackward(all, try item.backward(try Tensor.matmul(g, q, transposeA: true)))
+                itemInputBackward(all, try item.backward(try Tensor.matmul(g, q, transposeA: true)), dropped: itemDropped)
             } else {
-                let v = try item.forward(itemInput(positives), training: true)
+                let dropped = itemDropped.map { mask in positives.map { mask[Int($0)] } }
+                let v = try item.forward(itemInput(positives, dropped: dropped), training: true)
                 let r = try Loss.inBatchSampledSoftmax(
                     queries: q, items: v, logQ: logQ ?? [Float](repeating: 0, count: b), temperature: t)
                 loss = r.loss
                 gq = r.queryGradient
-                itemInputBackward(positives, try item.backward(r.itemGradient))
+                itemInputBackward(positives, try item.backward(r.itemGradient), dropped: dropped)
             }
             userInputBackward(ids, histories, try user.backward(gq))
             return loss
+        }
+
+        /// The item id table with the rows of unknown items zeroed.
+        func knownItemIDs() -> [Float] {
+            var ids = itemTable.value.storage
+            let d = configuration.embeddingWidth
+            for i in 0..<items where !knownItems[i] { for j in 0..<d { ids[i * d + j] = 0 } }
+            return ids
         }
 
         /// The current weights as an inference model. Users without training pairs keep zero id
@@ -225,13 +241,14 @@ extension TwoTowerTrainer {
                 TwoTowerModel.Parts(
                     embeddingWidth: d, historyEmbedding: historyTable.value.storage, userIDEmbedding: ids, userFeatures: features,
                     userFeatureWidth: userFeatureWidth, knownUsers: knownUsers, userTower: user.weights,
-                    itemIDEmbedding: itemTable.value.storage, itemFeatures: itemFeatures, itemFeatureWidth: itemFeatureWidth,
+                    itemIDEmbedding: knownItemIDs(), itemFeatures: itemFeatures, itemFeatureWidth: itemFeatureWidth,
                     itemTower: item.weights),
                 params: [
                     "temperature": Double("\(c.temperature)") ?? 0, "embedding": Double(d), "hidden": Double(c.hidden),
                     "output": Double(c.output), "batch": Double(c.batchSize), "features": Double(itemFeatureWidth),
                     "user_features": Double(userFeatureWidth), "user_id": c.userID ? 1 : 0,
-                    "id_dropout": Double("\(c.userIDDropout)") ?? 0, "dropout": Double("\(c.dropout)") ?? 0,
+                    "id_dropout": Double("\(c.userIDDropout)") ?? 0, "item_id_dropout": Double("\(c.itemIDDropout)") ?? 0,
+                    "dropout": Double("\(c.dropout)") ?? 0,
                     "batch_norm": c.batchNorm ? 1 : 0, "weight_decay": Double("\(c.weightDecay)") ?? 0,
                 ])
         }

@@ -45,6 +45,10 @@ public struct TwoTowerConfiguration: Sendable, Equatable {
     /// The share of training pairs whose user-id embedding and user features are zeroed, so the
     /// tower also scores users from their history alone (unseen users, fold-in).
     public var userIDDropout: Float = 0.5
+    /// The share of items whose id embedding is zeroed in each training batch (DropoutNet,
+    /// Volkovs et al. 2017), so the item tower learns to place an item from its content alone:
+    /// an item with no interactions gets a useful vector. 0 turns it off.
+    public var itemIDDropout: Float = 0
     /// Batch normalisation after each tower's first layer. Off by default: on ML-100K it
     /// lowered validation NDCG@10 (0.242 with it, 0.247 without).
     public var batchNorm = false
@@ -134,7 +138,7 @@ public enum TwoTowerTrainer {
         guard c.embeddingWidth > 0, c.hidden > 0, c.output > 0, c.batchSize > 1, c.temperature > 0, epochs >= 0 else {
             throw VecDBError(.invalidArgument, "two-tower: widths, batch size (> 1) and temperature must be positive")
         }
-        guard (0...1).contains(c.userIDDropout), (0..<1).contains(c.dropout) else {
+        guard (0...1).contains(c.userIDDropout), (0...1).contains(c.itemIDDropout), (0..<1).contains(c.dropout) else {
             throw VecDBError(.invalidArgument, "two-tower: the id dropout must be in [0, 1] and the dropout in [0, 1)")
         }
     }
@@ -153,7 +157,10 @@ public enum TwoTowerTrainer {
         // A user with one item has no history to predict it from: their pair is left out.
         for u in 0..<train.userCount where train.items(ofUser: u).count > 1 {
             if epochs > 0 { net.knownUsers[u] = true }
-            for i in train.items(ofUser: u) { pairs.append((Int32(u), i)) }
+            for i in train.items(ofUser: u) {
+                pairs.append((Int32(u), i))
+                if epochs > 0 { net.knownItems[Int(i)] = true }
+            }
         }
         guard pairs.count > 1 else { throw VecDBError(.invalidArgument, "two-tower: no user has two or more items") }
         var frequency = StreamingFrequencyEstimator(
@@ -171,7 +178,9 @@ public enum TwoTowerTrainer {
                 let logQ = c.softmax == .inBatchLogQ ? positives.map { logf(frequency.probability($0)) } : nil
                 let histories = chunk.map { sampleHistory(train.items(ofUser: Int($0.user)), excluding: $0.item, c.maxHistory, &rng) }
                 let users = chunk.map { rng.nextUnitFloat() < c.userIDDropout ? nil : $0.user }
-                lossSum += try net.lossAndGradients(users: users, histories: histories, positives: positives, logQ: logQ)
+                let itemDropped = c.itemIDDropout > 0 ? (0..<train.itemCount).map { _ in rng.nextUnitFloat() < c.itemIDDropout } : nil
+                lossSum += try net.lossAndGradients(
+                    users: users, histories: histories, positives: positives, logQ: logQ, itemDropped: itemDropped)
                 batches += 1
                 optimizer.step(net.parameters)
                 net.zeroGradients()

@@ -1,4 +1,4 @@
-// On-disk layout of a recommender NAME in the database directory DB (see docs/recommend.md):
+// On-disk layout of a recommender NAME in the database directory DB (see docs/recommender.md):
 //
 //   DB/NAME.items                    collection: one record per item (vector [0], dimension 1),
 //                                    payload {title, genres, genre.G: true, year, …}
