@@ -1,4 +1,5 @@
 import Testing
+import VecDB
 import VecDBKernels
 import VecDBStorage
 import VecDBTestSupport
@@ -106,5 +107,47 @@ struct ColdItemTests {
         let share = Double(inTop) / Double(pairs.count)
         #expect(share > 0.8 && share < 0.9, "share \(share)")
         #expect(throws: VecDBError.self) { try SimulatedShoppers().generate(labels: [0]) }
+    }
+}
+
+@Suite("Cold start in serving")
+struct ServedColdStartTests {
+    @Test func aNewItemIsPlacedByContentAtOnceAndKeptOnReopen() throws {
+        let dir = TemporaryDirectory()
+        let newKey = Key.int(424_242)
+        let record = EntityRecord(key: newKey, title: "Brand New Comedy (1999)", genres: ["Comedy"])
+        var expected: [Float] = []
+        do {
+            let (db, rec) = try ServingTests.make("two-tower", dir: dir)
+            let v1 = try rec.snapshot()
+            let tower = try #require(v1.model as? TwoTowerModel)
+            #expect(v1.itemIndex[newKey] == nil)
+            try rec.ingestItems([record])
+            let now = try rec.snapshot()
+            #expect(now.version == v1.version)
+            let index = try #require(now.itemIndex[newKey])
+            // Its vector is the item tower on its features as stored (the year read from the
+            // title becomes a column, as for the trained items); the trained items' are unchanged.
+            expected = try tower.itemVector(record: Recommender.record(key: newKey, payload: Recommender.payload(of: record)))
+            let served = try #require(now.model as? TwoTowerModel)
+            #expect(zip(served.itemEmbeddings()[Int(index)], expected).allSatisfy { abs($0 - $1) < 1e-5 })
+            #expect(served.itemEmbeddings().prefix(tower.itemCount).elementsEqual(tower.itemEmbeddings()))
+            // Findable as a similar item, and scored for every user without retraining.
+            #expect(try rec.similarItems(to: newKey, k: 3).items.count == 3)
+            let nearest = try rec.similarItems(to: .int(3), k: ServingFixtures.items + 1).keys
+            #expect(nearest.contains(newKey))
+            for user in rec.users().prefix(5) {
+                let scores = now.model.scores(history: rec.history(of: user)?.compactMap { now.itemIndex[$0] } ?? [])
+                #expect(scores.count == tower.itemCount + 1 && scores[Int(index)].isFinite)
+            }
+            rec.close()
+            db.close()
+        }
+        let db = try Database.open(at: dir.path)
+        let rec = try Recommender.open("movies", in: db)
+        let again = try rec.snapshot()
+        let index = try #require(again.itemIndex[newKey])
+        let served = try #require(again.model as? TwoTowerModel)
+        #expect(zip(served.itemEmbeddings()[Int(index)], expected).allSatisfy { abs($0 - $1) < 1e-5 })
     }
 }

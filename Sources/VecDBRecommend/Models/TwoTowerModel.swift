@@ -205,6 +205,36 @@ public struct TwoTowerModel: EmbeddingModel {
         }
         return try itemVector(features: itemFeatureEncoder.encode(record))
     }
+
+    /// The model with items appended after the trained ones, each placed from its features
+    /// alone (a zero id embedding, as ``itemVector(features:)``; a zero row in the history
+    /// table, so it adds nothing to a history it appears in). Nothing is retrained: the vectors
+    /// of the existing items are unchanged.
+    ///
+    /// - Parameter features: one row of ``itemFeatureWidth`` values per new item.
+    /// - Throws: ``VecDBError/Code/dimensionMismatch`` for a row of another width,
+    ///   ``VecDBError/Code/nonFiniteValue`` for NaN or infinity.
+    public func addingItems(features: [[Float]]) throws(VecDBError) -> TwoTowerModel {
+        for row in features {
+            guard row.count == itemFeatureWidth else {
+                throw VecDBError(
+                    .dimensionMismatch, "two-tower: item features have \(row.count) values, the model reads \(itemFeatureWidth)")
+            }
+            guard row.allSatisfy(\.isFinite) else {
+                throw VecDBError(.nonFiniteValue, "two-tower: an item's features hold NaN or infinity")
+            }
+        }
+        let zeros = [Float](repeating: 0, count: features.count * embeddingWidth)
+        var model = try TwoTowerModel(
+            Parts(
+                embeddingWidth: embeddingWidth, historyEmbedding: historyEmbedding + zeros, userIDEmbedding: userIDEmbedding,
+                userFeatures: userFeatures, userFeatureWidth: userFeatureWidth, knownUsers: knownUsers, userTower: userTower,
+                itemIDEmbedding: itemIDEmbedding + zeros, itemFeatures: itemFeatures + features.flatMap { $0 },
+                itemFeatureWidth: itemFeatureWidth, itemTower: itemTower), params: params)
+        model.itemFeatureEncoder = itemFeatureEncoder
+        model.userFeatureEncoder = userFeatureEncoder
+        return model
+    }
 }
 
 /// One tower's frozen layers: `first` (affine), batch norm when trained with it, relu, `second`,

@@ -206,17 +206,36 @@ public final class Recommender: Sendable {
             throw VecDBError(.corruptFile, "model version \(cp.version) scores \(model.itemCount) items but lists \(cp.itemKeys.count)")
         }
         let payloads = try itemPayloads()
+        let (served, keys, added) = try placingNewItems(model, keys: cp.itemKeys, payloads: payloads)
         var spaces: [String: EmbeddingSpace] = [:]
-        if let e = model as? any EmbeddingScorer {
-            spaces[space] = try embeddingSpace(e, space: space, version: cp.version, keys: cp.itemKeys, payloads: payloads, build: build)
+        if let e = served as? any EmbeddingScorer {
+            spaces[space] = try embeddingSpace(
+                e, space: space, version: cp.version, keys: keys, payloads: payloads, build: build, added: added)
         }
         return RecommenderSnapshot(
-            version: cp.version, kind: cp.kind, params: cp.params, model: model, itemKeys: cp.itemKeys, payloads: payloads,
+            version: cp.version, kind: cp.kind, params: cp.params, model: served, itemKeys: keys, payloads: payloads,
             spaces: spaces, histories: histories, reclaimer: reclaimer)
     }
 
+    /// Cold start in serving: items with stored features that the model was not trained on
+    /// (added after training, or never interacted with) are appended to a content-aware model
+    /// (a two-tower with its item feature encoder), placed by its item tower from their features
+    /// alone, so they can be recommended and found at once; a refresh later trains on their
+    /// interactions. Other models serve their trained catalogue.
+    func placingNewItems(_ model: any ItemScorer, keys: [Key], payloads: [Key: Payload]) throws(VecDBError) -> (
+        model: any ItemScorer, keys: [Key], added: [Key]
+    ) {
+        guard let tower = model as? TwoTowerModel, let encoder = tower.itemFeatureEncoder else { return (model, keys, []) }
+        let known = Set(keys)
+        let added = payloads.keys.filter { !known.contains($0) }.sorted()
+        guard !added.isEmpty else { return (model, keys, []) }
+        let rows = added.map { key in encoder.encode(payloads[key].map { Self.record(key: key, payload: $0) }) }
+        return (try tower.addingItems(features: rows), keys + added, added)
+    }
+
     func embeddingSpace(
-        _ model: any EmbeddingScorer, space: String, version: UInt64, keys: [Key], payloads: [Key: Payload], build: Bool
+        _ model: any EmbeddingScorer, space: String, version: UInt64, keys: [Key], payloads: [Key: Payload], build: Bool,
+        added: [Key] = []
     ) throws(VecDBError) -> EmbeddingSpace {
         let d = model.dimension
         let rows = model.itemEmbeddings()
@@ -232,6 +251,11 @@ public final class Recommender: Sendable {
             try c.flush()
             try c.createIndex(.hnsw(HNSWIndexOptions()))
             collection = c
+        } else if let c = collection, !added.isEmpty {
+            // Items placed since the collection was built (upserts of the same vectors are idempotent).
+            let start = keys.count - added.count
+            try c.upsert(added.enumerated().map { Record(key: $1, vector: rows[start + $0], payload: payloads[$1]) })
+            try c.flush()
         }
         return EmbeddingSpace(name: space, dimension: d, vectors: rows.flatMap { $0 }, collection: collection)
     }
