@@ -12,7 +12,7 @@
 //   CVecDBImage (C: libpng, libjpeg-turbo), VecDBNN, VecDBDatasets -> VecDBVision (image
 //     reading, the image encoder CNN, visual-similarity evaluation)
 //   VecDB, VecDBIndex, VecDBDatasets, VecDBNN -> VecDBBench (the benchmark harness)
-//   VecDB, VecDBNN, VecDBKernels, CVecDBKernels, VecDBStorage -> VecDBRecommend (interactions,
+//   VecDB, VecDBNN, VecDBVision, VecDBKernels, CVecDBKernels, VecDBStorage -> VecDBRecommend (interactions,
 //     readers, baselines, evaluation; its own library product)
 //   everything -> vecdb (the shell)
 //
@@ -80,7 +80,7 @@ let package = Package(
         // baseline models (popularity, item-kNN, EASE) and the ranking evaluation protocol.
         .target(
             name: "VecDBRecommend",
-            dependencies: ["VecDB", "VecDBNN", "VecDBKernels", "CVecDBKernels", "VecDBStorage"]
+            dependencies: ["VecDB", "VecDBNN", "VecDBVision", "VecDBKernels", "CVecDBKernels", "VecDBStorage"]
         ),
         // The shell.
         .executableTarget(
@@ -123,7 +123,9 @@ let package = Package(
         ),
         .testTarget(
             name: "VecDBRecommendTests",
-            dependencies: ["VecDBRecommend", "VecDB", "VecDBStorage", "VecDBKernels", "CVecDBKernels", "VecDBTestSupport"]
+            dependencies: [
+                "VecDBRecommend", "VecDB", "VecDBVision", "VecDBStorage", "VecDBKernels", "CVecDBKernels", "VecDBTestSupport",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

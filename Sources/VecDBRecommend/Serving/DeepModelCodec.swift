@@ -1,3 +1,4 @@
+import VecDB
 import VecDBKernels
 import VecDBStorage
 
@@ -25,12 +26,15 @@ enum DeepModelCodec {
                     for (i, key) in input.previousItemKeys.enumerated() { position[key] = i }
                     let epochs = max(2, Int(input.previousParams["epochs"] ?? 4) / 2)
                     // The two-tower reads features in the encoding it was trained with.
-                    let encoder = (previous as? TwoTowerModel)?.itemFeatureEncoder
+                    let tower = previous as? TwoTowerModel
+                    let encoder = tower?.itemFeatureEncoder
+                    let rows = tower.map { t in
+                        itemRows(input, encoder: encoder, imageWidth: t.itemFeatureWidth - (encoder?.width ?? 0))
+                    }
                     let tuned = try DeepModelTrainer.fineTune(
                         deep, previous: previous, params: input.previousParams, train: data,
-                        oldItemIndex: data.itemKeys.map { position[$0] },
-                        itemFeatures: encoder?.rows(input.itemRecords, keys: data.itemKeys), epochs: epochs, threads: input.threads,
-                        progress: input.progress)
+                        oldItemIndex: data.itemKeys.map { position[$0] }, itemFeatures: (rows?.first?.isEmpty ?? true) ? nil : rows,
+                        epochs: epochs, threads: input.threads, progress: input.progress)
                     var params = tuned.params
                     params["epochs"] = input.previousParams["epochs"] ?? params["epochs"]
                     return (attach(tuned.model, encoder), params)
@@ -39,10 +43,12 @@ enum DeepModelCodec {
                 // serving scores a user from their history (the tower's id-and-feature dropout
                 // trains that case), as it does a user the model has never seen.
                 let fitted = FeatureEncoder.fitRows(input.itemRecords, keys: data.itemKeys)
+                let imageWidth = input.itemImages.values.first?.count ?? 0
+                let rows = itemRows(input, encoder: fitted?.encoder, imageWidth: imageWidth)
                 let none = data.withRows([[Int32]](repeating: [], count: data.userCount))
                 let trained = try DeepModelTrainer.train(
-                    deep, split: HoldoutSplit(train: data, test: none), validationSeed: 1, itemFeatures: fitted?.rows,
-                    threads: input.threads, progress: input.progress)
+                    deep, split: HoldoutSplit(train: data, test: none), validationSeed: 1,
+                    itemFeatures: (rows.first?.isEmpty ?? true) ? nil : rows, threads: input.threads, progress: input.progress)
                 return (attach(trained.model, fitted?.encoder), trained.params)
             },
             encode: { (model: any ItemScorer) throws(VecDBError) -> [UInt8] in
@@ -58,6 +64,15 @@ enum DeepModelCodec {
                 default: return try TwoTowerModel.load(checkpoint: bytes)
                 }
             })
+    }
+
+    /// The two-tower's item feature rows for the training input's catalogue: the encoded stored
+    /// features, then the image embedding (`imageWidth` values, zeros without an image).
+    static func itemRows(_ input: TrainingInput, encoder: FeatureEncoder?, imageWidth: Int) -> [[Float]] {
+        var payloads: [Key: Payload] = [:]
+        for r in input.itemRecords { payloads[r.key] = Recommender.payload(of: r) }
+        return Recommender.featureRows(
+            input.data.itemKeys, encoder: encoder, payloads: payloads, images: input.itemImages, imageWidth: imageWidth)
     }
 
     /// A two-tower model with its item feature encoder attached (kept in its checkpoint, for

@@ -15,6 +15,8 @@ public struct TrainingInput: Sendable {
     public var itemRecords: [EntityRecord] = []
     /// User side information (from the `NAME.users` payloads), for models with user features.
     public var userRecords: [EntityRecord] = []
+    /// Image embeddings by item key (from `NAME.images`), for models that read them as features.
+    public var itemImages: [Key: [Float]] = [:]
     /// Threads for BLAS and for any search.
     public var threads: Int
     /// Called after each epoch of a deep model's training.

@@ -14,11 +14,17 @@ extension Recommender {
     public func ingestItems(_ records: [EntityRecord]) throws(VecDBError) {
         if records.isEmpty { return }
         try store(records, in: itemCollectionName)
+        try republish()
+    }
+
+    /// Rebuilds the current version's snapshot from its trained model and the stored item
+    /// features and images (new items placed, payloads and spaces refreshed), and publishes it.
+    func republish() throws(VecDBError) {
         try publishing.withLock { (_: inout Void) throws(VecDBError) in
             guard let s = published.withLock({ $0 }) else { return }
-            let cp = ModelCheckpoint(version: s.version, kind: s.kind, params: s.params, itemKeys: s.itemKeys, body: [])
-            let space = s.spaces.keys.first ?? "collab"
-            let snap = try makeSnapshot(cp, model: s.model, space: space, build: false)
+            let cp = ModelCheckpoint(version: s.version, kind: s.kind, params: s.params, itemKeys: s.trainedItemKeys, body: [])
+            let space = s.spaces.keys.first { $0 != "image" } ?? "collab"
+            let snap = try makeSnapshot(cp, model: s.trainedModel, space: space, build: false)
             published.withLock { $0 = snap }
         }
     }

@@ -185,6 +185,7 @@ public final class Recommender: Sendable {
                 previousItemKeys: warmStart ? previous?.itemKeys ?? [] : [], previousParams: warmStart ? previous?.params ?? [:] : [:],
                 threads: threads, progress: progress)
             (input.itemRecords, input.userRecords) = try featureRecords()
+            input.itemImages = try imageEmbeddings()?.vectors ?? [:]
             let (model, params) = try kind.train(input)
             guard model.itemCount == data.itemCount else {
                 throw VecDBError(.invalidArgument, "model '\(kind.name)' scores \(model.itemCount) items, the data has \(data.itemCount)")
@@ -206,15 +207,17 @@ public final class Recommender: Sendable {
             throw VecDBError(.corruptFile, "model version \(cp.version) scores \(model.itemCount) items but lists \(cp.itemKeys.count)")
         }
         let payloads = try itemPayloads()
-        let (served, keys, added) = try placingNewItems(model, keys: cp.itemKeys, payloads: payloads)
+        let images = try imageEmbeddings()
+        let (served, keys, added) = try placingNewItems(model, keys: cp.itemKeys, payloads: payloads, images: images?.vectors)
         var spaces: [String: EmbeddingSpace] = [:]
         if let e = served as? any EmbeddingScorer {
             spaces[space] = try embeddingSpace(
                 e, space: space, version: cp.version, keys: keys, payloads: payloads, build: build, added: added)
         }
+        if let image = try imageSpace(keys: keys) { spaces["image"] = image }
         return RecommenderSnapshot(
             version: cp.version, kind: cp.kind, params: cp.params, model: served, itemKeys: keys, payloads: payloads,
-            spaces: spaces, histories: histories, reclaimer: reclaimer)
+            spaces: spaces, histories: histories, reclaimer: reclaimer, trained: (model, cp.itemKeys))
     }
 
     /// Cold start in serving: items with stored features that the model was not trained on
@@ -222,15 +225,33 @@ public final class Recommender: Sendable {
     /// (a two-tower with its item feature encoder), placed by its item tower from their features
     /// alone, so they can be recommended and found at once; a refresh later trains on their
     /// interactions. Other models serve their trained catalogue.
-    func placingNewItems(_ model: any ItemScorer, keys: [Key], payloads: [Key: Payload]) throws(VecDBError) -> (
-        model: any ItemScorer, keys: [Key], added: [Key]
-    ) {
-        guard let tower = model as? TwoTowerModel, let encoder = tower.itemFeatureEncoder else { return (model, keys, []) }
+    func placingNewItems(_ model: any ItemScorer, keys: [Key], payloads: [Key: Payload], images: [Key: [Float]]?) throws(VecDBError)
+        -> (model: any ItemScorer, keys: [Key], added: [Key])
+    {
+        guard let tower = model as? TwoTowerModel, tower.itemFeatureWidth > 0 else { return (model, keys, []) }
         let known = Set(keys)
-        let added = payloads.keys.filter { !known.contains($0) }.sorted()
+        let added = Set(payloads.keys).union(images?.keys ?? [:].keys).subtracting(known).sorted()
         guard !added.isEmpty else { return (model, keys, []) }
-        let rows = added.map { key in encoder.encode(payloads[key].map { Self.record(key: key, payload: $0) }) }
+        let rows = Self.featureRows(
+            added, encoder: tower.itemFeatureEncoder, payloads: payloads, images: images,
+            imageWidth: tower.itemFeatureWidth - (tower.itemFeatureEncoder?.width ?? 0))
         return (try tower.addingItems(features: rows), keys + added, added)
+    }
+
+    /// Item feature rows as the two-tower reads them: the encoded stored features, then the
+    /// image embedding when the model was trained with one (`imageWidth` > 0; zeros for an item
+    /// without an image).
+    static func featureRows(
+        _ keys: [Key], encoder: FeatureEncoder?, payloads: [Key: Payload], images: [Key: [Float]]?, imageWidth: Int
+    ) -> [[Float]] {
+        keys.map { key in
+            var row = encoder?.encode(payloads[key].map { record(key: key, payload: $0) }) ?? []
+            if imageWidth > 0 {
+                let v = images?[key] ?? []
+                row += v.count == imageWidth ? v : [Float](repeating: 0, count: imageWidth)
+            }
+            return row
+        }
     }
 
     func embeddingSpace(

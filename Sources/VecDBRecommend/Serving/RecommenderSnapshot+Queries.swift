@@ -82,7 +82,7 @@ extension RecommenderSnapshot {
         let i = try index(of: item)
         var allowed = [Bool](repeating: true, count: itemCount)
         allowed[Int(i)] = false
-        if space == nil && spaces.isEmpty {
+        if space == nil && spaces.keys.allSatisfy({ $0 == "image" }) {
             var scores = [Float](repeating: 0, count: itemCount)
             model.score(history: [i], into: &scores)
             let items = scores.withUnsafeBufferPointer { top(k, scores: $0, allowed: allowed, filter: filter) }
@@ -91,6 +91,21 @@ extension RecommenderSnapshot {
         let s = try self.space(space)
         let items = try search(s, query: Array(s.vector(Int(i))), k: k, allowed: allowed, excluded: 1, filter: filter)
         return RecommendationList(items: items, version: version)
+    }
+
+    /// Items whose embedding in `space` is nearest to a raw vector `query` by inner product (an
+    /// image embedding for the `image` space, say).
+    ///
+    /// - Throws: ``VecDBError/Code/notFound`` for an unknown space; ``VecDBError/Code/dimensionMismatch``
+    ///   or ``VecDBError/Code/nonFiniteValue`` for a bad vector; ``VecDBError/Code/invalidArgument``.
+    public func similarItems(toVector query: [Float], k: Int, filter: Filter? = nil, space: String) throws(VecDBError)
+        -> RecommendationList
+    {
+        try Self.check(k: k)
+        let s = try self.space(space)
+        try s.validate(query, what: "the query vector")
+        let allowed = [Bool](repeating: true, count: itemCount)
+        return RecommendationList(items: try search(s, query: query, k: k, allowed: allowed, excluded: 0, filter: filter), version: version)
     }
 
     /// Items similar to `item` in several embedding spaces at once: a candidate's score is

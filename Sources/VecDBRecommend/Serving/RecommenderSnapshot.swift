@@ -27,11 +27,17 @@ public final class RecommenderSnapshot: Sendable {
     let spaces: [String: EmbeddingSpace]
     let histories: UserHistoryTable
     let reclaimer: VersionReclaimer?
+    /// The model as trained and its catalogue, before items were placed by content in serving.
+    let trainedModel: any ItemScorer
+    let trainedItemKeys: [Key]
 
     init(
         version: UInt64, kind: String, params: [String: Double], model: any ItemScorer, itemKeys: [Key],
-        payloads: [Key: Payload], spaces: [String: EmbeddingSpace], histories: UserHistoryTable, reclaimer: VersionReclaimer?
+        payloads: [Key: Payload], spaces: [String: EmbeddingSpace], histories: UserHistoryTable, reclaimer: VersionReclaimer?,
+        trained: (model: any ItemScorer, itemKeys: [Key])? = nil
     ) {
+        trainedModel = trained?.model ?? model
+        trainedItemKeys = trained?.itemKeys ?? itemKeys
         self.version = version
         self.kind = kind
         self.params = params
@@ -49,7 +55,8 @@ public final class RecommenderSnapshot: Sendable {
     }
 
     deinit {
-        reclaimer?.release(version: version, collections: spaces.values.compactMap { $0.collection?.name })
+        // The image space's collection is shared by every version: never the version's to drop.
+        reclaimer?.release(version: version, collections: spaces.filter { $0.key != "image" }.values.compactMap { $0.collection?.name })
     }
 
     /// The embedding spaces this version serves (`collab` for an ``EmbeddingScorer``), sorted.
@@ -115,7 +122,9 @@ public final class RecommenderSnapshot: Sendable {
             }
             return s
         }
-        guard spaces.count == 1, let only = spaces.values.first else {
+        // The model's own space: every space but the shared `image` one.
+        let own = spaces.filter { $0.key != "image" }
+        guard own.count == 1, let only = own.values.first else {
             throw VecDBError(
                 .notFound, "model version \(version) (\(kind)) serves \(spaces.count) embedding spaces; name one")
         }
