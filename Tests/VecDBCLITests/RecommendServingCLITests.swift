@@ -52,6 +52,31 @@ struct RecommendServingCLITests {
         #expect(badModel.status != 0 && badModel.stderr.contains("ease"))
     }
 
+    @Test func addItemWithTitleIsRecommendableAtOnce() throws {
+        let db = dir.file("db-add")
+        let inter = try interactionFile("i.csv", users: 0..<30)
+        var items = "movieId,title,genres\n"
+        for i in 1...40 { items += "\(i),Movie \(i) (\(1980 + i)),\(i % 2 == 0 ? "Comedy" : "Drama|War")\n" }
+        let itemPath = dir.file("items.csv")
+        try items.write(toFile: itemPath, atomically: true, encoding: .utf8)
+        #expect(try vecdb("recommend", "ingest", db, "movies", "--interactions", inter, "--items", itemPath).status == 0)
+        let train = try vecdb("recommend", "train", db, "movies", "--model", "two-tower")
+        #expect(train.status == 0, "\(train.stderr)")
+        let add = try vecdb("recommend", "add-item", db, "movies", "777", "--title", "A New Comedy (2001)", "--genres", "Comedy", "--json")
+        #expect(add.status == 0 && add.stdout.contains(#""recommendable":true"#), "\(add.stdout)\(add.stderr)")
+        let similar = try vecdb("recommend", "similar", db, "movies", "777", "-k", "3")
+        #expect(similar.status == 0 && similar.stdout.contains("Movie "), "\(similar.stdout)\(similar.stderr)")
+        // Without an image encoder, or with a broken image, a one-line error naming the cause.
+        let png = dir.file("broken.png")
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0]).write(to: URL(fileURLWithPath: png))
+        let broken = try vecdb("recommend", "add-item", db, "movies", "778", "--image", png)
+        #expect(broken.status != 0 && broken.stderr.contains("broken.png"), "\(broken.stderr)")
+        let notImage = try vecdb("recommend", "similar", db, "movies", "--image", itemPath, "-k", "3")
+        #expect(notImage.status != 0 && notImage.stderr.contains("items.csv"), "\(notImage.stderr)")
+        let both = try vecdb("recommend", "similar", db, "movies", "777", "--image", png)
+        #expect(both.status != 0)
+    }
+
     /// SIGKILL during ingest: each ingest is one atomic batch, so the log holds a whole number
     /// of files, at least every acknowledged one (exit status 0) and at most every one started.
     @Test func killDuringIngestLosesNoAcknowledgedInteraction() throws {
