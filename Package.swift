@@ -9,7 +9,7 @@
 //   VecDBKernels, VecDBStorage -> VecDBDatasets (file readers, data-set fetcher)
 //   VecDB, VecDBDatasets -> VecDBImport (records from JSON Lines, CSV, .fvecs, .npy)
 //   CVecDBKernels, VecDBKernels, VecDBStorage -> VecDBNN (tensors, layers, losses, optimisers)
-//   CVecDBImage (C: libpng, libjpeg-turbo), VecDBNN, VecDBDatasets -> VecDBVision (image
+//   CPNG, CJPEG (system) -> CVecDBImage (C) ; CVecDBImage, VecDBNN, VecDBDatasets -> VecDBVision (image
 //     reading, the image encoder CNN, visual-similarity evaluation)
 //   VecDB, VecDBIndex, VecDBDatasets, VecDBNN -> VecDBBench (the benchmark harness)
 //   VecDB, VecDBNN, VecDBVision, VecDBKernels, CVecDBKernels, VecDBStorage -> VecDBRecommend (interactions,
@@ -64,11 +64,11 @@ let package = Package(
         // Neural-network core: tensors over BLAS, layers with hand-written backward passes,
         // losses, optimisers and safetensors checkpoints. Above the facade; uses storage for files.
         .target(name: "VecDBNN", dependencies: ["VecDBKernels", "CVecDBKernels", "VecDBStorage"]),
-        // Image decoding in C (errors caught there, never longjmp'd into Swift).
-        .target(
-            name: "CVecDBImage",
-            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
-        ),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // Image decoding in C over libpng and libjpeg-turbo (errors caught there, never
+        // longjmp'd into Swift).
+        .target(name: "CVecDBImage", dependencies: ["CPNG", "CJPEG"]),
         // Vision: PNG/JPEG/.npy/IDX image reading, the image encoder CNN, visual similarity.
         .target(name: "VecDBVision", dependencies: ["CVecDBImage", "VecDBNN", "VecDBKernels", "VecDBDatasets"]),
         // The benchmark harness: measures VecDB and runs the peers; Codable JSON Lines rows.

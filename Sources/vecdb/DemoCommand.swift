@@ -8,7 +8,8 @@ import VecDBRecommend
 /// `vecdb demo`: Fashion-MNIST in a real database, nearest-neighbour queries with their class
 /// labels, filtered search, and recall against exact search; then MovieLens-100K: models
 /// evaluated beside the baselines, similar movies, and a user's history beside their
-/// recommendations.
+/// recommendations; then cold start: new products with only a photo, found by look and
+/// recommended with no retraining.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo", abstract: "Run the Fashion-MNIST demo on real data.")
 
@@ -25,6 +26,9 @@ struct DemoCommand: ParsableCommand {
 
     @Flag(help: "Skip the MovieLens-100K recommender part.")
     var skipRecommender = false
+
+    @Flag(help: "Skip the cold-start part (new Fashion-MNIST products with only a photo).")
+    var skipColdStart = false
 
     func run() throws {
         let catalog = DatasetCatalog()
@@ -139,5 +143,6 @@ struct DemoCommand: ParsableCommand {
         for nprobe in [4, 16] { try measure("nprobe=\(nprobe)") { try c.search($0, k: 10, options: SearchOptions(width: nprobe)) } }
 
         if !skipRecommender { try runRecommender(in: database) }
+        if !skipColdStart { try runColdStart(in: database, dir: dir, cache: catalog.cacheDirectory) }
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import VecDB
 import VecDBDatasets
+import VecDBKernels
 import VecDBRecommend
+import VecDBVision
 
 /// One row of `vecdb bench recommend`: the latency of one query kind.
 struct RecommendLatencyRow: Codable, Sendable {
@@ -25,13 +27,17 @@ struct RecommendLatencyRow: Codable, Sendable {
 
 /// `vecdb bench recommend`: trains a model in a temporary database and times `recommend()` for
 /// every user and `similarItems()` for every item, single-threaded, one call at a time; five
-/// passes, the pass with the median p99 reported.
+/// passes, the pass with the median p99 reported. Cold start: with `--encoder`, the encoding of
+/// one Fashion-MNIST test image (decoded pixels to embedding); for a model that places items by
+/// content (two-tower), the placing of one new item (`ingestItems`: the durable payload write
+/// with its fsync, then the item tower and the republished version).
 struct RecommendBenchmark {
     var dataset: String?
     var interactions: String?
     var model: String
     var k: Int
     var output: String
+    var encoder: String?
     var passes = 5
 
     func run() throws {
@@ -61,6 +67,7 @@ struct RecommendBenchmark {
                     try snap.itemKeys.map { key in try Self.time { _ = try snap.similarItems(to: key, k: k) } }
                 })
         }
+        rows += try coldStartRows(name, rec, snap)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var text = ""
@@ -76,6 +83,31 @@ struct RecommendBenchmark {
         } else {
             try Data(text.utf8).write(to: URL(fileURLWithPath: output))
         }
+    }
+
+    /// The latency of encoding one image and of placing one new item, when they apply.
+    func coldStartRows(_ name: String, _ rec: Recommender, _ snap: RecommenderSnapshot) throws -> [RecommendLatencyRow] {
+        var rows: [RecommendLatencyRow] = []
+        if let encoder {
+            let model = try ImageEncoder.load(from: encoder)
+            BLAS.setThreads(1)
+            let dir = try DatasetCatalog().fetch("fashion-mnist-784", log: { printError($0) })
+            let images = Array(try ImageReader.read(dir + "/t10k-images-idx3-ubyte").prefix(500))
+            for image in images.prefix(20) { _ = try model.embed([image]) }
+            rows.append(try medianPass(name, "encode_image") { try images.map { im in try Self.time { _ = try model.embed([im]) } } })
+        }
+        if snap.model is TwoTowerModel {
+            var next: UInt64 = 900_000_000
+            rows.append(
+                try medianPass(name, "place_item") {
+                    try (0..<50).map { _ in
+                        next += 1
+                        let record = EntityRecord(key: .int(next), title: "A New Film \(next) (2001)", genres: ["Comedy", "Drama"])
+                        return try Self.time { try rec.ingestItems([record]) }
+                    }
+                })
+        }
+        return rows
     }
 
     /// Runs `pass` (one timed call per user or item) `passes` times and keeps the pass with the

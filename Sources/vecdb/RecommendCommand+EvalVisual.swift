@@ -21,7 +21,7 @@ struct VisualEvalOptions: ParsableArguments {
     var testLabels: String?
 
     @Option(help: "visual: epochs of encoder training.")
-    var epochs = 4
+    var epochs = 8
 
     @Option(help: "visual: load this encoder checkpoint instead of training one.")
     var encoder: String?

@@ -25,13 +25,19 @@ struct RecommendServingCLITests {
         return p
     }
 
+    /// 40 movies, CSV with a header: even ones comedies, odd ones war dramas.
+    func itemFile() throws -> String {
+        var items = "movieId,title,genres\n"
+        for i in 1...40 { items += "\(i),Movie \(i) (\(1980 + i)),\(i % 2 == 0 ? "Comedy" : "Drama|War")\n" }
+        let path = dir.file("items.csv")
+        try items.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     @Test func ingestTrainServeRefresh() throws {
         let db = dir.file("db")
         let inter = try interactionFile("i.csv", users: 0..<30)
-        var items = "movieId,title,genres\n"
-        for i in 1...40 { items += "\(i),Movie \(i) (\(1980 + i)),\(i % 2 == 0 ? "Comedy" : "Drama|War")\n" }
-        let itemPath = dir.file("items.csv")
-        try items.write(toFile: itemPath, atomically: true, encoding: .utf8)
+        let itemPath = try itemFile()
         let ingest = try vecdb("recommend", "ingest", db, "movies", "--interactions", inter, "--items", itemPath)
         #expect(ingest.status == 0 && ingest.stdout.contains("recorded 180 interactions"), "\(ingest.stdout)\(ingest.stderr)")
         let train = try vecdb("recommend", "train", db, "movies", "--model", "itemknn", "--json")
@@ -55,10 +61,7 @@ struct RecommendServingCLITests {
     @Test func addItemWithTitleIsRecommendableAtOnce() throws {
         let db = dir.file("db-add")
         let inter = try interactionFile("i.csv", users: 0..<30)
-        var items = "movieId,title,genres\n"
-        for i in 1...40 { items += "\(i),Movie \(i) (\(1980 + i)),\(i % 2 == 0 ? "Comedy" : "Drama|War")\n" }
-        let itemPath = dir.file("items.csv")
-        try items.write(toFile: itemPath, atomically: true, encoding: .utf8)
+        let itemPath = try itemFile()
         #expect(try vecdb("recommend", "ingest", db, "movies", "--interactions", inter, "--items", itemPath).status == 0)
         let train = try vecdb("recommend", "train", db, "movies", "--model", "two-tower")
         #expect(train.status == 0, "\(train.stderr)")

@@ -13,6 +13,10 @@ import VecDBStorage
 /// previous version's encoder), trained for half as many epochs as the previous fit chose (at
 /// least 2), with its hyper-parameters and no new selection.
 enum DeepModelCodec {
+    /// The two-tower's item-id dropout in serving when items have content features: the rate the
+    /// cold-item protocol's validation chose on ML-100K (docs/recommender.md).
+    static let servingItemIDDropout: Float = 0.5
+
     /// One servable kind per deep model.
     static var kinds: [ModelKind] { DeepModelKind.allCases.map(kind) }
 
@@ -46,9 +50,13 @@ enum DeepModelCodec {
                 let imageWidth = input.itemImages.values.first?.count ?? 0
                 let rows = itemRows(input, encoder: fitted?.encoder, imageWidth: imageWidth)
                 let none = data.withRows([[Int32]](repeating: [], count: data.userCount))
+                let features = (rows.first?.isEmpty ?? true) ? nil : rows
+                // With content features the tower also learns to place items from them alone
+                // (DropoutNet), so items added later, with no interactions, are recommended well.
+                let grid = DeepModelGrid(itemIDDropout: features == nil ? 0 : servingItemIDDropout)
                 let trained = try DeepModelTrainer.train(
-                    deep, split: HoldoutSplit(train: data, test: none), validationSeed: 1,
-                    itemFeatures: (rows.first?.isEmpty ?? true) ? nil : rows, threads: input.threads, progress: input.progress)
+                    deep, split: HoldoutSplit(train: data, test: none), validationSeed: 1, itemFeatures: features, grid: grid,
+                    threads: input.threads, progress: input.progress)
                 return (attach(trained.model, fitted?.encoder), trained.params)
             },
             encode: { (model: any ItemScorer) throws(VecDBError) -> [UInt8] in

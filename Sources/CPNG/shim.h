@@ -1,0 +1,2 @@
+// libpng (Debian: libpng-dev), decoded through CVecDBImage.
+#include <png.h>
