@@ -15,7 +15,7 @@ import VecDBStorage
 enum DeepModelCodec {
     /// The two-tower's item-id dropout in serving when items have content features: the rate the
     /// cold-item protocol's validation chose on ML-100K (docs/recommender.md).
-    static let servingItemIDDropout: Float = 0.5
+    static let servingItemIDDropout: Float = 0.25
 
     /// One servable kind per deep model.
     static var kinds: [ModelKind] { DeepModelKind.allCases.map(kind) }
