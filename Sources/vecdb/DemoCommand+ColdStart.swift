@@ -84,9 +84,10 @@ extension DemoCommand {
             if ascii { print(Self.ascii(testImages[i])) }
             let similar = try shop.similarItems(toImage: testImages[i], k: 6).items.filter { $0.key != key }.prefix(5)
             print("  looks like: " + similar.map { className($0.key) }.joined(separator: ", "))
+            // Each liked class holds about 600 products, so a new one competes with all of them.
             var reached: [Int] = []
             for u in 0..<shoppers.users {
-                let top = try now.recommend(user: .int(UInt64(u)), k: 10)
+                let top = try now.recommend(user: .int(UInt64(u)), k: 50)
                 if top.keys.contains(key) { reached.append(u) }
             }
             var liked: [String: Int] = [:]
@@ -94,7 +95,9 @@ extension DemoCommand {
                 for c in Set(pairs.filter { $0.user == u }.map { trainLabels[$0.item] }) { liked[Self.classes[Int(c)], default: 0] += 1 }
             }
             let top = liked.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key) (\($0.value))" }
-            print("  in the top 10 of \(reached.count) of \(shoppers.users) shoppers; classes they buy: \(top.joined(separator: ", "))")
+            print(
+                "  in the top 50 of \(reached.count) of \(shoppers.users) shoppers; the classes they buy most: "
+                    + (top.isEmpty ? "none" : top.joined(separator: ", ")))
         }
     }
 
