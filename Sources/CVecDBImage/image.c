@@ -111,6 +111,14 @@ int vdb_decode_jpeg_gray(const uint8_t *data, size_t size, uint8_t **pixels, int
         jpeg_read_scanlines(&info, &row, 1);
     }
     jpeg_finish_decompress(&info);
+    // libjpeg only warns about corrupt or truncated scan data (and fills the rest with grey):
+    // such an image is refused too.
+    if (e.manager.num_warnings > 0) {
+        set_error(error, error_size, "corrupt or truncated JPEG data");
+        free(out);
+        jpeg_destroy_decompress(&info);
+        return -1;
+    }
     *pixels = out;
     *width = (int)info.output_width;
     *height = (int)info.output_height;
