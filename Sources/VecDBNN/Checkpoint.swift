@@ -32,6 +32,19 @@ public enum Checkpoint {
     public struct Contents: Sendable {
         public var tensors: [String: Tensor]
         public var metadata: [String: String]
+
+        /// Checks the `model_format_version` metadata a model's loader reads.
+        ///
+        /// - Throws: ``VecDBError/Code/malformedFile`` naming `path` and both versions when it
+        ///   is not `version`.
+        public func requireFormatVersion(_ version: String, path: String) throws(VecDBError) {
+            guard metadata["model_format_version"] == version else {
+                throw VecDBError(
+                    .malformedFile,
+                    "\(path): checkpoint format version '\(metadata["model_format_version"] ?? "none")', this build reads '\(version)'",
+                    path: path)
+            }
+        }
     }
 
     /// Writes `tensors` to `path` atomically.

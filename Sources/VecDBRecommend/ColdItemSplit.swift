@@ -108,16 +108,7 @@ public struct ContentKNNModel: ItemScorer {
             n += 1
         }
         if n > 0 { for j in 0..<width { profile[j] /= Float(n) } }
-        rows.withUnsafeBufferPointer { r in
-            profile.withUnsafeBufferPointer { p in
-                scores.withUnsafeMutableBufferPointer { s in
-                    guard let a = r.baseAddress, let b = p.baseAddress, let c = s.baseAddress else { return }
-                    BLAS.sgemm(
-                        transA: false, transB: true, m: 1, n: min(itemCount, s.count), k: width, a: b, lda: width, b: a, ldb: width,
-                        beta: 0, c: c, ldc: itemCount)
-                }
-            }
-        }
+        innerProducts(profile, rows: rows, count: itemCount, into: &scores)
     }
 }
 

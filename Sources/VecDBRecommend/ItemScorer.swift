@@ -1,3 +1,5 @@
+import VecDBKernels
+
 /// A fitted model that scores every item for a user given the user's history.
 ///
 /// Scores are comparable within one call only: higher is better. Items the user has already
@@ -38,5 +40,21 @@ extension ItemScorer {
         var s = [Float](repeating: 0, count: itemCount)
         score(history: history[...], into: &s)
         return s
+    }
+}
+
+/// `scores[i] = query · row i` for the first `min(count, scores.count)` rows of a row-major
+/// matrix whose rows have `query.count` values (one BLAS call).
+func innerProducts(_ query: [Float], rows: [Float], count: Int, into scores: inout [Float]) {
+    let k = query.count
+    scores.withUnsafeMutableBufferPointer { s in
+        rows.withUnsafeBufferPointer { r in
+            query.withUnsafeBufferPointer { q in
+                guard let a = q.baseAddress, let b = r.baseAddress, let c = s.baseAddress, k > 0 else { return }
+                BLAS.sgemm(
+                    transA: false, transB: true, m: 1, n: min(count, s.count), k: k, a: a, lda: k, b: b, ldb: k, beta: 0, c: c,
+                    ldc: max(count, 1))
+            }
+        }
     }
 }

@@ -156,12 +156,7 @@ public final class ImageEncoder: Sendable {
         guard contents.metadata["model"] == modelName else {
             throw VecDBError(.malformedFile, "\(path): not an image encoder checkpoint", path: path)
         }
-        guard contents.metadata["model_format_version"] == formatVersion else {
-            throw VecDBError(
-                .malformedFile,
-                "\(path): image encoder format version '\(contents.metadata["model_format_version"] ?? "none")', this build reads "
-                    + "'\(formatVersion)'", path: path)
-        }
+        try contents.requireFormatVersion(formatVersion, path: path)
         guard let d = contents.metadata["dimension"].flatMap({ Int($0) }), let c = contents.metadata["classes"].flatMap({ Int($0) }),
             d > 0, c > 0
         else {

@@ -53,12 +53,7 @@ extension MultVAEModel {
             throw VecDBError(
                 .malformedFile, "\(path): not a Mult-DAE/VAE checkpoint (model '\(contents.metadata["model"] ?? "none")')", path: path)
         }
-        guard contents.metadata["model_format_version"] == checkpointFormatVersion else {
-            throw VecDBError(
-                .malformedFile,
-                "\(path): checkpoint format version '\(contents.metadata["model_format_version"] ?? "none")', "
-                    + "this build reads '\(checkpointFormatVersion)'", path: path)
-        }
+        try contents.requireFormatVersion(checkpointFormatVersion, path: path)
         func layer(_ n: String, _ a: DenseLayerWeights.Activation) throws(VecDBError) -> DenseLayerWeights {
             guard let w = contents.tensors[n + ".weight"], let b = contents.tensors[n + ".bias"] else {
                 throw VecDBError(.malformedFile, "\(path): checkpoint lacks layer '\(n)'", path: path)

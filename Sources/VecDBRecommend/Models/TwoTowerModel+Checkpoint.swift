@@ -84,12 +84,7 @@ extension TwoTowerModel {
             throw VecDBError(
                 .malformedFile, "\(path): not a two-tower checkpoint (model '\(contents.metadata["model"] ?? "none")')", path: path)
         }
-        guard contents.metadata["model_format_version"] == checkpointFormatVersion else {
-            throw VecDBError(
-                .malformedFile,
-                "\(path): checkpoint format version '\(contents.metadata["model_format_version"] ?? "none")', "
-                    + "this build reads '\(checkpointFormatVersion)'", path: path)
-        }
+        try contents.requireFormatVersion(checkpointFormatVersion, path: path)
         func tensor(_ n: String) throws(VecDBError) -> Tensor {
             guard let t = contents.tensors[n] else { throw VecDBError(.malformedFile, "\(path): checkpoint lacks '\(n)'", path: path) }
             return t

@@ -147,17 +147,7 @@ public struct TwoTowerModel: EmbeddingModel {
 
     /// Scores every item against a unit user vector.
     func score(vector u: [Float], into scores: inout [Float]) {
-        let k = dimension
-        scores.withUnsafeMutableBufferPointer { s in
-            itemVectors.withUnsafeBufferPointer { v in
-                u.withUnsafeBufferPointer { up in
-                    guard let a = up.baseAddress, let b = v.baseAddress, let c = s.baseAddress else { return }
-                    BLAS.sgemm(
-                        transA: false, transB: true, m: 1, n: min(itemCount, s.count), k: k, a: a, lda: k, b: b, ldb: k,
-                        beta: 0, c: c, ldc: itemCount)
-                }
-            }
-        }
+        innerProducts(u, rows: itemVectors, count: itemCount, into: &scores)
     }
 
     public func score(history: ArraySlice<Int32>, into scores: inout [Float]) {

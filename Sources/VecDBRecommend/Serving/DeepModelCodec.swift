@@ -77,10 +77,10 @@ enum DeepModelCodec {
     /// The two-tower's item feature rows for the training input's catalogue: the encoded stored
     /// features, then the image embedding (`imageWidth` values, zeros without an image).
     static func itemRows(_ input: TrainingInput, encoder: FeatureEncoder?, imageWidth: Int) -> [[Float]] {
-        var payloads: [Key: Payload] = [:]
-        for r in input.itemRecords { payloads[r.key] = Recommender.payload(of: r) }
+        var records: [Key: EntityRecord] = [:]
+        for r in input.itemRecords { records[r.key] = r }
         return Recommender.featureRows(
-            input.data.itemKeys, encoder: encoder, payloads: payloads, images: input.itemImages, imageWidth: imageWidth)
+            input.data.itemKeys, encoder: encoder, records: records, images: input.itemImages, imageWidth: imageWidth)
     }
 
     /// A two-tower model with its item feature encoder attached (kept in its checkpoint, for

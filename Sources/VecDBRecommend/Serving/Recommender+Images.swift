@@ -21,16 +21,20 @@ extension Recommender {
     /// - Throws: ``VecDBError/Code/io``.
     public func setImageEncoder(_ encoder: ImageEncoder) throws(VecDBError) {
         try encoder.save(to: imageEncoderPath)
+        loadedImageEncoder.withLock { $0 = encoder }
     }
 
-    /// The image encoder set with ``setImageEncoder(_:)``.
+    /// The image encoder set with ``setImageEncoder(_:)``, read from its checkpoint once.
     ///
     /// - Throws: ``VecDBError/Code/notFound`` when none was set; checkpoint errors.
     public func imageEncoder() throws(VecDBError) -> ImageEncoder {
+        if let encoder = loadedImageEncoder.withLock({ $0 }) { return encoder }
         guard fileSystem.exists(imageEncoderPath) else {
             throw VecDBError(.notFound, "recommender '\(name)' has no image encoder; set one first (vecdb recommend add-item --encoder F)")
         }
-        return try ImageEncoder.load(from: imageEncoderPath)
+        let encoder = try ImageEncoder.load(from: imageEncoderPath)
+        loadedImageEncoder.withLock { $0 = encoder }
+        return encoder
     }
 
     /// Adds or replaces items' images: embeds each with the image encoder, stores the embedding

@@ -14,6 +14,7 @@ import Synchronization
 import VecDB
 import VecDBKernels
 import VecDBStorage
+import VecDBVision
 
 /// A recommender bound to a ``Database``: its interactions, item catalogue and features, and
 /// versioned models, served through snapshots.
@@ -41,6 +42,8 @@ public final class Recommender: Sendable {
     let reclaimer: VersionReclaimer
     let published = Mutex<RecommenderSnapshot?>(nil)
     let publishing = Mutex<Void>(())
+    /// The image encoder once loaded from its checkpoint (``imageEncoder()``).
+    let loadedImageEncoder = Mutex<ImageEncoder?>(nil)
 
     /// The collection of item features: `NAME.items`.
     public var itemCollectionName: String { name + ".items" }
@@ -232,8 +235,10 @@ public final class Recommender: Sendable {
         let known = Set(keys)
         let added = Set(payloads.keys).union(images?.keys ?? [:].keys).subtracting(known).sorted()
         guard !added.isEmpty else { return (model, keys, []) }
+        var records: [Key: EntityRecord] = [:]
+        for key in added { records[key] = payloads[key].map { Self.record(key: key, payload: $0) } }
         let rows = Self.featureRows(
-            added, encoder: tower.itemFeatureEncoder, payloads: payloads, images: images,
+            added, encoder: tower.itemFeatureEncoder, records: records, images: images,
             imageWidth: tower.itemFeatureWidth - (tower.itemFeatureEncoder?.width ?? 0))
         return (try tower.addingItems(features: rows), keys + added, added)
     }
@@ -242,10 +247,10 @@ public final class Recommender: Sendable {
     /// image embedding when the model was trained with one (`imageWidth` > 0; zeros for an item
     /// without an image).
     static func featureRows(
-        _ keys: [Key], encoder: FeatureEncoder?, payloads: [Key: Payload], images: [Key: [Float]]?, imageWidth: Int
+        _ keys: [Key], encoder: FeatureEncoder?, records: [Key: EntityRecord], images: [Key: [Float]]?, imageWidth: Int
     ) -> [[Float]] {
         keys.map { key in
-            var row = encoder?.encode(payloads[key].map { record(key: key, payload: $0) }) ?? []
+            var row = encoder?.encode(records[key]) ?? []
             if imageWidth > 0 {
                 let v = images?[key] ?? []
                 row += v.count == imageWidth ? v : [Float](repeating: 0, count: imageWidth)
