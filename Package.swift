@@ -11,8 +11,10 @@
 //   CVecDBKernels, VecDBKernels, VecDBStorage -> VecDBNN (tensors, layers, losses, optimisers)
 //   CPNG, CJPEG (system) -> CVecDBImage (C) ; CVecDBImage, VecDBNN, VecDBDatasets -> VecDBVision (image
 //     reading, the image encoder CNN, visual-similarity evaluation)
+//   VecDB, VecDBNN, VecDBDatasets -> VecDBText (WordPiece tokenizer, BERT sentence encoder such as
+//     all-MiniLM-L6-v2, the facade's TextEmbedder)
 //   VecDB, VecDBIndex, VecDBDatasets, VecDBNN -> VecDBBench (the benchmark harness)
-//   VecDB, VecDBNN, VecDBVision, VecDBKernels, CVecDBKernels, VecDBStorage -> VecDBRecommend (interactions,
+//   VecDB, VecDBNN, VecDBVision, VecDBText, VecDBKernels, CVecDBKernels, VecDBStorage -> VecDBRecommend (interactions,
 //     readers, baselines, evaluation; its own library product)
 //   everything -> vecdb (the shell)
 //
@@ -26,7 +28,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "VecDB", targets: ["VecDB", "VecDBImport"]),
-        .library(name: "VecDBRecommend", targets: ["VecDBRecommend", "VecDBVision"]),
+        .library(name: "VecDBText", targets: ["VecDBText"]),
+        .library(name: "VecDBRecommend", targets: ["VecDBRecommend", "VecDBVision", "VecDBText"]),
         .executable(name: "vecdb", targets: ["vecdb"]),
     ],
     dependencies: [
@@ -71,6 +74,11 @@ let package = Package(
         .target(name: "CVecDBImage", dependencies: ["CPNG", "CJPEG"]),
         // Vision: PNG/JPEG/.npy/IDX image reading, the image encoder CNN, visual similarity.
         .target(name: "VecDBVision", dependencies: ["CVecDBImage", "VecDBNN", "VecDBKernels", "VecDBDatasets"]),
+        // Text: the WordPiece tokenizer and BERT sentence encoder (all-MiniLM-L6-v2), a TextEmbedder.
+        .target(
+            name: "VecDBText",
+            dependencies: ["VecDB", "VecDBNN", "VecDBKernels", "CVecDBKernels", "VecDBStorage", "VecDBDatasets"]
+        ),
         // The benchmark harness: measures VecDB and runs the peers; Codable JSON Lines rows.
         .target(
             name: "VecDBBench",
@@ -80,13 +88,14 @@ let package = Package(
         // baseline models (popularity, item-kNN, EASE) and the ranking evaluation protocol.
         .target(
             name: "VecDBRecommend",
-            dependencies: ["VecDB", "VecDBNN", "VecDBVision", "VecDBKernels", "CVecDBKernels", "VecDBStorage"]
+            dependencies: ["VecDB", "VecDBNN", "VecDBVision", "VecDBText", "VecDBKernels", "CVecDBKernels", "VecDBStorage"]
         ),
         // The shell.
         .executableTarget(
             name: "vecdb",
             dependencies: [
                 "VecDB", "VecDBImport", "VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBNN", "VecDBRecommend", "VecDBVision",
+                "VecDBText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -120,6 +129,11 @@ let package = Package(
         ),
         .testTarget(
             name: "VecDBVisionTests", dependencies: ["VecDBVision", "VecDBNN", "VecDBKernels", "VecDBTestSupport"], exclude: ["Resources"]
+        ),
+        .testTarget(
+            name: "VecDBTextTests",
+            dependencies: ["VecDBText", "VecDB", "VecDBNN", "VecDBKernels", "CVecDBKernels", "VecDBDatasets", "VecDBTestSupport"],
+            exclude: ["Resources"]
         ),
         .testTarget(
             name: "VecDBRecommendTests",

@@ -5,6 +5,8 @@
 # With `--kind recommend` (the first two arguments) it runs peers_recommend.py instead (NumPy,
 # implicit, TensorFlow Recommenders, Keras) from a separate virtualenv,
 # ${VECDB_DATA:-$HOME/.cache/vecdb}/peers-rec-venv, so the ANN peers' one stays light.
+# With `--kind embed` it runs peers_embed.py (all-MiniLM-L6-v2 in NumPy, tokenized by HF
+# `tokenizers`) from ${VECDB_DATA:-$HOME/.cache/vecdb}/peers-embed-venv.
 # All installation chatter goes to stderr; stdout belongs to peers.py.
 set -euo pipefail
 
@@ -22,6 +24,12 @@ if [ "${1:-}" = "--kind" ] && [ "${2:-}" = "recommend" ]; then
     SCRIPT="$SCRIPT_DIR/peers_recommend.py"
     # TFRS 0.7.7 needs Keras 2 (tf-keras); implicit's OpenBLAS warns unless single-threaded.
     export TF_USE_LEGACY_KERAS=1 OPENBLAS_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2
+elif [ "${1:-}" = "--kind" ] && [ "${2:-}" = "embed" ]; then
+    shift 2
+    VENV="$DATA_DIR/peers-embed-venv"
+    PACKAGES=(numpy tokenizers threadpoolctl)
+    CHECK='import numpy, tokenizers, threadpoolctl'
+    SCRIPT="$SCRIPT_DIR/peers_embed.py"
 fi
 
 log() { echo "[peers.sh] $*" >&2; }

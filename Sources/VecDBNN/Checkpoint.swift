@@ -21,7 +21,8 @@ import VecDBStorage
 ///
 /// Loading validates the header length against the file, the JSON, each entry's dtype, shape and
 /// offsets (inside the data section, not overlapping, and exactly `elements × dtype size`
-/// bytes), and the checksum when present. F32, F16, BF16 and F64 tensors load, converted to F32.
+/// bytes), and the checksum when present. F32, F16, BF16 and F64 tensors load, converted to F32;
+/// so do I64 and I32 ones (index tensors such as BERT's `position_ids`).
 public enum Checkpoint {
     /// The format version VecDB writes in `__metadata__`.
     public static let formatVersion = "1"
@@ -202,7 +203,8 @@ public enum Checkpoint {
         switch dtype {
         case "F32": 4
         case "F16", "BF16": 2
-        case "F64": 8
+        case "F64", "I64": 8
+        case "I32": 4
         default: nil
         }
     }
@@ -219,6 +221,10 @@ public enum Checkpoint {
                 case "BF16":
                     out[i] = Float(
                         bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start + 2 * i, as: UInt16.self))) << 16)
+                case "I64":
+                    out[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8 * i, as: Int64.self)))
+                case "I32":
+                    out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: start + 4 * i, as: Int32.self)))
                 default:
                     out[i] = Float(
                         Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8 * i, as: UInt64.self))))

@@ -22,6 +22,7 @@ struct VecDBCommand: ParsableCommand {
             BenchCommand.self,
             RecommendCommand.self,
             DemoCommand.self,
+            EmbedCommand.self,
             ReplCommand.self,
         ]
     )

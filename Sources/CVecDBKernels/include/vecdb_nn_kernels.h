@@ -39,6 +39,26 @@ void vdb_nn_sgd(float *w, const float *g, float *v, size_t n, float lr, float mo
 void vdb_nn_adam(float *w, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
                  float eps, float bc1, float bc2, float l2, float decoupled);
 
+// Transformer inference kernels (transformer_kernels.c).
+
+/// y = e^x, vectorised (relative error about 1e-7; x clamped to [-87, 88]). In place allowed.
+void vdb_nn_exp(const float *x, float *y, size_t n);
+/// y = erf(x), vectorised (absolute error below 2e-7). In place allowed.
+void vdb_nn_erf(const float *x, float *y, size_t n);
+/// y = x/2 * (1 + erf(x/sqrt 2)): the exact (erf) GELU. In place allowed.
+void vdb_nn_gelu(const float *x, float *y, size_t n);
+/// Per row of `x` ([rows][cols]): x = LayerNorm(x + residual) * gamma + beta; `residual` may be
+/// NULL.
+void vdb_nn_residual_layernorm(float *x, const float *residual, const float *gamma, const float *beta,
+                               size_t rows, size_t cols, float eps);
+/// Softmax of each of `rows` rows of `cols` values, rows `ld` floats apart, in place.
+void vdb_nn_softmax_rows(float *x, size_t rows, size_t cols, size_t ld);
+/// One attention head over one sequence of `len` positions: out_i = sum_j softmax_j(scale q_i.k_j) v_j,
+/// with j <= i when `causal`. q, k, v rows are `ld` floats apart, out rows `ldo` apart; each row
+/// has `head_dim` values. `scratch` holds (head_dim + 1) * len floats.
+void vdb_nn_attention_head(const float *q, const float *k, const float *v, size_t ld, size_t len,
+                           size_t head_dim, float scale, int causal, float *out, size_t ldo, float *scratch);
+
 #ifdef __cplusplus
 }
 #endif
