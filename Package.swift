@@ -13,7 +13,7 @@
 //     reading, the image encoder CNN, visual-similarity evaluation)
 //   VecDB, VecDBNN, VecDBDatasets -> VecDBText (WordPiece tokenizer, BERT sentence encoder such as
 //     all-MiniLM-L6-v2, the facade's TextEmbedder)
-//   VecDB, VecDBIndex, VecDBDatasets, VecDBNN -> VecDBBench (the benchmark harness)
+//   VecDB, VecDBIndex, VecDBDatasets, VecDBNN, VecDBText -> VecDBBench (the benchmark harness)
 //   VecDB, VecDBNN, VecDBVision, VecDBText, VecDBKernels, CVecDBKernels, VecDBStorage -> VecDBRecommend (interactions,
 //     readers, baselines, evaluation; its own library product)
 //   everything -> vecdb (the shell)
@@ -82,7 +82,7 @@ let package = Package(
         // The benchmark harness: measures VecDB and runs the peers; Codable JSON Lines rows.
         .target(
             name: "VecDBBench",
-            dependencies: ["VecDB", "VecDBImport", "VecDBKernels", "VecDBIndex", "VecDBDatasets", "VecDBNN"]
+            dependencies: ["VecDB", "VecDBImport", "VecDBKernels", "VecDBIndex", "VecDBDatasets", "VecDBNN", "VecDBText"]
         ),
         // The recommender layer: the durable interaction log, interaction and item readers,
         // baseline models (popularity, item-kNN, EASE) and the ranking evaluation protocol.

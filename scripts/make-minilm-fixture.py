@@ -18,6 +18,9 @@ per line:
   {"text": "...", "ids": [101, ..., 102], "source": "ml-100k"},
   ...
   ]}
+Invisible and line-breaking characters (categories C* and Z* other than the space: NBSP,
+U+2028, NEL, zero-width space, soft hyphen, BOM, ...) are written as \\u escapes, so that the
+fixture can be reviewed and split into lines safely; they decode to the same strings.
 The defaults read ${VECDB_DATA:-$HOME/.cache/vecdb}/minilm and .../ml-100k/ml-100k.item.
 """
 
@@ -25,6 +28,7 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 
 import tokenizers
 
@@ -45,6 +49,7 @@ TRICKY = [
     "\U0001F468\u200d\U0001F469\u200d\U0001F467 family",
     # CJK ideographs (split one per character), kana and Hangul (not split), mixed with Latin.
     "日本語のテキスト", "北京欢迎你", "한국어 텍스트", "abc中文def",
+    "データ",  # the dakuten of デ is a combining mark after NFD
     # Words over and at max_input_chars_per_word (100).
     "pneumonoultramicroscopicsilicovolcanoconiosis" * 3,
     "a" * 100, "a" * 101,
@@ -65,11 +70,25 @@ TRICKY = [
     # Right-to-left scripts.
     "שלום עולם", "مرحبا",
     # Special-token spellings inside the text, and a classic WordPiece example.
-    "[CLS] hello [SEP]", "[cls] [MASK] [UNK]", "unaffable",
+    "[CLS] hello [SEP]", "[cls] [MASK] [UNK]", "a[CLS]b", "unaffable",
     # Long enough to be truncated to 256 tokens.
     " ".join(["token"] * 400),
     "The weather is lovely today.",
 ]
+
+
+def dumps_visible(obj):
+    """json.dumps(ensure_ascii=False), with C*/Z* characters other than the space escaped."""
+    out = []
+    for c in json.dumps(obj, ensure_ascii=False):
+        if c == " " or unicodedata.category(c)[0] not in "CZ":
+            out.append(c)
+        elif ord(c) > 0xFFFF:  # a UTF-16 surrogate pair, as JSON spells it
+            v = ord(c) - 0x10000
+            out.append(f"\\u{0xD800 + (v >> 10):04x}\\u{0xDC00 + (v & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{ord(c):04x}")
+    return "".join(out)
 
 
 def read_titles(path):
@@ -102,7 +121,7 @@ def main():
 
     header = {"generator": "scripts/make-minilm-fixture.py",
               "tokenizers_version": tokenizers.__version__, "max_length": MAX_LENGTH}
-    lines = [json.dumps({"text": text, "ids": enc.ids, "source": source}, ensure_ascii=False)
+    lines = [dumps_visible({"text": text, "ids": enc.ids, "source": source})
              for (text, source), enc in zip(texts, encodings)]
     head = json.dumps(header, ensure_ascii=False)[:-1]  # without the closing brace
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
@@ -111,10 +130,12 @@ def main():
         f.write(head + ', "cases": [\n' + ",\n".join(lines) + "\n]}\n")
     os.replace(tmp, args.output)
 
-    check = json.load(open(args.output, encoding="utf-8"))
-    assert len(check["cases"]) == len(texts)
+    with open(args.output, encoding="utf-8") as f:
+        check = json.load(f)
+    assert [c["text"] for c in check["cases"]] == [t for t, _ in texts]
+    assert [c["ids"] for c in check["cases"]] == [e.ids for e in encodings]
     truncated = sum(len(e.ids) == MAX_LENGTH for e in encodings)
-    unknown = sum(101 < 0 or 100 in e.ids for e in encodings)
+    unknown = sum(100 in e.ids for e in encodings)  # 100 = [UNK]
     print(f"[make-minilm-fixture] wrote {args.output}: {len(titles)} titles + {len(TRICKY)} tricky "
           f"strings (tokenizers {tokenizers.__version__}; {truncated} truncated to {MAX_LENGTH}, "
           f"{unknown} with [UNK])", file=sys.stderr)

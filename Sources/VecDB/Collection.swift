@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import VecDBEngine
 import VecDBKernels
 import VecDBStorage
@@ -16,6 +17,9 @@ public final class Collection: Sendable {
     public let metric: Metric
     /// How components are stored.
     public let elementType: ElementType
+    /// The model the collection's vectors come from, when it was created with an embedder.
+    public let embedderIdentity: EmbedderIdentity?
+    let attachedEmbedder = Mutex<(any TextEmbedder)?>(nil)
     let store: CollectionStore
     let indexes: SegmentIndexes
     var engine: QueryEngine { QueryEngine(indexes: indexes) }
@@ -26,6 +30,7 @@ public final class Collection: Sendable {
         dimension = store.dimension
         metric = store.metric
         elementType = store.elementType
+        embedderIdentity = try EmbedderFile.read(fs: store.fileSystem, directory: store.directory)
         indexes = SegmentIndexes(directory: store.directory, metric: store.metric, dimension: store.dimension, fs: store.fileSystem)
         let snapshot = store.snapshot()
         try indexes.load(snapshot)

@@ -133,6 +133,34 @@ public final class Database: @unchecked Sendable {
     public func createCollection(_ name: String, dimension: Int, metric: Metric, elementType: ElementType = .float32) throws(VecDBError)
         -> Collection
     {
+        try createCollection(name, dimension: dimension, metric: metric, elementType: elementType, embedder: nil)
+    }
+
+    /// Creates a collection whose records are inserted and searched by text: `embedder` computes
+    /// the vectors, and its model's name, checksum and dimension are stored with the collection,
+    /// so that a later open refuses a different model.
+    ///
+    /// - Throws: as ``createCollection(_:dimension:metric:elementType:)``.
+    @discardableResult
+    public func createCollection(
+        _ name: String, embedder: any TextEmbedder, metric: Metric = .cosine, elementType: ElementType = .float32
+    ) throws(VecDBError) -> Collection {
+        try createCollection(name, dimension: embedder.dimension, metric: metric, elementType: elementType, embedder: embedder)
+    }
+
+    /// The collection named `name`, with `embedder` attached for text insert and search.
+    ///
+    /// - Throws: ``VecDBError/Code/notFound``; ``VecDBError/Code/invalidArgument`` when the
+    ///   collection was created without an embedder or with another model.
+    public func collection(_ name: String, embedder: any TextEmbedder) throws(VecDBError) -> Collection {
+        let c = try collection(name)
+        try c.attach(embedder)
+        return c
+    }
+
+    func createCollection(
+        _ name: String, dimension: Int, metric: Metric, elementType: ElementType, embedder: (any TextEmbedder)?
+    ) throws(VecDBError) -> Collection {
         guard Self.isValidName(name) else {
             throw VecDBError(
                 .invalidArgument, "invalid collection name '\(name)': use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.'")
@@ -150,6 +178,9 @@ public final class Database: @unchecked Sendable {
             do throws(VecDBError) {
                 try fs.makeDirectory(tmp)
                 try CollectionStore.create(fs: fs, directory: tmp, dimension: dimension, metric: metric, elementType: elementType)
+                if let embedder {
+                    try fs.replaceAtomically(tmp + "/" + EmbedderFile.name, with: EmbedderFile.encode(EmbedderIdentity(embedder)))
+                }
                 try fs.rename(tmp, to: final)
                 try fs.syncDirectory(path)
             } catch {
@@ -157,6 +188,7 @@ public final class Database: @unchecked Sendable {
                 throw error
             }
             let c = try Collection(name: name, store: try CollectionStore(directory: final, options: options.storeOptions))
+            if let embedder { try c.attach(embedder) }
             s.collections[name] = c
             return c
         }

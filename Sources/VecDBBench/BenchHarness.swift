@@ -31,6 +31,8 @@ package enum BenchHarness {
             GemmBenchmark.summarize(mine, rows: out.rows(), threads: o.threads)
         case .recommend:
             throw VecDBError(.unsupported, "the recommend benchmark runs in the shell: vecdb bench recommend")
+        case .embed:
+            try EmbedBenchmark(threads: o.threads, runs: o.repeats, extraTexts: o.texts, peers: o.peers).run(output: o.output)
         case .cnn:
             try CNNBenchmark(epochs: o.epochs, batchSize: o.batchSize, threads: o.threads).run(out, checkpoint: o.checkpoint)
         case .hnsw:

@@ -17,9 +17,11 @@ package enum BenchKind: String, CaseIterable, Sendable {
     /// The recommender's query latency (`vecdb bench recommend`; run by the shell, which links
     /// `VecDBRecommend`).
     case recommend
+    /// The text encoder (all-MiniLM-L6-v2): sentences per second.
+    case embed
 
     /// Whether the kind measures searches and so needs vectors (`dataset`, or `base` and `queries`).
-    package var needsVectors: Bool { ![.storage, .gemm, .cnn, .recommend].contains(self) }
+    package var needsVectors: Bool { ![.storage, .gemm, .cnn, .recommend, .embed].contains(self) }
 }
 
 /// The settings of one `vecdb bench` run, as the shell's flags give them.
@@ -37,6 +39,8 @@ package struct BenchOptions: Sendable {
     package var queries: String?
     /// Metric for `base`/`queries`: l2, ip or cosine (default l2).
     package var metric: String?
+    /// embed: an extra UTF-8 file of texts, one a line.
+    package var texts: String?
     /// Threads.
     package var threads = 1
     /// JSON Lines file the rows are appended to.

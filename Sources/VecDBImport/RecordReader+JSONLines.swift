@@ -18,19 +18,7 @@ extension RecordReader {
         func bad(_ why: String) -> VecDBError {
             VecDBError(.malformedFile, "\(path):\(lineNumber): \(why)", path: path)
         }
-        let value: Payload
-        do { value = try Payload(jsonText: line) } catch { throw bad(error.message) }
-        guard case .object(let fields) = value else { throw bad("expected a JSON object") }
-        let key: Key
-        switch fields["key"] {
-        case .number(let n)?:
-            guard n >= 0, n == n.rounded(), n <= 9_007_199_254_740_992 else { throw bad("key \(n) is not a non-negative integer") }
-            key = .int(UInt64(n))
-        case .string(let s)?:
-            key = .string(s)
-        default:
-            throw bad("missing \"key\" (a non-negative integer or a string)")
-        }
+        let (key, fields) = try keyAndFields(line, bad)
         guard case .array(let items)? = fields["vector"] else { throw bad("missing \"vector\" (an array of numbers)") }
         var vector = [Float]()
         vector.reserveCapacity(items.count)
@@ -38,12 +26,43 @@ extension RecordReader {
             guard case .number(let x) = item else { throw bad("vector component \(i) is not a number") }
             vector.append(Float(x))
         }
-        let payload: Payload?
-        switch fields["payload"] {
-        case nil, .null?: payload = nil
-        case let p?: payload = p
+        return Record(key: key, vector: vector, payload: payload(fields))
+    }
+
+    /// Parses one JSON Lines text record, for a collection created with an embedder:
+    /// `{"key": 7 | "id-7", "text": "…", "payload": {…}}`; keys and payloads as in
+    /// ``record(fromJSONLine:lineNumber:path:)``.
+    ///
+    /// - Throws: `VecDBError` with code `malformedFile` and a message `PATH:LINE: reason`.
+    public static func textRecord(fromJSONLine line: String, lineNumber: Int, path: String) throws -> TextRecord {
+        func bad(_ why: String) -> VecDBError {
+            VecDBError(.malformedFile, "\(path):\(lineNumber): \(why)", path: path)
         }
-        return Record(key: key, vector: vector, payload: payload)
+        let (key, fields) = try keyAndFields(line, bad)
+        guard case .string(let text)? = fields["text"] else { throw bad("missing \"text\" (a string)") }
+        return TextRecord(key: key, text: text, payload: payload(fields))
+    }
+
+    static func keyAndFields(_ line: String, _ bad: (String) -> VecDBError) throws -> (Key, [String: Payload]) {
+        let value: Payload
+        do { value = try Payload(jsonText: line) } catch { throw bad(error.message) }
+        guard case .object(let fields) = value else { throw bad("expected a JSON object") }
+        switch fields["key"] {
+        case .number(let n)?:
+            guard n >= 0, n == n.rounded(), n <= 9_007_199_254_740_992 else { throw bad("key \(n) is not a non-negative integer") }
+            return (.int(UInt64(n)), fields)
+        case .string(let s)?:
+            return (.string(s), fields)
+        default:
+            throw bad("missing \"key\" (a non-negative integer or a string)")
+        }
+    }
+
+    static func payload(_ fields: [String: Payload]) -> Payload? {
+        switch fields["payload"] {
+        case nil, .null?: nil
+        case let p?: p
+        }
     }
 }
 

@@ -19,6 +19,10 @@ import VecDBKernels
 ///    continuation that starts the rest, and so on; a word with a part no entry matches, or
 ///    of more than `max_input_chars_per_word` characters, becomes `[UNK]`;
 /// 6. keeps the first `maxLength − 2` pieces between `[CLS]` and `[SEP]`.
+///
+/// Before all that, special tokens written in the text (`[CLS]`, `[SEP]`, `[MASK]`, … as the
+/// `added_tokens` of `tokenizer.json` list them) are matched exactly and become their ids, as
+/// in the `tokenizers` library; only the text between them goes through steps 1 to 5.
 public struct WordPieceTokenizer: Sendable {
     /// Token ids by vocabulary entry.
     public let vocabulary: [String: Int32]
@@ -40,6 +44,8 @@ public struct WordPieceTokenizer: Sendable {
     public let maxLength: Int
     /// Ids of the special tokens.
     public let unknownID: Int32, classID: Int32, separatorID: Int32, paddingID: Int32
+    /// Special tokens matched verbatim in the text, longest first, with their ids.
+    let addedTokens: [(scalars: [Unicode.Scalar], id: Int32)]
 
     /// Reads a vocabulary (one entry per line; the line number is the id) and, when given, the
     /// normaliser and model settings of a `tokenizer.json`.
@@ -90,20 +96,64 @@ public struct WordPieceTokenizer: Sendable {
         classID = try special("[CLS]")
         separatorID = try special("[SEP]")
         paddingID = try special("[PAD]")
+        var added: [(scalars: [Unicode.Scalar], id: Int32)] = []
+        for token in settings.addedTokens ?? ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] where !token.isEmpty {
+            if let id = vocabulary[token] { added.append((Array(token.unicodeScalars), id)) }
+        }
+        addedTokens = added.sorted { $0.scalars.count > $1.scalars.count }
     }
 
     /// The token ids of `text`: `[CLS]`, at most `maxLength − 2` pieces, `[SEP]`.
     public func encode(_ text: String) -> [Int32] {
         var ids: [Int32] = [classID]
         let budget = maxLength - 2
-        outer: for word in words(normalize(text)) {
-            for id in pieces(word) {
+        outer: for segment in segments(text) {
+            switch segment {
+            case .special(let id):
                 if ids.count - 1 == budget { break outer }
                 ids.append(id)
+            case .text(let part):
+                for word in words(normalize(part)) {
+                    for id in pieces(word) {
+                        if ids.count - 1 == budget { break outer }
+                        ids.append(id)
+                    }
+                }
             }
         }
         ids.append(separatorID)
         return ids
+    }
+
+    enum Segment {
+        case text(String.UnicodeScalarView)
+        case special(Int32)
+    }
+
+    /// The text cut at the special tokens written in it.
+    func segments(_ text: String) -> [Segment] {
+        let scalars = Array(text.unicodeScalars)
+        guard !addedTokens.isEmpty, scalars.contains(where: { c in addedTokens.contains { $0.scalars[0] == c } }) else {
+            return [.text(text.unicodeScalars)]
+        }
+        var out: [Segment] = []
+        var plain = String.UnicodeScalarView()
+        var i = 0
+        scan: while i < scalars.count {
+            for token in addedTokens where token.scalars[0] == scalars[i] && i + token.scalars.count <= scalars.count {
+                if scalars[i..<(i + token.scalars.count)].elementsEqual(token.scalars) {
+                    if !plain.isEmpty { out.append(.text(plain)) }
+                    plain = String.UnicodeScalarView()
+                    out.append(.special(token.id))
+                    i += token.scalars.count
+                    continue scan
+                }
+            }
+            plain.append(scalars[i])
+            i += 1
+        }
+        if !plain.isEmpty { out.append(.text(plain)) }
+        return out
     }
 
     /// The vocabulary entries of `ids`, for display and tests.
@@ -116,10 +166,10 @@ public struct WordPieceTokenizer: Sendable {
     // MARK: Normalisation and splitting
 
     /// Steps 1 to 3: the normalised text as Unicode scalars.
-    func normalize(_ text: String) -> [Unicode.Scalar] {
+    func normalize(_ text: String.UnicodeScalarView) -> [Unicode.Scalar] {
         var out: [Unicode.Scalar] = []
-        out.reserveCapacity(text.unicodeScalars.count)
-        for c in text.unicodeScalars {
+        out.reserveCapacity(text.count)
+        for c in text {
             if cleanText {
                 if c.value == 0 || c.value == 0xFFFD || Self.isControl(c) { continue }
                 if Self.isWhitespace(c) {
@@ -259,6 +309,7 @@ public struct WordPieceTokenizer: Sendable {
         var maxInputCharactersPerWord = 100
         var continuingPrefix = "##"
         var unknownToken = "[UNK]"
+        var addedTokens: [String]?
 
         init() {}
 
@@ -281,6 +332,9 @@ public struct WordPieceTokenizer: Sendable {
             }
             if let p = root["pre_tokenizer"] as? [String: Any], p["type"] as? String != "BertPreTokenizer" {
                 throw bad("pre_tokenizer.type '\(p["type"] as? String ?? "?")' is not BertPreTokenizer")
+            }
+            if let added = root["added_tokens"] as? [[String: Any]] {
+                addedTokens = added.compactMap { $0["content"] as? String }
             }
             if let m = model["max_input_chars_per_word"] as? Int { maxInputCharactersPerWord = m }
             if let p = model["continuing_subword_prefix"] as? String { continuingPrefix = p }

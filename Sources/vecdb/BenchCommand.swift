@@ -15,7 +15,8 @@ struct BenchCommand: ParsableCommand {
             fields system, dataset, index, params, k, recall, qps, build_seconds, memory_bytes, threads. \
             gemm rows have system, benchmark "sgemm", params, gflops, threads (NumPy's with --peers); \
             cnn rows (one per epoch on Fashion-MNIST) have epoch_seconds, images_per_second, train_loss, \
-            test_accuracy.
+            test_accuracy. embed rows have sentences_per_second, tokens_per_second and params.time_split \
+            (NumPy's forward pass with --peers, plus an embed-agreement row with min_cosine on 200 titles).
             """
     )
 
@@ -117,6 +118,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "recommend: an interaction file instead of --dataset (RecBole .inter or CSV).")
     var interactions: String?
 
+    @Option(help: "embed: also measure this UTF-8 file of texts, one a line.")
+    var texts: String?
+
     @Option(help: "recommend: an image encoder checkpoint; adds the latency of encoding one image (Fashion-MNIST test images).")
     var encoder: String?
 
@@ -154,6 +158,7 @@ struct BenchCommand: ParsableCommand {
         o.checkpoint = checkpoint
         o.peers = peers
         o.float16 = float16
+        o.texts = texts
         return o
     }
 }

@@ -12,6 +12,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "One query vector, comma-separated.")
     var vector: String?
 
+    @Option(help: "A query text, for a collection created with --embed.")
+    var text: String?
+
     @Option(help: "A file of queries: .fvecs, .npy, .csv or JSON Lines.")
     var queries: String?
 
@@ -31,7 +34,9 @@ struct SearchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard (vector == nil) != (queries == nil) else { throw ValidationError("give exactly one of --vector and --queries") }
+        guard [vector != nil, queries != nil, text != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --vector, --queries and --text")
+        }
         guard k >= 1 else { throw ValidationError("-k must be at least 1") }
         if let ef, ef < 1 { throw ValidationError("--ef must be at least 1") }
         if let nprobe, nprobe < 1 { throw ValidationError("--nprobe must be at least 1") }
@@ -39,12 +44,20 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let qs: [[Float]] =
-            try vector.map { [try QueryVectors.parse($0)] }
-            ?? QueryVectors.read(contentsOf: queries ?? "")
         let f = try filter.map { try Filter(parsing: $0) }
         let (database, collection) = try target.open(readOnly: true)
         defer { database.close() }
+        var qs: [[Float]]
+        if let text {
+            try Embedders.attach(to: collection)
+            guard let embedder = collection.embedder else {
+                throw VecDBError(
+                    .invalidArgument, "collection '\(collection.name)' was created without an embedder; search it with --vector")
+            }
+            qs = try embedder.embed([text])
+        } else {
+            qs = try vector.map { [try QueryVectors.parse($0)] } ?? QueryVectors.read(contentsOf: queries ?? "")
+        }
         // --ef applies to an HNSW index, --nprobe to an IVF one.
         let width = collection.index.flatMap { $0.kind == .hnsw ? ef : nprobe }
         let options = SearchOptions(filter: f, width: width)
