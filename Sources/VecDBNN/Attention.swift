@@ -19,8 +19,13 @@ public enum Attention {
     /// Floats of scratch one call of ``forward(qkv:spans:width:heads:causal:into:scratch:)``
     /// needs for sequences up to `longest` tokens.
     public static func scratchCount(longest: Int, width: Int, heads: Int) -> Int {
-        (width / max(heads, 1) + 1) * max(longest, 1)
+        let l = max(longest, 1)
+        return max((width / max(heads, 1) + 1) * l, l * l)
     }
+
+    /// Spans at least this long go through GEMMs (scores, then weighted values); shorter ones
+    /// through the direct kernel, which has no per-call overhead.
+    public static let gemmThreshold = 48
 
     /// Writes attention outputs for every token of every span.
     ///
@@ -40,10 +45,20 @@ public enum Attention {
         let ld = 3 * width
         for span in spans where !span.isEmpty {
             let base = qkv + span.lowerBound * ld
+            let n = span.count
             for h in 0..<heads {
-                vdb_nn_attention_head(
-                    base + h * headDim, base + width + h * headDim, base + 2 * width + h * headDim, ld, span.count,
-                    headDim, scale, causal ? 1 : 0, out + span.lowerBound * width + h * headDim, width, scratch)
+                let q = base + h * headDim
+                let k = base + width + h * headDim
+                let v = base + 2 * width + h * headDim
+                let o = out + span.lowerBound * width + h * headDim
+                if n >= gemmThreshold {
+                    // scores = scale · Q Kᵀ (n × n), softmax per row, out = P V.
+                    BLAS.sgemm(transB: true, m: n, n: n, k: headDim, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: scratch, ldc: n)
+                    vdb_nn_softmax_rows(scratch, n, n, n, causal ? 1 : 0)
+                    BLAS.sgemm(m: n, n: headDim, k: n, a: scratch, lda: n, b: v, ldb: ld, c: o, ldc: width)
+                } else {
+                    vdb_nn_attention_head(q, k, v, ld, n, headDim, scale, causal ? 1 : 0, o, width, scratch)
+                }
             }
         }
     }

@@ -76,20 +76,25 @@ extension SentenceEncoder {
             }
         }
         clock.lap("embeddings")
-        layerNorm(x, residual: nil, embeddingNorm, rows: t, &clock)
+        layerNorm(x, bias: nil, residual: nil, embeddingNorm, rows: t, &clock)
 
         for layer in layers {
-            linear(x, layer.qkvWeight, layer.qkvBias, into: qkv, rows: t, inputs: h, outputs: 3 * h, &clock)
+            linear(x, layer.qkvWeight, into: qkv, rows: t, inputs: h, outputs: 3 * h, &clock)
+            layer.qkvBias.withUnsafeBufferPointer { b in
+                if let bp = b.baseAddress { vdb_nn_add_row_bias(qkv, bp, t, 3 * h) }
+            }
             Attention.forward(
                 qkv: UnsafePointer(qkv), spans: spans, width: h, heads: c.heads, causal: false, into: attended, scratch: buffers.scratch)
             clock.lap("attention")
-            linear(attended, layer.outputWeight, layer.outputBias, into: qkv, rows: t, inputs: h, outputs: h, &clock)
-            layerNorm(qkv, residual: x, layer.attentionNorm, rows: t, &clock)
-            linear(qkv, layer.upWeight, layer.upBias, into: up, rows: t, inputs: h, outputs: inner, &clock)
-            vdb_nn_gelu(up, up, t * inner)
+            linear(attended, layer.outputWeight, into: qkv, rows: t, inputs: h, outputs: h, &clock)
+            layerNorm(qkv, bias: layer.outputBias, residual: x, layer.attentionNorm, rows: t, &clock)
+            linear(qkv, layer.upWeight, into: up, rows: t, inputs: h, outputs: inner, &clock)
+            layer.upBias.withUnsafeBufferPointer { b in
+                if let bp = b.baseAddress { vdb_nn_bias_gelu(up, bp, t, inner) }
+            }
             clock.lap("gelu")
-            linear(up, layer.downWeight, layer.downBias, into: x, rows: t, inputs: inner, outputs: h, &clock)
-            layerNorm(x, residual: qkv, layer.outputNorm, rows: t, &clock)
+            linear(up, layer.downWeight, into: x, rows: t, inputs: inner, outputs: h, &clock)
+            layerNorm(x, bias: layer.downBias, residual: qkv, layer.outputNorm, rows: t, &clock)
         }
 
         // Mean over each sentence's tokens, then unit length.
@@ -107,30 +112,32 @@ extension SentenceEncoder {
         return pooled
     }
 
-    /// `out = input · weightᵀ + bias` for `rows` rows.
+    /// `out = input · weightᵀ` for `rows` rows (the bias is added by the kernel that follows).
     private func linear(
-        _ input: UnsafeMutablePointer<Float>, _ weight: [Float], _ bias: [Float], into out: UnsafeMutablePointer<Float>,
+        _ input: UnsafeMutablePointer<Float>, _ weight: [Float], into out: UnsafeMutablePointer<Float>,
         rows: Int, inputs: Int, outputs: Int, _ clock: inout PartClock
     ) {
         weight.withUnsafeBufferPointer { wp in
-            bias.withUnsafeBufferPointer { bp in
-                guard let w = wp.baseAddress, let b = bp.baseAddress else { return }
-                BLAS.sgemm(transB: true, m: rows, n: outputs, k: inputs, a: input, lda: inputs, b: w, ldb: inputs, c: out, ldc: outputs)
-                vdb_nn_add_row_bias(out, b, rows, outputs)
-            }
+            guard let w = wp.baseAddress else { return }
+            BLAS.sgemm(transB: true, m: rows, n: outputs, k: inputs, a: input, lda: inputs, b: w, ldb: inputs, c: out, ldc: outputs)
         }
         clock.lap("gemm")
     }
 
-    /// `x = LayerNorm(x + residual)`.
+    /// `x = LayerNorm(x + bias + residual)`.
     private func layerNorm(
-        _ x: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>?, _ norm: (gamma: [Float], beta: [Float]), rows: Int,
-        _ clock: inout PartClock
+        _ x: UnsafeMutablePointer<Float>, bias: [Float]?, residual: UnsafeMutablePointer<Float>?, _ norm: (gamma: [Float], beta: [Float]),
+        rows: Int, _ clock: inout PartClock
     ) {
+        let b = bias ?? []
         norm.gamma.withUnsafeBufferPointer { gp in
-            norm.beta.withUnsafeBufferPointer { bp in
-                guard let g = gp.baseAddress, let b = bp.baseAddress else { return }
-                vdb_nn_residual_layernorm(x, residual, g, b, rows, configuration.hiddenSize, configuration.layerNormEpsilon)
+            norm.beta.withUnsafeBufferPointer { betap in
+                b.withUnsafeBufferPointer { biasp in
+                    guard let g = gp.baseAddress, let beta = betap.baseAddress else { return }
+                    vdb_nn_residual_layernorm(
+                        x, bias == nil ? nil : biasp.baseAddress, residual, g, beta, rows, configuration.hiddenSize,
+                        configuration.layerNormEpsilon)
+                }
             }
         }
         clock.lap("layernorm")

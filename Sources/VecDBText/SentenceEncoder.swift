@@ -43,8 +43,9 @@ public final class SentenceEncoder: Sendable {
         var outputNorm: (gamma: [Float], beta: [Float])
     }
 
-    /// The most tokens one batch packs.
-    public static let batchTokens = 4096
+    /// The most tokens one batch packs: enough rows for efficient GEMMs, few enough that a
+    /// batch's activations stay in the last-level cache.
+    public static let batchTokens = 1024
 
     /// An encoder from tensors named as in a Hugging Face `BertModel` checkpoint (an optional
     /// `bert.` prefix is accepted; extra tensors such as `position_ids` or a pooler are ignored).

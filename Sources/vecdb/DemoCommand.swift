@@ -30,6 +30,9 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "Skip the cold-start part (new Fashion-MNIST products with only a photo).")
     var skipColdStart = false
 
+    @Flag(help: "Skip the text part (MovieLens titles embedded by all-MiniLM-L6-v2).")
+    var skipText = false
+
     func run() throws {
         let catalog = DatasetCatalog()
         let dir = try catalog.fetch("fashion-mnist-784", log: { printError($0) })
@@ -144,5 +147,6 @@ struct DemoCommand: ParsableCommand {
 
         if !skipRecommender { try runRecommender(in: database) }
         if !skipColdStart { try runColdStart(in: database, dir: dir, cache: catalog.cacheDirectory) }
+        if !skipText { try runTitles(in: database) }
     }
 }

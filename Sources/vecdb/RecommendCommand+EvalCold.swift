@@ -3,12 +3,13 @@ import VecDB
 import VecDBKernels
 import VecDBNN
 import VecDBRecommend
+import VecDBText
 import VecDBVision
 
 /// `vecdb recommend eval --protocol cold-items`: 20 % of the items held out entirely.
 extension RecommendCommand.Eval {
     /// The models of the cold-item protocol.
-    static let coldModels = ["popularity", "random", "content-knn", "two-tower"]
+    static let coldModels = ["popularity", "random", "content-knn", "title-embedding", "two-tower", "two-tower-title"]
 
     /// The item-id dropout rates tried for the two-tower on the cold validation split.
     static let itemIDDropouts: [Float] = [0.25, 0.5, 0.75]
@@ -31,6 +32,12 @@ extension RecommendCommand.Eval {
     func evaluateCold() throws(VecDBError) {
         let kinds = try coldKinds()
         let (name, matrix, itemFeatures, userFeatures) = try coldData()
+        // all-MiniLM-L6-v2 embeddings of the titles, for the models that read them.
+        var titles: [[Float]]?
+        if kinds.contains(where: { $0.hasSuffix("title") || $0 == "title-embedding" }) {
+            titles = try titleEmbeddings(matrix)
+            if titles == nil { printError("no item titles: title-embedding and two-tower-title are skipped") }
+        }
         let split = try ColdItemSplit.make(matrix, seed: seed)
         let coldItems = split.isCold.filter { $0 }.count
         printError(
@@ -38,7 +45,7 @@ extension RecommendCommand.Eval {
                 + "\(split.warmTest.pairCount) warm and \(split.coldTest.pairCount) cold test pairs")
         let display = ProgressDisplay()
         var rows: [RecommendEvalRow] = []
-        for kind in kinds {
+        for kind in kinds where titles != nil || !(kind == "title-embedding" || kind == "two-tower-title") {
             let clock = ContinuousClock()
             let start = clock.now
             let model: any ItemScorer
@@ -52,8 +59,13 @@ extension RecommendCommand.Eval {
             case "content-knn":
                 model = try ContentKNNModel(features: itemFeatures)
                 params["features"] = Double(itemFeatures.first?.count ?? 0)
+            case "title-embedding":
+                model = try ContentKNNModel(features: titles ?? [])
+                params["features"] = Double(titles?.first?.count ?? 0)
             default:
-                let (tower, rate, validation) = try coldTwoTower(split, itemFeatures, userFeatures, display)
+                // two-tower: the feature encoder's columns; two-tower-title: those and the title embedding.
+                let features = kind == "two-tower" ? itemFeatures : zip(itemFeatures, titles ?? []).map { $0 + $1 }
+                let (tower, rate, validation) = try coldTwoTower(split, features, userFeatures, display)
                 model = tower.model
                 params = tower.params
                 params["item_id_dropout"] = Double(rate)
@@ -76,6 +88,26 @@ extension RecommendCommand.Eval {
                     format: "%-12@ ndcg@20 %.4f ± %.4f   recall@20 %.4f ± %.4f", r.model, r.warmNDCG20 ?? 0, r.warmNDCG20SE ?? 0,
                     r.warmRecall20 ?? 0, r.warmRecall20SE ?? 0))
         }
+    }
+
+    /// all-MiniLM-L6-v2 embeddings of the items' titles in the matrix's item order (an empty
+    /// title for an item without one), or nil when the item file has no titles.
+    func titleEmbeddings(_ matrix: InteractionMatrix) throws(VecDBError) -> [[Float]]? {
+        if dataset == "fashion-mnist-784" { return nil }
+        let (_, _, itemPath) = try sources()
+        guard let itemPath else { return nil }
+        let records = try ItemFileReader.read(itemPath, keyColumn: itemColumn)
+        var byKey: [Key: String] = [:]
+        for r in records { if let t = r.title { byKey[r.key] = t } }
+        guard !byKey.isEmpty else { return nil }
+        let encoder = try TextEncoder.miniLM(threads: threads)
+        let start = ContinuousClock().now
+        let vectors = try encoder.embed(matrix.itemKeys.map { byKey[$0] ?? "" })
+        printError(
+            String(
+                format: "embedded %d titles with %@ in %.1f s", vectors.count, encoder.modelName,
+                seconds(ContinuousClock().now - start)))
+        return vectors
     }
 
     /// The interactions and features: a MovieLens-style data set with its item (and user) file,

@@ -43,16 +43,19 @@ void vdb_nn_adam(float *w, const float *g, float *m, float *v, size_t n, float l
 
 /// y = e^x, vectorised (relative error about 1e-7; x clamped to [-87, 88]). In place allowed.
 void vdb_nn_exp(const float *x, float *y, size_t n);
-/// y = erf(x), vectorised (absolute error below 2e-7). In place allowed.
+/// y = erf(x), vectorised (absolute error below 5e-7). In place allowed.
 void vdb_nn_erf(const float *x, float *y, size_t n);
 /// y = x/2 * (1 + erf(x/sqrt 2)): the exact (erf) GELU. In place allowed.
 void vdb_nn_gelu(const float *x, float *y, size_t n);
-/// Per row of `x` ([rows][cols]): x = LayerNorm(x + residual) * gamma + beta; `residual` may be
-/// NULL.
-void vdb_nn_residual_layernorm(float *x, const float *residual, const float *gamma, const float *beta,
-                               size_t rows, size_t cols, float eps);
-/// Softmax of each of `rows` rows of `cols` values, rows `ld` floats apart, in place.
-void vdb_nn_softmax_rows(float *x, size_t rows, size_t cols, size_t ld);
+/// Per row of `y` ([rows][cols]): y = GELU(y + bias), in place.
+void vdb_nn_bias_gelu(float *y, const float *bias, size_t rows, size_t cols);
+/// Per row of `x` ([rows][cols]): x = LayerNorm(x + bias + residual) * gamma + beta; `bias` and
+/// `residual` may be NULL.
+void vdb_nn_residual_layernorm(float *x, const float *bias, const float *residual, const float *gamma,
+                               const float *beta, size_t rows, size_t cols, float eps);
+/// Softmax of each of `rows` rows of `cols` values, rows `ld` floats apart, in place. With
+/// `causal`, row r uses only its first r + 1 values and the rest become 0.
+void vdb_nn_softmax_rows(float *x, size_t rows, size_t cols, size_t ld, int causal);
 /// One attention head over one sequence of `len` positions: out_i = sum_j softmax_j(scale q_i.k_j) v_j,
 /// with j <= i when `causal`. q, k, v rows are `ld` floats apart, out rows `ldo` apart; each row
 /// has `head_dim` values. `scratch` holds (head_dim + 1) * len floats.
