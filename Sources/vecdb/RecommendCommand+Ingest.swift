@@ -1,6 +1,8 @@
 import ArgumentParser
+import Foundation
 import VecDB
 import VecDBRecommend
+import VecDBText
 
 extension RecommendCommand {
     /// `vecdb recommend ingest DB NAME --interactions F [--items F] [--users F]`.
@@ -25,9 +27,12 @@ extension RecommendCommand {
         @Option(help: "The CSV's item column.")
         var itemColumn = "movieId"
 
+        @Flag(help: "Embed item titles with all-MiniLM-L6-v2 (NAME.titles); two-tower models then read them as features.")
+        var titleEmbeddings = false
+
         func validate() throws {
-            if interactions == nil && items == nil && users == nil {
-                throw ValidationError("give --interactions, --items, --users or several")
+            if interactions == nil && items == nil && users == nil && !titleEmbeddings {
+                throw ValidationError("give --interactions, --items, --users, --title-embeddings or several")
             }
         }
 
@@ -43,6 +48,9 @@ extension RecommendCommand {
                 if let data { try rec.record(data) }
                 if let records { try rec.ingestItems(records) }
                 if let people { try rec.ingestUsers(people) }
+                if titleEmbeddings {
+                    try rec.enableTitleEmbeddings(try TextEncoder.miniLM(threads: ProcessInfo.processInfo.activeProcessorCount))
+                }
                 if target.json {
                     let obj: Payload = [
                         "interactions": .number(Double(data?.count ?? 0)), "items": .number(Double(records?.count ?? 0)),

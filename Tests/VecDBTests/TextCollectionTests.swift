@@ -26,7 +26,7 @@ struct HashEmbedder: TextEmbedder {
     func embed(_ texts: [String]) throws(VecDBError) -> [[Float]] {
         calls.add(texts.count)
         return texts.map { t in
-            var g = SeededGenerator(seed: t.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 })
+            var g = SeededGenerator(seed: t.utf8.reduce(UInt64(1_469_598_103_934_665_603)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 })
             return (0..<dimension).map { _ in g.nextGaussian() }
         }
     }
@@ -41,7 +41,9 @@ struct TextCollectionTests {
         let c = try db.createCollection("docs", embedder: embedder)
         #expect(c.dimension == 16 && c.metric == .cosine && c.embedderIdentity == EmbedderIdentity(embedder))
         // 600 texts: three batches of 256, the next embedded while the last is written.
-        let records = (0..<600).map { TextRecord(key: .int(UInt64($0)), text: "document number \($0)", payload: ["n": .number(Double($0))]) }
+        let records = (0..<600).map {
+            TextRecord(key: .int(UInt64($0)), text: "document number \($0)", payload: ["n": .number(Double($0))])
+        }
         try c.upsert(texts: records)
         #expect(c.count == 600 && embedder.calls.texts == 600)
         for probe in [0, 255, 256, 599] {
@@ -63,7 +65,9 @@ struct TextCollectionTests {
         expectVecDBError(.invalidArgument, containing: "open it with that embedder") { try plainHandle.search(text: "x", k: 1) }
         var other = HashEmbedder()
         other.modelChecksum = "deadbeef"
-        expectVecDBError(.invalidArgument, containing: "refusing hash-test (checksum deadbeef") { try again.collection("docs", embedder: other) }
+        expectVecDBError(.invalidArgument, containing: "refusing hash-test (checksum deadbeef") {
+            try again.collection("docs", embedder: other)
+        }
         var wider = HashEmbedder()
         wider.dimension = 32
         expectVecDBError(.invalidArgument, containing: "refusing") { try again.collection("docs", embedder: wider) }

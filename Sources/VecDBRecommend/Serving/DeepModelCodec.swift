@@ -32,8 +32,11 @@ enum DeepModelCodec {
                     // The two-tower reads features in the encoding it was trained with.
                     let tower = previous as? TwoTowerModel
                     let encoder = tower?.itemFeatureEncoder
+                    let titleWidth = Int(input.previousParams["title_width"] ?? 0)
                     let rows = tower.map { t in
-                        itemRows(input, encoder: encoder, imageWidth: t.itemFeatureWidth - (encoder?.width ?? 0))
+                        itemRows(
+                            input, encoder: encoder, titleWidth: titleWidth,
+                            imageWidth: t.itemFeatureWidth - (encoder?.width ?? 0) - titleWidth)
                     }
                     let tuned = try DeepModelTrainer.fineTune(
                         deep, previous: previous, params: input.previousParams, train: data,
@@ -41,6 +44,7 @@ enum DeepModelCodec {
                         epochs: epochs, threads: input.threads, progress: input.progress)
                     var params = tuned.params
                     params["epochs"] = input.previousParams["epochs"] ?? params["epochs"]
+                    if titleWidth > 0 { params["title_width"] = Double(titleWidth) }
                     return (attach(tuned.model, encoder), params)
                 }
                 // Item features from the item collection's payloads. User features are left out:
@@ -48,7 +52,8 @@ enum DeepModelCodec {
                 // trains that case), as it does a user the model has never seen.
                 let fitted = FeatureEncoder.fitRows(input.itemRecords, keys: data.itemKeys)
                 let imageWidth = input.itemImages.values.first?.count ?? 0
-                let rows = itemRows(input, encoder: fitted?.encoder, imageWidth: imageWidth)
+                let titleWidth = deep == .multDAE || deep == .multVAE ? 0 : input.itemTitles.values.first?.count ?? 0
+                let rows = itemRows(input, encoder: fitted?.encoder, titleWidth: titleWidth, imageWidth: imageWidth)
                 let none = data.withRows([[Int32]](repeating: [], count: data.userCount))
                 let features = (rows.first?.isEmpty ?? true) ? nil : rows
                 // With content features the tower also learns to place items from them alone
@@ -57,7 +62,9 @@ enum DeepModelCodec {
                 let trained = try DeepModelTrainer.train(
                     deep, split: HoldoutSplit(train: data, test: none), validationSeed: 1, itemFeatures: features, grid: grid,
                     threads: input.threads, progress: input.progress)
-                return (attach(trained.model, fitted?.encoder), trained.params)
+                var params = trained.params
+                if titleWidth > 0 { params["title_width"] = Double(titleWidth) }
+                return (attach(trained.model, fitted?.encoder), params)
             },
             encode: { (model: any ItemScorer) throws(VecDBError) -> [UInt8] in
                 switch model {
@@ -76,11 +83,12 @@ enum DeepModelCodec {
 
     /// The two-tower's item feature rows for the training input's catalogue: the encoded stored
     /// features, then the image embedding (`imageWidth` values, zeros without an image).
-    static func itemRows(_ input: TrainingInput, encoder: FeatureEncoder?, imageWidth: Int) -> [[Float]] {
+    static func itemRows(_ input: TrainingInput, encoder: FeatureEncoder?, titleWidth: Int, imageWidth: Int) -> [[Float]] {
         var records: [Key: EntityRecord] = [:]
         for r in input.itemRecords { records[r.key] = r }
         return Recommender.featureRows(
-            input.data.itemKeys, encoder: encoder, records: records, images: input.itemImages, imageWidth: imageWidth)
+            input.data.itemKeys, encoder: encoder, records: records, titles: input.itemTitles, titleWidth: titleWidth,
+            images: input.itemImages, imageWidth: imageWidth)
     }
 
     /// A two-tower model with its item feature encoder attached (kept in its checkpoint, for

@@ -17,6 +17,8 @@ public struct TrainingInput: Sendable {
     public var userRecords: [EntityRecord] = []
     /// Image embeddings by item key (from `NAME.images`), for models that read them as features.
     public var itemImages: [Key: [Float]] = [:]
+    /// Title embeddings by item key (from `NAME.titles`), for models that read them as features.
+    public var itemTitles: [Key: [Float]] = [:]
     /// Threads for BLAS and for any search.
     public var threads: Int
     /// Called after each epoch of a deep model's training.

@@ -82,6 +82,7 @@ extension Recommender {
         }
         try c.upsert(records.map { Record(key: $0.key, vector: [0], payload: Self.payload(of: $0)) })
         try c.flush()
+        if name == itemCollectionName { try storeTitles(records) }
     }
 
     /// The collection of user features: `NAME.users`.

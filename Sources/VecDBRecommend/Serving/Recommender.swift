@@ -189,6 +189,7 @@ public final class Recommender: Sendable {
                 threads: threads, progress: progress)
             (input.itemRecords, input.userRecords) = try featureRecords()
             input.itemImages = try imageEmbeddings()?.vectors ?? [:]
+            input.itemTitles = try titleEmbeddings()?.vectors ?? [:]
             let (model, params) = try kind.train(input)
             guard model.itemCount == data.itemCount else {
                 throw VecDBError(.invalidArgument, "model '\(kind.name)' scores \(model.itemCount) items, the data has \(data.itemCount)")
@@ -211,7 +212,10 @@ public final class Recommender: Sendable {
         }
         let payloads = try itemPayloads()
         let images = try imageEmbeddings()
-        let (served, keys, added) = try placingNewItems(model, keys: cp.itemKeys, payloads: payloads, images: images?.vectors)
+        let (served, keys, added) = try placingNewItems(
+            model, keys: cp.itemKeys, payloads: payloads,
+            titles: Int(cp.params["title_width"] ?? 0) > 0 ? try titleEmbeddings()?.vectors : nil,
+            titleWidth: Int(cp.params["title_width"] ?? 0), images: images?.vectors)
         var spaces: [String: EmbeddingSpace] = [:]
         if let e = served as? any EmbeddingScorer {
             spaces[space] = try embeddingSpace(
@@ -228,9 +232,10 @@ public final class Recommender: Sendable {
     /// (a two-tower with its item feature encoder), placed by its item tower from their features
     /// alone, so they can be recommended and found at once; a refresh later trains on their
     /// interactions. Other models serve their trained catalogue.
-    func placingNewItems(_ model: any ItemScorer, keys: [Key], payloads: [Key: Payload], images: [Key: [Float]]?) throws(VecDBError)
-        -> (model: any ItemScorer, keys: [Key], added: [Key])
-    {
+    func placingNewItems(
+        _ model: any ItemScorer, keys: [Key], payloads: [Key: Payload], titles: [Key: [Float]]? = nil, titleWidth: Int = 0,
+        images: [Key: [Float]]?
+    ) throws(VecDBError) -> (model: any ItemScorer, keys: [Key], added: [Key]) {
         guard let tower = model as? TwoTowerModel, tower.itemFeatureWidth > 0 else { return (model, keys, []) }
         let known = Set(keys)
         let added = Set(payloads.keys).union(images?.keys ?? [:].keys).subtracting(known).sorted()
@@ -238,19 +243,24 @@ public final class Recommender: Sendable {
         var records: [Key: EntityRecord] = [:]
         for key in added { records[key] = payloads[key].map { Self.record(key: key, payload: $0) } }
         let rows = Self.featureRows(
-            added, encoder: tower.itemFeatureEncoder, records: records, images: images,
-            imageWidth: tower.itemFeatureWidth - (tower.itemFeatureEncoder?.width ?? 0))
+            added, encoder: tower.itemFeatureEncoder, records: records, titles: titles, titleWidth: titleWidth, images: images,
+            imageWidth: tower.itemFeatureWidth - (tower.itemFeatureEncoder?.width ?? 0) - titleWidth)
         return (try tower.addingItems(features: rows), keys + added, added)
     }
 
     /// Item feature rows as the two-tower reads them: the encoded stored features, then the
-    /// image embedding when the model was trained with one (`imageWidth` > 0; zeros for an item
-    /// without an image).
+    /// title embedding and the image embedding when the model was trained with them
+    /// (`titleWidth`, `imageWidth` > 0; zeros for an item without a title or an image).
     static func featureRows(
-        _ keys: [Key], encoder: FeatureEncoder?, records: [Key: EntityRecord], images: [Key: [Float]]?, imageWidth: Int
+        _ keys: [Key], encoder: FeatureEncoder?, records: [Key: EntityRecord], titles: [Key: [Float]]? = nil, titleWidth: Int = 0,
+        images: [Key: [Float]]?, imageWidth: Int
     ) -> [[Float]] {
         keys.map { key in
             var row = encoder?.encode(records[key]) ?? []
+            if titleWidth > 0 {
+                let v = titles?[key] ?? []
+                row += v.count == titleWidth ? v : [Float](repeating: 0, count: titleWidth)
+            }
             if imageWidth > 0 {
                 let v = images?[key] ?? []
                 row += v.count == imageWidth ? v : [Float](repeating: 0, count: imageWidth)
