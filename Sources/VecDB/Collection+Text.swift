@@ -32,7 +32,7 @@ extension Collection {
 
     /// Attaches `embedder` for ``upsert(texts:)`` and ``search(text:k:options:)``.
     ///
-    /// - Throws: ``VecDBError/Code/invalidArgument`` when the collection was not created with an
+    /// - Throws: `VecDBError.Code.invalidArgument` when the collection was not created with an
     ///   embedder, or was created with another model (name, checksum or dimension differ).
     public func attach(_ embedder: any TextEmbedder) throws(VecDBError) {
         let given = EmbedderIdentity(embedder)
@@ -64,7 +64,7 @@ extension Collection {
     /// batch i is written; each batch is atomic (as ``upsert(_:)``), the whole call is not.
     /// Every payload is checked before anything is embedded.
     ///
-    /// - Throws: ``VecDBError/Code/invalidArgument`` without an attached embedder or for a
+    /// - Throws: `VecDBError.Code.invalidArgument` without an attached embedder or for a
     ///   payload that is not an object, what the embedder throws, and what ``upsert(_:)`` throws.
     public func upsert(texts records: [TextRecord]) throws(VecDBError) {
         let embedder = try requireEmbedder()
@@ -108,7 +108,7 @@ extension Collection {
 
     /// The `k` records nearest to the embedding of `text`.
     ///
-    /// - Throws: ``VecDBError/Code/invalidArgument`` without an attached embedder, what the
+    /// - Throws: `VecDBError.Code.invalidArgument` without an attached embedder, what the
     ///   embedder throws, and what ``search(_:k:options:)`` throws.
     public func search(text: String, k: Int, options: SearchOptions = .init()) throws(VecDBError) -> [SearchResult] {
         let embedder = try requireEmbedder()
@@ -167,7 +167,7 @@ enum EmbedderFile {
 
     /// The identity stored in `directory`, or nil when the collection has none.
     ///
-    /// - Throws: ``VecDBError/Code/corruptFile`` for a damaged file.
+    /// - Throws: `VecDBError.Code.corruptFile` for a damaged file.
     static func read(fs: FileSystem, directory: String) throws(VecDBError) -> EmbedderIdentity? {
         let path = directory + "/" + name
         guard fs.exists(path) else { return nil }

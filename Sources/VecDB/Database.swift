@@ -150,7 +150,7 @@ public final class Database: @unchecked Sendable {
 
     /// The collection named `name`, with `embedder` attached for text insert and search.
     ///
-    /// - Throws: ``VecDBError/Code/notFound``; ``VecDBError/Code/invalidArgument`` when the
+    /// - Throws: `VecDBError.Code.notFound`; `VecDBError.Code.invalidArgument` when the
     ///   collection was created without an embedder or with another model.
     public func collection(_ name: String, embedder: any TextEmbedder) throws(VecDBError) -> Collection {
         let c = try collection(name)
