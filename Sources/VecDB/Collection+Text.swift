@@ -61,11 +61,11 @@ extension Collection {
     /// ``textField``.
     ///
     /// Records are embedded and written ``textBatch`` at a time, and batch i+1 is embedded while
-    /// batch i is written; each batch is atomic (as ``upsert(_:)``), the whole call is not.
+    /// batch i is written; each batch is atomic (as a `[Record]` batch given to `upsert(_:)`), the whole call is not.
     /// Every payload is checked before anything is embedded.
     ///
     /// - Throws: `VecDBError.Code.invalidArgument` without an attached embedder or for a
-    ///   payload that is not an object, what the embedder throws, and what ``upsert(_:)`` throws.
+    ///   payload that is not an object, what the embedder throws, and what `upsert(_:)` throws for a batch of records.
     public func upsert(texts records: [TextRecord]) throws(VecDBError) {
         let embedder = try requireEmbedder()
         for r in records {
