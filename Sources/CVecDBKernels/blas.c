@@ -18,6 +18,7 @@ typedef void (*cblas_sgemm_fn)(int order, int ta, int tb, int m, int n, int k, f
                                const float *a, int lda, const float *b, int ldb, float beta,
                                float *c, int ldc);
 typedef void (*set_threads_fn)(int n);
+typedef int (*get_threads_fn)(void);
 typedef char *(*corename_fn)(void);
 // LAPACK (Fortran calling convention): Cholesky factorisation and inverse from the factor.
 typedef void (*spotrf_fn)(const char *uplo, const int *n, float *a, const int *lda, int *info);
@@ -28,6 +29,7 @@ enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static cblas_sgemm_fn blas_sgemm = NULL;
 static set_threads_fn blas_set_threads = NULL;
+static get_threads_fn blas_get_threads = NULL;
 static char blas_desc[256] = "portable fallback GEMM (no BLAS library found)";
 static spotrf_fn lapack_spotrf = NULL;
 static spotri_fn lapack_spotri = NULL;
@@ -68,6 +70,7 @@ static void blas_load(void) {
         if (!f) { dlclose(h); continue; }
         blas_sgemm = f;
         blas_set_threads = (set_threads_fn)dlsym(h, "openblas_set_num_threads");
+        blas_get_threads = (get_threads_fn)dlsym(h, "openblas_get_num_threads");
         corename_fn core = (corename_fn)dlsym(h, "openblas_get_corename");
         const char *ct = getenv("OPENBLAS_CORETYPE");
         snprintf(blas_desc, sizeof blas_desc, "%s core=%s (OPENBLAS_CORETYPE=%s%s)", names[i],
@@ -97,6 +100,11 @@ const char *vdb_blas_description(void) {
 void vdb_blas_set_threads(int n) {
     pthread_once(&blas_once, blas_load);
     if (blas_set_threads) blas_set_threads(n < 1 ? 1 : n);
+}
+
+int vdb_blas_get_threads(void) {
+    pthread_once(&blas_once, blas_load);
+    return blas_get_threads ? blas_get_threads() : 1;
 }
 
 // Portable GEMM for machines without a BLAS: row-major, blocked over k so the inner loop is a

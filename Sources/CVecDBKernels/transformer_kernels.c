@@ -131,22 +131,20 @@ VDB_CLONES void vdb_nn_attention_head(const float *q, const float *k, const floa
                                       size_t head_dim, float scale, int causal, float *out, size_t ldo,
                                       float *scratch) {
 #pragma clang fp reassociate(on)
-    // K transposed to [head_dim][len], so each query's scores are axpy-shaped loops over keys.
-    float *kt = scratch;
-    float *s = scratch + head_dim * len;
-    for (size_t j = 0; j < len; j++)
-        for (size_t d = 0; d < head_dim; d++) kt[d * len + j] = k[j * ld + d];
+    // Short sequences: each score is one dot product over the head's width (a vectorised
+    // reduction), then the output row accumulates the value rows.
+    float *s = scratch;
     for (size_t i = 0; i < len; i++) {
         const size_t n = causal ? i + 1 : len;
         const float *qi = q + i * ld;
-        for (size_t j = 0; j < n; j++) s[j] = 0.0f;
-        for (size_t d = 0; d < head_dim; d++) {
-            const float qd = qi[d] * scale;
-            const float *row = kt + d * len;
-            for (size_t j = 0; j < n; j++) s[j] += qd * row[j];
-        }
         float m = -INFINITY;
-        for (size_t j = 0; j < n; j++) m = s[j] > m ? s[j] : m;
+        for (size_t j = 0; j < n; j++) {
+            const float *kj = k + j * ld;
+            float dot = 0.0f;
+            for (size_t d = 0; d < head_dim; d++) dot += qi[d] * kj[d];
+            s[j] = dot * scale;
+            m = s[j] > m ? s[j] : m;
+        }
         float sum = 0.0f;
         for (size_t j = 0; j < n; j++) {
             const float e = vdb_exp_approx(s[j] - m);

@@ -200,6 +200,7 @@ public final class Collection: Sendable {
         out.index = index.map(\.summary)
         out.indexedSegments = indexedSegments.indexed
         out.indexDrift = indexDrift
+        out.embedder = embedderIdentity?.description
         return out
     }
 }

@@ -85,6 +85,8 @@ public struct CollectionStats: Codable, Sendable, Hashable {
     public var indexedSegments: Int = 0
     /// For IVF: see ``Collection/indexDrift``.
     public var indexDrift: Double? = nil
+    /// The text embedder the collection was created with ("all-MiniLM-L6-v2 (checksum …, 384-d)"), or nil.
+    public var embedder: String? = nil
 }
 
 /// How a ``Database`` is opened.

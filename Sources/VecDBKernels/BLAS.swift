@@ -28,4 +28,7 @@ public enum BLAS {
 
     /// Threads the BLAS may use for one call.
     public static func setThreads(_ n: Int) { vdb_blas_set_threads(Int32(n)) }
+
+    /// Threads the BLAS uses for one call now.
+    public static var threads: Int { Int(vdb_blas_get_threads()) }
 }

@@ -27,7 +27,11 @@ extension SentenceEncoder {
         let output = OutputRows(count: sequences.count, width: h)
         let batchList = batches
         let workers = max(1, min(threads, batchList.count))
+        // Workers run whole batches, each with a single-threaded BLAS; the caller's setting is
+        // restored after.
+        let blasThreads = BLAS.threads
         BLAS.setThreads(1)
+        defer { BLAS.setThreads(blasThreads) }
         let next = BatchCounter()
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var buffers = ForwardBuffers(configuration: configuration)

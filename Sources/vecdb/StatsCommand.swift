@@ -32,6 +32,7 @@ struct StatsCommand: ParsableCommand {
                     "\(s.name): \(s.count) vectors, \(s.dimension)-d \(s.metric.rawValue) \(s.elementType.rawValue), "
                         + "\(s.segmentCount) segments, \(s.memtableRows) rows in memory, \(s.deletedRows) deleted, "
                         + "\(s.diskBytes) bytes on disk, payload compression \(String(format: "%.2f", s.payloadCompressionRatio))x")
+                if let embedder = s.embedder { print("  embeds text with \(embedder)") }
                 if let index = s.index {
                     print(
                         "  index: \(index), \(s.indexedSegments)/\(s.segmentCount) segments indexed"

@@ -70,6 +70,8 @@ struct TextCLITests {
         let got = try vecdb("get", db, "films", "1", "--json")
         #expect(got.stdout.contains(#""text":"Star Wars""#) && got.stdout.contains(#""year":1977"#), "\(got.stdout)")
 
+        let stats = try vecdb("stats", db, "films")
+        #expect(stats.stdout.contains("embeds text with all-MiniLM-L6-v2 (checksum "), "\(stats.stdout)")
         #expect(try vecdb("create", db, "plain", "--dim", "3").status == 0)
         let refused = try vecdb("insert", db, "plain", "--key", "1", "--text", "hello")
         #expect(refused.status != 0 && refused.stderr.contains("created without an embedder"), "\(refused.stderr)")

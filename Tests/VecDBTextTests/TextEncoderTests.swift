@@ -69,6 +69,15 @@ struct TextEncoderTests {
         for (a, b) in zip(alone, reversed.reversed()) { #expect(cosine(a, b) > 0.999999) }
     }
 
+    /// Workers run single-threaded BLAS; the caller's BLAS setting is back afterwards.
+    @Test func theCallersBLASThreadsAreRestored() throws {
+        let e = try MiniLM.load()
+        BLAS.setThreads(ProcessInfo.processInfo.activeProcessorCount)
+        let before = BLAS.threads
+        _ = try e.embed(Self.sentences, threads: 2)
+        #expect(BLAS.threads == before)
+    }
+
     @Test func badTokenInputIsRefusedWithTypedErrors() throws {
         let e = try MiniLM.load()
         expectVecDBError(.invalidArgument, containing: "outside the vocabulary") { try e.encoder.embed(tokenIDs: [[101, 30522, 102]]) }

@@ -82,6 +82,8 @@ int vdb_blas_loaded(void);
 /// A description such as "openblas SkylakeX (OPENBLAS_CORETYPE=SkylakeX set by vecdb)".
 const char *vdb_blas_description(void);
 void vdb_blas_set_threads(int n);
+/// Threads the BLAS uses for one call now (1 without a BLAS that says).
+int vdb_blas_get_threads(void);
 
 /// Whether LAPACK's spotrf_/spotri_ were found (in the BLAS library or liblapack).
 int vdb_lapack_loaded(void);

@@ -58,7 +58,7 @@ void vdb_nn_residual_layernorm(float *x, const float *bias, const float *residua
 void vdb_nn_softmax_rows(float *x, size_t rows, size_t cols, size_t ld, int causal);
 /// One attention head over one sequence of `len` positions: out_i = sum_j softmax_j(scale q_i.k_j) v_j,
 /// with j <= i when `causal`. q, k, v rows are `ld` floats apart, out rows `ldo` apart; each row
-/// has `head_dim` values. `scratch` holds (head_dim + 1) * len floats.
+/// has `head_dim` values. `scratch` holds `len` floats.
 void vdb_nn_attention_head(const float *q, const float *k, const float *v, size_t ld, size_t len,
                            size_t head_dim, float scale, int causal, float *out, size_t ldo, float *scratch);
 

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import VecDB
 import VecDBKernels
@@ -60,7 +61,7 @@ extension Recommender {
             throw VecDBError(.unsupported, "title embeddings were made with \(id), which this build cannot load")
         }
         if let e = loadedTitleEncoder.withLock({ $0 }) { return e }
-        let e = try TextEncoder.miniLM(threads: 2)
+        let e = try TextEncoder.miniLM(threads: ProcessInfo.processInfo.activeProcessorCount)
         loadedTitleEncoder.withLock { $0 = e }
         return e
     }
