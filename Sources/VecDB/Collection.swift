@@ -66,6 +66,9 @@ public final class Collection: Sendable {
         batch.vectors.reserveCapacity(records.count * dimension)
         for (i, r) in records.enumerated() {
             try VectorValidation.check(r.vector, dimension: dimension, what: "\(what), record \(i) (key \(r.key))")
+            if elementType != .float32 {
+                try checkRange(metric == .cosine ? ExactSearch.normalized(r.vector) : r.vector, record: i, key: r.key)
+            }
             try r.key.validate()
             let p = r.payload?.encoded()
             if let p, p.count > Payload.maximumEncodedBytes {
@@ -87,6 +90,26 @@ public final class Collection: Sendable {
 
     /// Inserts or replaces one record.
     public func upsert(_ record: Record) throws(VecDBError) { try upsert([record]) }
+
+    /// The largest magnitude a component may have in a collection of `elementType`: Float16's
+    /// largest finite value, and for Int8 half of Float32's (a segment's per-dimension range,
+    /// maximum minus minimum, must stay finite for its 8-bit codes).
+    public static func largestComponent(_ elementType: ElementType) -> Float {
+        switch elementType {
+        case .float32: .greatestFiniteMagnitude
+        case .float16: 65504
+        case .int8: .greatestFiniteMagnitude / 2
+        }
+    }
+
+    /// Refuses a component the element type cannot hold, rather than storing infinity.
+    func checkRange(_ v: [Float], record i: Int, key: Key) throws(VecDBError) {
+        let limit = Self.largestComponent(elementType)
+        guard let j = v.firstIndex(where: { abs($0) > limit }) else { return }
+        throw VecDBError(
+            .invalidArgument,
+            "\(what), record \(i) (key \(key)): component \(j) is \(v[j]), outside the \(elementType.rawValue) range ±\(limit)")
+    }
 
     /// The record stored under `key`, or `nil`.
     ///
@@ -264,9 +287,13 @@ public struct CollectionSnapshot: Sendable {
             if k < 0 { throw VecDBError(.invalidArgument, "k must be positive, got \(k)") }
             return nil
         }
-        let width = options.width ?? index?.defaultWidth
+        // A k or width beyond the rows there are asks for every row: clamped, so that no
+        // buffer is sized by an unbounded user number.
+        let rows = max(1, snapshot.liveCount)
+        let width = (options.width ?? index?.defaultWidth).map { min($0, max(rows, 1)) }
         return SearchRequest(
-            query: query, k: k, filter: options.filter.map(Self.compile), ef: width ?? Collection.defaultEF,
+            query: query, k: min(k, rows), filter: options.filter.map(Self.compile),
+            ef: width ?? Collection.defaultEF,
             nprobe: width ?? Collection.defaultNprobe, exact: options.exact)
     }
 

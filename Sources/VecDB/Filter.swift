@@ -127,6 +127,7 @@ struct FilterParser {
     var i = 0
     var token: Token = .end
     var tokenStart = 0
+    var nesting = 0
 
     init(_ text: String) { chars = Array(text) }
 
@@ -222,28 +223,47 @@ struct FilterParser {
         }
     }
 
+    /// The most parentheses and `not`s one filter may nest: the parser and every evaluation
+    /// recurse once per level, and a hostile filter must not exhaust a thread's stack.
+    static let maxNesting = 64
+
     mutating func orExpr() throws(VecDBError) -> Filter {
-        var f = try andExpr()
+        var terms = [try andExpr()]
         while isKeyword("or") || token == .symbol("||") {
             try advance()
-            f = .or(f, try andExpr())
+            terms.append(try andExpr())
         }
-        return f
+        return Self.balanced(terms[...], Filter.or)
     }
 
     mutating func andExpr() throws(VecDBError) -> Filter {
-        var f = try unary()
+        var terms = [try unary()]
         while isKeyword("and") || token == .symbol("&&") {
             try advance()
-            f = .and(f, try unary())
+            terms.append(try unary())
         }
-        return f
+        return Self.balanced(terms[...], Filter.and)
+    }
+
+    /// A chain of `and` (or `or`) terms as a balanced tree, so that its depth grows with the
+    /// logarithm of its length (the operators are associative).
+    static func balanced(_ terms: ArraySlice<Filter>, _ join: (Filter, Filter) -> Filter) -> Filter {
+        if terms.count == 1, let only = terms.first { return only }
+        let mid = terms.startIndex + terms.count / 2
+        return join(balanced(terms[..<mid], join), balanced(terms[mid...], join))
+    }
+
+    mutating func nested(_ body: (inout Self) throws(VecDBError) -> Filter) throws(VecDBError) -> Filter {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= Self.maxNesting else { throw fail("parentheses and 'not' nested deeper than \(Self.maxNesting) levels") }
+        return try body(&self)
     }
 
     mutating func unary() throws(VecDBError) -> Filter {
         if isKeyword("not") || token == .symbol("!") {
             try advance()
-            return .not(try unary())
+            return try nested { (p: inout Self) throws(VecDBError) in .not(try p.unary()) }
         }
         return try primary()
     }
@@ -251,7 +271,7 @@ struct FilterParser {
     mutating func primary() throws(VecDBError) -> Filter {
         if token == .symbol("(") {
             try advance()
-            let f = try orExpr()
+            let f = try nested { (p: inout Self) throws(VecDBError) in try p.orExpr() }
             guard token == .symbol(")") else { throw fail("expected ')'") }
             try advance()
             return f

@@ -33,12 +33,22 @@ public struct ExactSearch: Sendable {
     }
 
     /// `v / |v|`, or `v` itself when it is zero.
+    ///
+    /// Components so large that their squares overflow, or so small that they underflow, are
+    /// first scaled by the largest magnitude, so every finite non-zero vector gets unit length.
     public static func normalized(_ v: [Float]) -> [Float] {
         var norm: Float = 0
         for x in v { norm += x * x }
-        guard norm > 0 else { return v }
-        let inv = 1 / norm.squareRoot()
-        return v.map { $0 * inv }
+        if norm.isNormal && norm.isFinite {
+            let inv = 1 / norm.squareRoot()
+            return v.map { $0 * inv }
+        }
+        let largest = v.reduce(Float(0)) { max($0, abs($1)) }
+        guard largest > 0, largest.isFinite else { return v }
+        var scaled: Float = 0
+        for x in v { scaled += (x / largest) * (x / largest) }
+        let root = scaled.squareRoot()
+        return v.map { ($0 / largest) / root }
     }
 
     /// Searches `rows` for the `k` nearest neighbours of `query`.

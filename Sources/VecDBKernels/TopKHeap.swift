@@ -13,8 +13,9 @@ public struct TopKHeap: Sendable {
         self.k = max(0, k)
         distances = []
         ids = []
-        distances.reserveCapacity(self.k)
-        ids.reserveCapacity(self.k)
+        // Reserved up to a bound: k may be a user's number far above the candidates there are.
+        distances.reserveCapacity(min(self.k, 1 << 16))
+        ids.reserveCapacity(min(self.k, 1 << 16))
     }
 
     @inlinable public var count: Int { distances.count }
