@@ -36,6 +36,8 @@ public final class Database: @unchecked Sendable {
 
     struct State {
         var collections: [String: Collection] = [:]
+        /// Collections that could not be opened, with why; the others work.
+        var damaged: [String: VecDBError] = [:]
         var closed = false
     }
 
@@ -70,6 +72,17 @@ public final class Database: @unchecked Sendable {
             try fs.makeDirectories(path)
         }
         let lockPath = path + "/" + lockFileName
+        // A directory that holds files but neither a LOCK nor any collection is someone else's:
+        // refused, rather than opened as an empty database (and written into).
+        if !fs.exists(lockPath) {
+            let entries = try fs.list(path)
+            if !entries.isEmpty && !entries.contains(where: { fs.exists(path + "/" + $0 + "/" + Manifest.fileName) }) {
+                throw VecDBError(
+                    .invalidArgument,
+                    "'\(path)' is not a VecDB database: it holds \(entries.count) entries but no \(lockFileName) file and no collection",
+                    path: path)
+            }
+        }
         let lock: FileHandle
         if options.readOnly && !fs.exists(lockPath) {
             lock = try fs.open(path, writable: false)
@@ -98,12 +111,28 @@ public final class Database: @unchecked Sendable {
                 }
                 if Self.isValidName(name), fs.isDirectory(full) { names.append(name) }
             }
+            // One damaged or stray collection directory does not take the others down: it is
+            // reported by name (`damagedCollections`, and `collection(_:)` throws its error).
             var opened: [String: Collection] = [:]
+            var damaged: [String: VecDBError] = [:]
             for name in names {
-                let store = try CollectionStore(directory: path + "/" + name, options: options.storeOptions)
-                opened[name] = try Collection(name: name, store: store)
+                let dir = path + "/" + name
+                guard fs.exists(dir + "/" + Manifest.fileName) else {
+                    damaged[name] = VecDBError(
+                        .corruptFile, "'\(dir)' is not a collection: it has no \(Manifest.fileName)", path: dir)
+                    continue
+                }
+                do throws(VecDBError) {
+                    let store = try CollectionStore(directory: dir, options: options.storeOptions)
+                    opened[name] = try Collection(name: name, store: store)
+                } catch {
+                    damaged[name] = error
+                }
             }
-            db.state.withLock { $0.collections = opened }
+            db.state.withLock {
+                $0.collections = opened
+                $0.damaged = damaged
+            }
         } catch {
             db.close()
             throw error
@@ -172,6 +201,9 @@ public final class Database: @unchecked Sendable {
         return try state.withLock { (s: inout State) throws(VecDBError) -> Collection in
             try checkOpen(s)
             if s.collections[name] != nil { throw VecDBError(.alreadyExists, "collection '\(name)' already exists") }
+            if s.damaged[name] != nil {
+                throw VecDBError(.alreadyExists, "collection '\(name)' exists but is damaged; drop it first")
+            }
             let tmp = path + "/" + Self.creatingPrefix + name
             let final = path + "/" + name
             try fs.removeTree(tmp)
@@ -200,6 +232,9 @@ public final class Database: @unchecked Sendable {
     public func collection(_ name: String) throws(VecDBError) -> Collection {
         try state.withLock { (s: inout State) throws(VecDBError) -> Collection in
             try checkOpen(s)
+            if let e = s.damaged[name] {
+                throw VecDBError(e.code, "collection '\(name)' could not be opened: \(e.message)", path: e.path)
+            }
             guard let c = s.collections[name] else {
                 throw VecDBError(.notFound, "collection '\(name)' does not exist in database '\(path)'")
             }
@@ -207,9 +242,16 @@ public final class Database: @unchecked Sendable {
         }
     }
 
-    /// The names of the collections, sorted.
+    /// The names of the collections, sorted (damaged ones left out: see ``damagedCollections``).
     public func collectionNames() -> [String] {
         state.withLock { $0.collections.keys.sorted() }
+    }
+
+    /// The collection directories that could not be opened, by name, with the error each met
+    /// (a damaged file, a directory that is not a collection). ``collection(_:)`` throws that
+    /// error for them; ``dropCollection(_:)`` removes them.
+    public var damagedCollections: [String: VecDBError] {
+        state.withLock { $0.damaged }
     }
 
     /// Removes a collection and its files. Handles to it throw `VecDBError.Code.closed` afterwards.
@@ -217,15 +259,17 @@ public final class Database: @unchecked Sendable {
         if options.readOnly { throw VecDBError(.readOnly, "database at '\(path)' was opened read-only", path: path) }
         try state.withLock { (s: inout State) throws(VecDBError) in
             try checkOpen(s)
-            guard let c = s.collections[name] else {
+            let c = s.collections[name]
+            guard c != nil || s.damaged[name] != nil else {
                 throw VecDBError(.notFound, "collection '\(name)' does not exist in database '\(path)'")
             }
             let doomed = path + "/" + Self.droppingPrefix + name
             try fs.removeTree(doomed)
             try fs.rename(path + "/" + name, to: doomed)
             try fs.syncDirectory(path)
-            c.store.close()
+            c?.store.close()
             s.collections[name] = nil
+            s.damaged[name] = nil
             try? fs.removeTree(doomed)
         }
     }

@@ -21,6 +21,10 @@ struct StatsCommand: ParsableCommand {
         let names = collection.map { [$0] } ?? database.collectionNames()
         var all: [CollectionStats] = []
         for n in names { all.append(try database.collection(n).stats()) }
+        // Damaged collections are listed after the others (on standard error with --json),
+        // and make the exit status 1.
+        let damaged = collection == nil ? database.damagedCollections.sorted { $0.key < $1.key } : []
+
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
@@ -40,5 +44,10 @@ struct StatsCommand: ParsableCommand {
                 }
             }
         }
+        for (name, error) in damaged {
+            let line = "\(name): damaged: \(error.message)"
+            if json { printError(line) } else { print(line) }
+        }
+        if !damaged.isEmpty { throw ExitCode.failure }
     }
 }

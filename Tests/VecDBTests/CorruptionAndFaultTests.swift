@@ -45,8 +45,13 @@ func truncate(_ path: String, to n: Int) throws {
 func expectOpenFails(
     _ dir: TemporaryDirectory, naming path: String, verify: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
 ) {
+    // The database opens; the damaged collection is reported by name and refuses use.
+    let name = String(path.dropFirst(dir.path.count + 1).split(separator: "/")[0])
     let e = #expect(throws: VecDBError.self, sourceLocation: sourceLocation) {
-        try Database.open(at: dir.path, options: DatabaseOptions(verifyChecksumsOnOpen: verify))
+        let db = try Database.open(at: dir.path, options: DatabaseOptions(verifyChecksumsOnOpen: verify))
+        defer { db.close() }
+        #expect(db.damagedCollections[name]?.path == path, sourceLocation: sourceLocation)
+        _ = try db.collection(name)
     }
     #expect(e?.code == .corruptFile, sourceLocation: sourceLocation)
     #expect(e?.path == path, sourceLocation: sourceLocation)

@@ -219,7 +219,9 @@ struct HNSWCollectionTests {
         bytes[21] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: spec))
         expectVecDBError(.corruptFile, containing: "index.spec") {
-            try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 10_000))
+            let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 10_000))
+            defer { db.close() }
+            return try db.collection("items")
         }
     }
 }

@@ -73,3 +73,59 @@ struct HostileInputTests {
         #expect(ExactSearch.normalized([3e38, -3e38, 1]).allSatisfy { $0.isFinite })
     }
 }
+
+/// Issue 14, class 5: damage is reported per collection; the rest of the database works; a
+/// directory that is not a database is refused as such.
+@Suite("Damaged collections and foreign directories")
+struct DamagedCollectionTests {
+    @Test func oneDamagedCollectionDoesNotTakeTheOthersDown() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database.open(at: dir.path)
+            for name in ["good", "bad"] {
+                let c = try db.createCollection(name, dimension: 2, metric: .l2)
+                try c.upsert([Record(key: 1, vector: [0, 0]), Record(key: 2, vector: [1, 1])])
+            }
+            db.close()
+        }
+        let manifest = dir.file("bad/MANIFEST")
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: manifest))
+        bytes[10] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: manifest))
+        try FileManager.default.createDirectory(atPath: dir.file("stray"), withIntermediateDirectories: false)
+
+        let db = try Database.open(at: dir.path)
+        #expect(db.collectionNames() == ["good"])
+        #expect(Set(db.damagedCollections.keys) == ["bad", "stray"])
+        #expect(try db.collection("good").search([1, 1], k: 1).first?.key == .int(2))
+        expectVecDBError(.corruptFile, containing: "collection 'bad' could not be opened") { try db.collection("bad") }
+        expectVecDBError(.corruptFile, containing: "is not a collection: it has no MANIFEST") { try db.collection("stray") }
+        expectVecDBError(.alreadyExists, containing: "damaged; drop it first") { try db.createCollection("bad", dimension: 2, metric: .l2) }
+        // Dropping a damaged collection removes it; the name can then be used again.
+        try db.dropCollection("bad")
+        #expect(db.damagedCollections["bad"] == nil && !FileManager.default.fileExists(atPath: dir.file("bad")))
+        try db.createCollection("bad", dimension: 3, metric: .ip)
+        #expect(db.collectionNames() == ["bad", "good"])
+        db.close()
+        // The healthy collection's data is intact after all that.
+        let again = try Database.open(at: dir.path, options: DatabaseOptions(readOnly: true))
+        defer { again.close() }
+        #expect(try again.collection("good").count == 2)
+    }
+
+    @Test func aDirectoryThatIsNotADatabaseIsRefused() throws {
+        let dir = TemporaryDirectory()
+        try "hello".write(toFile: dir.file("notes.txt"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir.file("photos"), withIntermediateDirectories: false)
+        for readOnly in [false, true] {
+            expectVecDBError(.invalidArgument, containing: "is not a VecDB database") {
+                try Database.open(at: dir.path, options: DatabaseOptions(readOnly: readOnly))
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("LOCK")))
+        // An empty directory is a new database.
+        let empty = TemporaryDirectory()
+        let db = try Database.open(at: empty.path)
+        db.close()
+    }
+}

@@ -102,6 +102,8 @@ struct TextCollectionTests {
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         bytes[20] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: path))
-        expectVecDBError(.corruptFile, containing: "EMBEDDER") { try Database.open(at: dir.path) }
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        expectVecDBError(.corruptFile, containing: "EMBEDDER") { try db.collection("docs") }
     }
 }
