@@ -57,6 +57,21 @@ static inline float vdb_erf_approx(float x) {
     return copysignf(y, x);
 }
 
+// Softmax of n values in place: the maximum subtracted, exponentials, normalised.
+static inline void vdb_softmax_in_place(float *x, size_t n) {
+#pragma clang fp reassociate(on)
+    float m = -INFINITY;
+    for (size_t c = 0; c < n; c++) m = x[c] > m ? x[c] : m;
+    float sum = 0.0f;
+    for (size_t c = 0; c < n; c++) {
+        const float e = vdb_exp_approx(x[c] - m);
+        x[c] = e;
+        sum += e;
+    }
+    const float inv = 1.0f / sum;
+    for (size_t c = 0; c < n; c++) x[c] *= inv;
+}
+
 VDB_CLONES void vdb_nn_exp(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = vdb_exp_approx(x[i]);
 }
@@ -114,16 +129,7 @@ VDB_CLONES void vdb_nn_softmax_rows(float *x, size_t rows, size_t cols, size_t l
         float *xr = x + r * ld;
         const size_t n = causal && r + 1 < cols ? r + 1 : cols;
         for (size_t c = n; c < cols; c++) xr[c] = 0.0f;
-        float m = -INFINITY;
-        for (size_t c = 0; c < n; c++) m = xr[c] > m ? xr[c] : m;
-        float sum = 0.0f;
-        for (size_t c = 0; c < n; c++) {
-            const float e = vdb_exp_approx(xr[c] - m);
-            xr[c] = e;
-            sum += e;
-        }
-        const float inv = 1.0f / sum;
-        for (size_t c = 0; c < n; c++) xr[c] *= inv;
+        vdb_softmax_in_place(xr, n);
     }
 }
 
@@ -137,25 +143,17 @@ VDB_CLONES void vdb_nn_attention_head(const float *q, const float *k, const floa
     for (size_t i = 0; i < len; i++) {
         const size_t n = causal ? i + 1 : len;
         const float *qi = q + i * ld;
-        float m = -INFINITY;
         for (size_t j = 0; j < n; j++) {
             const float *kj = k + j * ld;
             float dot = 0.0f;
             for (size_t d = 0; d < head_dim; d++) dot += qi[d] * kj[d];
             s[j] = dot * scale;
-            m = s[j] > m ? s[j] : m;
         }
-        float sum = 0.0f;
-        for (size_t j = 0; j < n; j++) {
-            const float e = vdb_exp_approx(s[j] - m);
-            s[j] = e;
-            sum += e;
-        }
-        const float inv = 1.0f / sum;
+        vdb_softmax_in_place(s, n);
         float *oi = out + i * ldo;
         for (size_t d = 0; d < head_dim; d++) oi[d] = 0.0f;
         for (size_t j = 0; j < n; j++) {
-            const float p = s[j] * inv;
+            const float p = s[j];
             const float *vj = v + j * ld;
             for (size_t d = 0; d < head_dim; d++) oi[d] += p * vj[d];
         }

@@ -37,7 +37,7 @@ package struct EmbedBenchmark {
             ("ml-100k-titles", titles),
             ("generated-long-texts", Self.longTexts(titles: titles, count: 1000, seed: 42, tokenizer: encoder.tokenizer)),
         ]
-        if let extraTexts { sets.append(((extraTexts as NSString).lastPathComponent, try Self.readLines(extraTexts))) }
+        if let extraTexts { sets.append(((extraTexts as NSString).lastPathComponent, try readTextLines(extraTexts))) }
         let work = catalog.cacheDirectory + "/bench-embed"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         printError(
@@ -130,7 +130,7 @@ package struct EmbedBenchmark {
     /// The MovieLens-100K titles, in item order.
     static func titles(catalog: DatasetCatalog) throws -> [String] {
         let dir = try catalog.fetch("ml-100k", log: { printError($0) })
-        let lines = try readLines(dir + "/ml-100k.item")
+        let lines = try readTextLines(dir + "/ml-100k.item")
         guard let header = lines.first?.split(separator: "\t", omittingEmptySubsequences: false),
             let column = header.firstIndex(where: { $0.hasPrefix("movie_title") })
         else { throw VecDBError(.malformedFile, "\(dir)/ml-100k.item: no movie_title column", path: dir + "/ml-100k.item") }
@@ -159,15 +159,6 @@ package struct EmbedBenchmark {
             texts.append(String(text.dropLast()))
         }
         return texts
-    }
-
-    static func readLines(_ path: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw VecDBError(.notFound, "cannot read \(path) as UTF-8 text", path: path)
-        }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if lines.last == "" { lines.removeLast() }
-        return lines
     }
 
     /// The CPU model, from /proc/cpuinfo.

@@ -41,3 +41,22 @@ func readFile(_ path: String) throws(VecDBError) -> Data {
 public func writeFileAtomically(_ data: Data, to path: String) throws(VecDBError) {
     try FileSystem.system.replaceAtomically(path, with: [UInt8](data))
 }
+
+/// The lines of a UTF-8 text file, without their `\n` (or `\r\n`); a final newline does not
+/// start another line, and empty lines in between are kept.
+///
+/// - Throws: ``VecDBError/Code/notFound`` when the file cannot be read,
+///   ``VecDBError/Code/malformedFile`` when it is not UTF-8.
+public func readTextLines(_ path: String) throws(VecDBError) -> [String] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw VecDBError(.notFound, "cannot read \(path)", path: path)
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw VecDBError(.malformedFile, "\(path): not UTF-8 text", path: path)
+    }
+    var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+        String(line.last == "\r" ? line.dropLast() : line[...])
+    }
+    if lines.last == "" { lines.removeLast() }
+    return lines
+}

@@ -44,7 +44,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let inputs = try file.map(Self.readLines) ?? texts
+            let inputs = try file.map(readTextLines) ?? texts
             let encoder = try model.map { try TextEncoder(directory: $0, threads: threads) } ?? TextEncoder.miniLM(threads: threads)
             let vectors = try encoder.embed(inputs)
             if let output {
@@ -62,20 +62,5 @@ struct EmbedCommand: ParsableCommand {
         } catch let e as VecDBError {
             throw e.exit
         }
-    }
-
-    /// The lines of a UTF-8 file; a final newline does not start another text.
-    static func readLines(_ path: String) throws(VecDBError) -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw VecDBError(.notFound, "cannot read \(path)", path: path)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw VecDBError(.malformedFile, "\(path): not UTF-8 text", path: path)
-        }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-        }
-        if lines.last == "" { lines.removeLast() }
-        return lines
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VecDB
+import VecDBDatasets
 import VecDBImport
 
 /// `vecdb insert DB COLLECTION (--file F | --key K --text T [--payload JSON])`.
@@ -47,13 +48,9 @@ struct InsertCommand: ParsableCommand {
         }
         let path = file ?? ""
         if collection.embedderIdentity != nil {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw VecDBError(.notFound, "cannot read \(path)", path: path)
-            }
             var records: [TextRecord] = []
-            for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            where !line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
-                records.append(try RecordReader.textRecord(fromJSONLine: String(line), lineNumber: i + 1, path: path))
+            for (i, line) in try readTextLines(path).enumerated() where !line.allSatisfy({ $0 == " " || $0 == "\t" }) {
+                records.append(try RecordReader.textRecord(fromJSONLine: line, lineNumber: i + 1, path: path))
             }
             try collection.upsert(texts: records)
             print("inserted \(records.count) records into '\(collection.name)'")

@@ -35,6 +35,11 @@ struct TextCLITests {
         #expect(w.status == 0 && w.stderr.contains("wrote 3 vectors of 384 dimensions"), "\(w.stderr)")
         let size = try #require(FileManager.default.attributesOfItem(atPath: out)[.size] as? Int)
         #expect(size == 128 + 3 * 384 * 4)
+        // Windows line ends: two texts, not one.
+        let crlf = dir.file("crlf.txt")
+        try "first line\r\nsecond line\r\n".write(toFile: crlf, atomically: true, encoding: .utf8)
+        let two = try vecdb("embed", "--file", crlf, "--json")
+        #expect(try Self.vectors(two.stdout).map(\.text) == ["first line", "second line"])
         let fvecs = dir.file("v.fvecs")
         #expect(try vecdb("embed", "--file", file, "--output", fvecs).status == 0)
         #expect(try FileManager.default.attributesOfItem(atPath: fvecs)[.size] as? Int == 3 * (4 + 384 * 4))
