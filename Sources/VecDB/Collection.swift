@@ -65,17 +65,7 @@ public final class Collection: Sendable {
         batch.payloads.reserveCapacity(records.count)
         batch.vectors.reserveCapacity(records.count * dimension)
         for (i, r) in records.enumerated() {
-            try VectorValidation.check(r.vector, dimension: dimension, what: "\(what), record \(i) (key \(r.key))")
-            if elementType != .float32 {
-                try checkRange(metric == .cosine ? ExactSearch.normalized(r.vector) : r.vector, record: i, key: r.key)
-            }
-            try r.key.validate()
-            let p = r.payload?.encoded()
-            if let p, p.count > Payload.maximumEncodedBytes {
-                throw VecDBError(
-                    .invalidArgument,
-                    "\(what), record \(i) (key \(r.key)): payload of \(p.count) bytes exceeds \(Payload.maximumEncodedBytes)")
-            }
+            let p = try check(r, what: "\(what), record \(i) (key \(r.key))")
             batch.keys.append(r.key)
             batch.payloads.append(p)
             if metric == .cosine || elementType == .float16 {
@@ -91,6 +81,33 @@ public final class Collection: Sendable {
     /// Inserts or replaces one record.
     public func upsert(_ record: Record) throws(VecDBError) { try upsert([record]) }
 
+    /// Checks `record` as ``upsert(_:)-([Record])`` would, without writing it: an importer
+    /// checks a whole file before it writes its first batch.
+    ///
+    /// - Throws: what ``upsert(_:)-([Record])`` throws for a bad record, naming its key.
+    public func validate(_ record: Record) throws(VecDBError) {
+        _ = try check(record, what: "\(what), key \(record.key)")
+    }
+
+    /// Checks one record and returns its encoded payload.
+    func check(_ r: Record, what: String) throws(VecDBError) -> [UInt8]? {
+        try VectorValidation.check(r.vector, dimension: dimension, what: what)
+        if elementType != .float32 {
+            let v = metric == .cosine ? ExactSearch.normalized(r.vector) : r.vector
+            let limit = Self.largestComponent(elementType)
+            if let j = v.firstIndex(where: { abs($0) > limit }) {
+                throw VecDBError(
+                    .invalidArgument, "\(what): component \(j) is \(v[j]), outside the \(elementType.rawValue) range ±\(limit)")
+            }
+        }
+        try r.key.validate()
+        let p = r.payload?.encoded()
+        if let p, p.count > Payload.maximumEncodedBytes {
+            throw VecDBError(.invalidArgument, "\(what): payload of \(p.count) bytes exceeds \(Payload.maximumEncodedBytes)")
+        }
+        return p
+    }
+
     /// The largest magnitude a component may have in a collection of `elementType`: Float16's
     /// largest finite value, and for Int8 half of Float32's (a segment's per-dimension range,
     /// maximum minus minimum, must stay finite for its 8-bit codes).
@@ -100,15 +117,6 @@ public final class Collection: Sendable {
         case .float16: 65504
         case .int8: .greatestFiniteMagnitude / 2
         }
-    }
-
-    /// Refuses a component the element type cannot hold, rather than storing infinity.
-    func checkRange(_ v: [Float], record i: Int, key: Key) throws(VecDBError) {
-        let limit = Self.largestComponent(elementType)
-        guard let j = v.firstIndex(where: { abs($0) > limit }) else { return }
-        throw VecDBError(
-            .invalidArgument,
-            "\(what), record \(i) (key \(key)): component \(j) is \(v[j]), outside the \(elementType.rawValue) range ±\(limit)")
     }
 
     /// The record stored under `key`, or `nil`.

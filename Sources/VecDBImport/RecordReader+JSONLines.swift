@@ -92,8 +92,12 @@ struct JSONLinesCursor: Sendable {
     }
 
     /// The records of the next lines, at most `maxCount`; empty at the end of the file.
+    /// The line number of each record the last ``next(maxCount:)`` returned.
+    var lastLines: [Int] = []
+
     mutating func next(maxCount: Int) throws -> [Record] {
         var out: [Record] = []
+        lastLines = []
         let newline = UInt8(ascii: "\n")
         while out.count < maxCount && offset < data.count {
             let end = data[offset...].firstIndex(of: newline) ?? data.count
@@ -103,6 +107,7 @@ struct JSONLinesCursor: Sendable {
             lineNumber += 1
             if text.isEmpty { continue }
             out.append(try RecordReader.record(fromJSONLine: text, lineNumber: number, path: path))
+            lastLines.append(number)
         }
         return out
     }

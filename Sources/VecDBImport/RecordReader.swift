@@ -27,6 +27,9 @@ public struct RecordReader: Sendable {
     public let format: RecordFileFormat
     /// The key of a vector file's first row.
     public let firstKey: UInt64
+    /// For JSON Lines, the file line of each record read so far, in order (blank lines are
+    /// skipped, so record i is not always line i + 1); empty for other formats.
+    public private(set) var lineNumbers: [Int] = []
     /// Records returned so far.
     public private(set) var recordsRead = 0
 
@@ -78,6 +81,7 @@ public struct RecordReader: Sendable {
         switch source {
         case .jsonLines(var cursor):
             let batch = try cursor.next(maxCount: maxCount)
+            lineNumbers += cursor.lastLines
             source = .jsonLines(cursor)
             return finish(batch)
         case .fvecs(let rows):

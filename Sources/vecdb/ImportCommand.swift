@@ -8,7 +8,12 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import vectors from .fvecs, .npy, .csv or JSON Lines.",
-        discussion: "Vector files get integer keys from --first-key upward. Each batch is committed atomically.")
+        discussion: """
+            Vector files get integer keys from --first-key upward. Every row is read and checked before \
+            anything is written, so a bad row imports nothing and is named by its line (JSON Lines) or \
+            row. Each batch is then committed atomically; if the storage fails part-way (a full disk), \
+            the error says which rows are committed.
+            """)
 
     @OptionGroup var target: CollectionArguments
 
@@ -29,14 +34,33 @@ struct ImportCommand: ParsableCommand {
         let (database, collection) = try target.open()
         defer { database.close() }
         let start = Date()
-        // The whole file is read before the first batch is written, so a malformed row leaves
-        // the collection as it was.
+        // The whole file is read and every record checked before the first batch is written,
+        // so a malformed or invalid row leaves the collection as it was, and the error names
+        // its place in the file.
         var reader = try RecordReader(path: file, firstKey: firstKey)
         let records = try reader.readAll()
+        for (i, r) in records.enumerated() {
+            do throws(VecDBError) {
+                try collection.validate(r)
+            } catch {
+                let place = i < reader.lineNumbers.count ? "line \(reader.lineNumbers[i])" : "row \(i + 1)"
+                throw VecDBError(error.code, "\(file), \(place): \(error.message); nothing was imported", path: file).exit
+            }
+        }
         var done = 0
         while done < records.count {
             let batch = Array(records[done..<min(done + batchSize, records.count)])
-            try collection.upsert(batch)
+            do throws(VecDBError) {
+                try collection.upsert(batch)
+            } catch {
+                // Only the storage can fail here (a full disk, an I/O error): say exactly what is in.
+                let through = done > 0 && done <= reader.lineNumbers.count ? ", through line \(reader.lineNumbers[done - 1])" : ""
+                let committed =
+                    done == 0 ? "nothing was imported" : "rows 1–\(done) of \(records.count)\(through) are committed (earlier batches)"
+                throw VecDBError(
+                    error.code, "\(error.message); \(committed); rows \(done + 1)–\(records.count) were not written", path: error.path
+                ).exit
+            }
             done += batch.count
         }
         let seconds = Date().timeIntervalSince(start)
