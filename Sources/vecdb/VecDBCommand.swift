@@ -18,6 +18,7 @@ struct VecDBCommand: ParsableCommand {
             DeleteCommand.self,
             CompactCommand.self,
             StatsCommand.self,
+            CheckCommand.self,
             DatasetCommand.self,
             BenchCommand.self,
             RecommendCommand.self,

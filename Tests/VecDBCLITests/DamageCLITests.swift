@@ -29,4 +29,35 @@ struct DamageCLITests {
         let refused = try vecdb("stats", foreign)
         #expect(refused.status != 0 && refused.stderr.contains("is not a VecDB database"), "\(refused.stderr)")
     }
+
+    @Test func checkFindsDamagedVectorsThatOpeningDoesNotRead() throws {
+        let db = dir.file("checked")
+        #expect(try vecdb("create", db, "a", "--dim", "2").status == 0)
+        #expect(try vecdb("create", db, "b", "--dim", "2").status == 0)
+        let rows = dir.file("rows.jsonl")
+        try #"{"key": 1, "vector": [1, 2]}"#.write(toFile: rows, atomically: true, encoding: .utf8)
+        for c in ["a", "b"] {
+            #expect(try vecdb("insert", db, c, "--file", rows).status == 0)
+            #expect(try vecdb("compact", db, c).status == 0)
+        }
+        let sound = try vecdb("check", db)
+        #expect(
+            sound.status == 0 && sound.stdout.contains("a: ok (1 rows, 1 segments") && sound.stdout.contains("sound"), "\(sound.stdout)")
+        // Flip one bit of a stored component (1.0 then 2.0, little-endian) in a's segment.
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: db + "/a").first { $0.hasSuffix(".vec") })
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: db + "/a/" + segment))
+        var pattern = Data()
+        for x: Float in [1, 2] { withUnsafeBytes(of: x.bitPattern.littleEndian) { pattern.append(contentsOf: $0) } }
+        let at = try #require(bytes.range(of: pattern)).lowerBound
+        bytes[at + 1] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: db + "/a/" + segment))
+        let damaged = try vecdb("check", db)
+        #expect(damaged.status == 1)
+        #expect(
+            damaged.stdout.contains("a: DAMAGED: segment file '\(db)/a/\(segment)' has damaged vectors (checksum mismatch)"),
+            "\(damaged.stdout)")
+        #expect(damaged.stdout.contains("b: ok") && damaged.stdout.contains("1 of 2 collections damaged"))
+        let one = try vecdb("check", db, "b", "--json")
+        #expect(one.status == 0 && one.stdout.contains(#""ok":true"#), "\(one.stdout)")
+    }
 }
