@@ -1,6 +1,7 @@
 import Foundation
 import VecDB
 import VecDBDatasets
+import VecDBRecommend
 import VecDBText
 
 extension DemoCommand {
@@ -10,16 +11,8 @@ extension DemoCommand {
         print("\n-- Text: MovieLens-100K titles embedded in Swift by all-MiniLM-L6-v2, searched by title --")
         let catalog = DatasetCatalog()
         let encoder = try TextEncoder.miniLM(catalog: catalog, threads: ProcessInfo.processInfo.activeProcessorCount)
-        let items = try catalog.fetch("ml-100k") + "/ml-100k.item"
-        guard let data = FileManager.default.contents(atPath: items) else {
-            throw VecDBError(.notFound, "cannot read \(items)", path: items)
-        }
-        var records: [TextRecord] = []
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst() {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard fields.count > 1, let id = UInt64(fields[0]) else { continue }
-            records.append(TextRecord(key: .int(id), text: String(fields[1])))
-        }
+        let items = try ItemFileReader.readRecBole(try catalog.fetch("ml-100k") + "/ml-100k.item")
+        let records = items.compactMap { r in r.title.map { TextRecord(key: r.key, text: $0) } }
         let titles = try database.createCollection("titles", embedder: encoder)
         let start = Date()
         try titles.upsert(texts: records)

@@ -82,7 +82,12 @@ extension Recommender {
 
     /// Image embeddings by item key, from `NAME.images`.
     func imageEmbeddings() throws(VecDBError) -> (dimension: Int, vectors: [Key: [Float]], collection: Collection)? {
-        guard let c = try? database.collection(imageCollectionName) else { return nil }
+        try storedVectors(imageCollectionName)
+    }
+
+    /// Every vector of the collection `name` by key, or nil when there is no such collection.
+    func storedVectors(_ name: String) throws(VecDBError) -> (dimension: Int, vectors: [Key: [Float]], collection: Collection)? {
+        guard let c = try? database.collection(name) else { return nil }
         var out: [Key: [Float]] = [:]
         for r in try c.snapshot().records() { out[r.key] = r.vector }
         return (c.dimension, out, c)

@@ -49,10 +49,7 @@ extension Recommender {
 
     /// Title embeddings by item key, from `NAME.titles`.
     func titleEmbeddings() throws(VecDBError) -> (dimension: Int, vectors: [Key: [Float]])? {
-        guard let c = try? database.collection(titleCollectionName) else { return nil }
-        var out: [Key: [Float]] = [:]
-        for r in try c.snapshot().records() { out[r.key] = r.vector }
-        return (c.dimension, out)
+        try storedVectors(titleCollectionName).map { ($0.dimension, $0.vectors) }
     }
 
     /// The embedder a `NAME.titles` collection was created with, loaded once per process.

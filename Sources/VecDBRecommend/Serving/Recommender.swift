@@ -212,10 +212,10 @@ public final class Recommender: Sendable {
         }
         let payloads = try itemPayloads()
         let images = try imageEmbeddings()
+        let titleWidth = Int(cp.params["title_width"] ?? 0)
         let (served, keys, added) = try placingNewItems(
-            model, keys: cp.itemKeys, payloads: payloads,
-            titles: Int(cp.params["title_width"] ?? 0) > 0 ? try titleEmbeddings()?.vectors : nil,
-            titleWidth: Int(cp.params["title_width"] ?? 0), images: images?.vectors)
+            model, keys: cp.itemKeys, payloads: payloads, titles: titleWidth > 0 ? try titleEmbeddings()?.vectors : nil,
+            titleWidth: titleWidth, images: images?.vectors)
         var spaces: [String: EmbeddingSpace] = [:]
         if let e = served as? any EmbeddingScorer {
             spaces[space] = try embeddingSpace(
