@@ -17,7 +17,7 @@ import VecDBStorage
 ///
 /// ```
 /// DB/
-///   LOCK            flock'd: exclusively by the one writer process, shared by read-only openers
+///   LOCK            flock'd exclusively by the one writer process; readers take no lock
 ///   items/          one directory per collection (see CollectionStore.swift and docs/storage.md)
 ///     MANIFEST  wal-….log  seg-….vec  seg-….pay
 /// ```
@@ -25,7 +25,9 @@ import VecDBStorage
 /// Thread-safe, hence `@unchecked Sendable`: the table of open collections is a `Mutex`, each
 /// ``Collection`` serialises its writers and gives readers immutable snapshots, and the scoped
 /// ``write(_:)-((Database)->T)`` access is serialised by its own mutex. Use one `Database` per process for a
-/// directory; a second process that opens it for writing gets `VecDBError.Code.locked`.
+/// directory; a second process that opens it for writing gets `VecDBError.Code.locked`. Any
+/// number of processes may open it read-only meanwhile: each reads a consistent snapshot, the
+/// state of the last write committed when it opened, while the writer goes on.
 public final class Database: @unchecked Sendable {
     /// The database directory.
     public let path: String
@@ -60,8 +62,8 @@ public final class Database: @unchecked Sendable {
     ///
     /// Replays every collection's write-ahead log. Segments are memory-mapped, not read.
     ///
-    /// - Throws: `VecDBError.Code.locked` when another process has it open for writing (or, for
-    ///   a writer, read-only), `VecDBError.Code.corruptFile` naming a damaged file,
+    /// - Throws: `VecDBError.Code.locked` when a writer opens it while another process has it
+    ///   open for writing (readers never wait), `VecDBError.Code.corruptFile` naming a damaged file,
     ///   `VecDBError.Code.io`.
     public static func open(at path: String, options: DatabaseOptions = .init()) throws(VecDBError) -> Database {
         let fs = options.fileSystem
@@ -83,22 +85,24 @@ public final class Database: @unchecked Sendable {
                     path: path)
             }
         }
+        // Readers take no lock: they read a snapshot (see `openCollection`) while the one writer
+        // writes, as readers of SQLite in WAL mode and of LMDB do.
         let lock: FileHandle
-        if options.readOnly && !fs.exists(lockPath) {
+        if options.readOnly {
             lock = try fs.open(path, writable: false)
         } else {
-            lock = try fs.open(lockPath, writable: !options.readOnly, create: !options.readOnly)
-        }
-        // A lock held by another process is reported after a short grace period: a process that
-        // forks (to start a helper) shares its open files with the child until the child's exec
-        // closes them, so a lock just released can look held for a moment.
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, options.lockWaitMilliseconds)) * 1_000_000
-        while try !lock.tryLock(exclusive: !options.readOnly) {
-            if DispatchTime.now().uptimeNanoseconds >= deadline {
-                lock.close()
-                throw VecDBError(.locked, "database at \(path) is locked by another process", path: path)
+            lock = try fs.open(lockPath, writable: true, create: true)
+            // A lock held by another process is reported after a short grace period: a process
+            // that forks (to start a helper) shares its open files with the child until the
+            // child's exec closes them, so a lock just released can look held for a moment.
+            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, options.lockWaitMilliseconds)) * 1_000_000
+            while try !lock.tryLock(exclusive: true) {
+                if DispatchTime.now().uptimeNanoseconds >= deadline {
+                    lock.close()
+                    throw VecDBError(.locked, "database at \(path) is being written by another process", path: path)
+                }
+                usleep(5_000)
             }
-            usleep(5_000)
         }
         let db = Database(path: path, options: options, lock: lock)
         do throws(VecDBError) {
@@ -116,17 +120,10 @@ public final class Database: @unchecked Sendable {
             var opened: [String: Collection] = [:]
             var damaged: [String: VecDBError] = [:]
             for name in names {
-                let dir = path + "/" + name
-                guard fs.exists(dir + "/" + Manifest.fileName) else {
-                    damaged[name] = VecDBError(
-                        .corruptFile, "'\(dir)' is not a collection: it has no \(Manifest.fileName)", path: dir)
-                    continue
-                }
-                do throws(VecDBError) {
-                    let store = try CollectionStore(directory: dir, options: options.storeOptions)
-                    opened[name] = try Collection(name: name, store: store)
-                } catch {
-                    damaged[name] = error
+                switch db.openCollection(name) {
+                case .opened(let c): opened[name] = c
+                case .damaged(let e): damaged[name] = e
+                case .gone: break
                 }
             }
             db.state.withLock {
@@ -271,6 +268,46 @@ public final class Database: @unchecked Sendable {
             s.collections[name] = nil
             s.damaged[name] = nil
             try? fs.removeTree(doomed)
+        }
+    }
+
+    enum Opening {
+        case opened(Collection)
+        case damaged(VecDBError)
+        /// Dropped by the writer while a reader was opening it.
+        case gone
+    }
+
+    /// Opens one collection directory.
+    ///
+    /// A reader (read-only, holding no lock) may race the writer: a seal or compaction can
+    /// switch the manifest and delete the files the old one named while the reader opens them.
+    /// Every file is replaced by rename and only ever deleted after the manifest stops naming it,
+    /// so the reader retries: an open that failed while the manifest changed under it, or on a
+    /// file that vanished, is tried again from the new manifest. The state it ends with is the
+    /// manifest it read plus a prefix of that manifest's write-ahead log, a state the writer
+    /// committed.
+    func openCollection(_ name: String) -> Opening {
+        let dir = path + "/" + name
+        let manifestPath = dir + "/" + Manifest.fileName
+        var attempt = 0
+        while true {
+            attempt += 1
+            guard fs.isDirectory(dir) else { return .gone }
+            guard fs.exists(manifestPath) else {
+                return .damaged(VecDBError(.corruptFile, "'\(dir)' is not a collection: it has no \(Manifest.fileName)", path: dir))
+            }
+            let before = options.readOnly ? try? fs.readAll(manifestPath) : nil
+            do throws(VecDBError) {
+                let store = try CollectionStore(directory: dir, options: options.storeOptions)
+                return .opened(try Collection(name: name, store: store))
+            } catch {
+                guard options.readOnly, attempt < 100 else { return .damaged(error) }
+                guard fs.isDirectory(dir) else { return .gone }
+                let vanished = error.errno == ENOENT
+                if !vanished && (try? fs.readAll(manifestPath)) == before { return .damaged(error) }
+                usleep(UInt32(min(attempt, 20)) * 1_000)
+            }
         }
     }
 

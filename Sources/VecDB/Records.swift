@@ -95,11 +95,15 @@ public struct DatabaseOptions: Sendable {
     public var durability: Durability
     /// Rows a collection's memtable holds before it is sealed into a segment.
     public var memtableRows: Int
-    /// Open without writing anything: shares the lock with other read-only openers, and fails
-    /// while a writer holds the database.
+    /// Open without writing anything and without a lock: a reader sees a consistent snapshot,
+    /// the last write committed when it opened, while a writer in another process goes on.
     public var readOnly: Bool
     /// Check every checksum (vectors and payload blocks too) while opening. Slower: reads all data.
     public var verifyChecksumsOnOpen: Bool
+    /// Check a segment's vectors checksum before the first search or read that uses it (once
+    /// per segment and process), so damaged vectors are never returned (default true). Opening
+    /// checks every other checksum; payload blocks are checked as they are read.
+    public var verifyChecksumsOnFirstUse = true
     /// How long `open` keeps retrying a lock held elsewhere before it throws
     /// `VecDBError.Code.locked` (default 250 ms; 0 fails at once).
     public var lockWaitMilliseconds: Int = 250
@@ -120,6 +124,7 @@ public struct DatabaseOptions: Sendable {
         o.memtableRows = max(1, memtableRows)
         o.readOnly = readOnly
         o.verifyOnOpen = verifyChecksumsOnOpen
+        o.verifyOnFirstUse = verifyChecksumsOnFirstUse
         o.fileSystem = fileSystem
         return o
     }

@@ -22,8 +22,8 @@ package struct QueryEngine: Sendable {
     /// The `request.k` live rows of `snapshot` nearest to the query that pass its filter,
     /// nearest first.
     ///
-    /// - Throws: ``VecDBError/Code/corruptFile`` when a payload block the filter or a hit needs
-    ///   is damaged.
+    /// - Throws: ``VecDBError/Code/corruptFile`` when a segment's vectors fail their first-use
+    ///   check, or a payload block the filter or a hit needs is damaged.
     /// - Complexity: per segment, as its ``SegmentPlan``; O(memtable rows × dimension) more.
     package func search(_ request: SearchRequest, in snapshot: Snapshot) throws(VecDBError) -> [StoredHit] {
         try search(request, in: snapshot, catalog: indexes.catalog)
@@ -57,6 +57,7 @@ package struct QueryEngine: Sendable {
     }
 
     func search(_ request: SearchRequest, in snapshot: Snapshot, catalog: SegmentIndexes.Catalog) throws(VecDBError) -> [StoredHit] {
+        try snapshot.verifySegmentsOnFirstUse()
         let metric = snapshot.metric
         let es = ExactSearch(metric: metric, dimension: snapshot.dimension, rowsNormalized: metric == .cosine)
         let q = es.prepare(request.query)

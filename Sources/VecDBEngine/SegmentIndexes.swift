@@ -87,8 +87,9 @@ package final class SegmentIndexes: Sendable {
     func graphPath(_ id: UInt64) -> String { directory + "/" + Self.graphFileName(id) }
     func listsPath(_ id: UInt64) -> String { directory + "/" + Self.listsFileName(id) }
 
-    /// Reads the spec and maps the indexes of `snapshot`'s segments. A damaged spec is an error;
-    /// a damaged segment index is dropped and rebuilt later. A damaged IVF quantiser file means
+    /// Reads the spec and maps the indexes of `snapshot`'s segments, checking each file's body
+    /// checksum (a graph's links are followed without bounds checks, so they must be the ones
+    /// written). A damaged spec is an error; a damaged segment index is dropped and rebuilt later. A damaged IVF quantiser file means
     /// the lists are retrained by the next refresh.
     package func load(_ snapshot: Snapshot) throws(VecDBError) {
         guard fs.exists(specPath) else { return }
@@ -101,7 +102,8 @@ package final class SegmentIndexes: Sendable {
                 let path = graphPath(v.segment.id)
                 guard fs.exists(path) else { continue }
                 // A graph built with other parameters is rebuilt.
-                if let g = try? HNSWGraph.open(path, vectors: v.segment.storedRows(), metric: metric, fs: fs), g.count == v.segment.count,
+                if let g = try? HNSWGraph.open(path, vectors: v.segment.storedRows(), metric: metric, fs: fs, verifyBody: true),
+                    g.count == v.segment.count,
                     g.parameters == parameters
                 {
                     entries[v.segment.id] = Entry(segment: v.segment, index: .graph(g))
@@ -115,7 +117,9 @@ package final class SegmentIndexes: Sendable {
                 for v in snapshot.segments {
                     let path = listsPath(v.segment.id)
                     guard fs.exists(path) else { continue }
-                    if let lists = try? IVFIndex.open(path, fs: fs), lists.count == v.segment.count, lists.sharesTraining(with: q) {
+                    if let lists = try? IVFIndex.open(path, fs: fs, verifyBody: true), lists.count == v.segment.count,
+                        lists.sharesTraining(with: q)
+                    {
                         entries[v.segment.id] = Entry(segment: v.segment, index: .ivf(lists))
                     }
                 }

@@ -75,6 +75,7 @@ extension CollectionStore {
                         let seg = try Segment(
                             fs: fs, directory: directory, id: newID, dimension: dimension, elementType: elementType, metric: metric,
                             expectedRows: sources.count)
+                        seg.markChecked()
                         merged = [SegmentView(segment: seg, dead: mergedDead)]
                     } catch {
                         s.failure = VecDBError(

@@ -37,6 +37,9 @@ package struct StoreOptions: Sendable {
     package var memtableRows: Int = 65_536
     package var readOnly = false
     package var verifyOnOpen = false
+    /// Check a segment's vectors checksum before its first search or read (see
+    /// ``Segment/verifyOnFirstUse()``); when false, only `verify()` and `verifyOnOpen` check it.
+    package var verifyOnFirstUse = true
     package var fileSystem: FileSystem = .system
 
     package init() {}
@@ -130,7 +133,7 @@ package final class CollectionStore: @unchecked Sendable {
             let s = try Segment(
                 fs: fs, directory: directory, id: e.id, dimension: dimension, elementType: elementType, metric: metric,
                 expectedRows: e.rowCount)
-            if options.verifyOnOpen { try s.verify() }
+            if options.verifyOnOpen { try s.verify() } else if !options.verifyOnFirstUse { s.markChecked() }
             views.append(SegmentView(segment: s, dead: Bitset(rows: e.deletedRows)))
         }
 
@@ -463,6 +466,7 @@ package final class CollectionStore: @unchecked Sendable {
                 let seg = try Segment(
                     fs: fs, directory: directory, id: segID, dimension: dimension, elementType: elementType, metric: metric,
                     expectedRows: live.count)
+                seg.markChecked()
                 s.segments.append(SegmentView(segment: seg, dead: Bitset()))
                 if var km = s.keyMap {
                     s.keyMap = nil

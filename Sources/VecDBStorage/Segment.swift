@@ -36,7 +36,8 @@
 //     quantisation  D × f32 minimum, then D × f32 scale; component = min + code × scale
 //
 // Opening checks the header, keys, flags and quantisation checksums; the vectors checksum is
-// checked by `verify()` (compaction, `Collection.verify`, or opening with verification on), so
+// checked by `verify()` (compaction, `Collection.verify`, or opening with verification on) or
+// else on first use (`verifyOnFirstUse()`, before the first search or read of the segment), so
 // opening a large collection does not read its vectors.
 import Synchronization
 import VecDBKernels
@@ -239,6 +240,10 @@ package final class Segment: @unchecked Sendable {
     let quantMin: [Float]
     let quantScale: [Float]
     let decoded = Mutex<DecodedRows?>(nil)
+    /// Whether the vectors checksum has been checked (or need not be); see ``verifyOnFirstUse()``.
+    let checked = Atomic<Bool>(false)
+    /// The damage found by the first-use check, thrown to every later use.
+    let damage = Mutex<VecDBError?>(nil)
 
     package static func fileName(id: UInt64) -> String { "seg-" + hex16(id) + ".vec" }
     package static func payloadFileName(id: UInt64) -> String { "seg-" + hex16(id) + ".pay" }
@@ -438,12 +443,43 @@ package final class Segment: @unchecked Sendable {
         }
     }
 
-    /// Checks the vectors checksum and every payload block.
-    package func verify() throws(VecDBError) {
+    /// Checks the vectors checksum the first time any caller reads this segment's vectors, once
+    /// (concurrent first callers wait for the one check). Opening checks every checksum but that
+    /// of the vectors, which would read them all; this makes the check lazy, so damaged vectors
+    /// are never searched or returned, yet opening stays cheap. Payload blocks are checked as
+    /// they are read.
+    ///
+    /// - Throws: ``VecDBError/Code/corruptFile`` naming the file, on this and every later call.
+    package func verifyOnFirstUse() throws(VecDBError) {
+        if checked.load(ordering: .acquiring) { return }
+        try damage.withLock { (d: inout VecDBError?) throws(VecDBError) in
+            if let d { throw d }
+            if checked.load(ordering: .acquiring) { return }
+            do throws(VecDBError) {
+                try verifyVectors()
+            } catch {
+                d = error
+                throw error
+            }
+            checked.store(true, ordering: .releasing)
+        }
+    }
+
+    /// Records that the vectors need no first-use check: just written by this process, already
+    /// verified, or checking turned off.
+    package func markChecked() { checked.store(true, ordering: .releasing) }
+
+    func verifyVectors() throws(VecDBError) {
         let raw = region.bytes
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[vectorsOffset..<(vectorsOffset + vectorsLength)])) == vectorsCRC else {
             throw VecDBError(.corruptFile, "segment file '\(path)' has damaged vectors (checksum mismatch)", path: path)
         }
+    }
+
+    /// Checks the vectors checksum and every payload block.
+    package func verify() throws(VecDBError) {
+        try verifyVectors()
+        markChecked()
         try payloads.verify()
     }
 }

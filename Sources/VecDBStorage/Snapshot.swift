@@ -59,6 +59,12 @@ package final class Snapshot: Sendable {
         liveCount = segments.reduce(0) { $0 + $1.liveCount } + memCount - memDead.count
     }
 
+    /// Runs every segment's first-use check (``Segment/verifyOnFirstUse()``); a search calls it
+    /// before it reads any vector.
+    package func verifySegmentsOnFirstUse() throws(VecDBError) {
+        for v in segments { try v.segment.verifyOnFirstUse() }
+    }
+
     /// Whether `ref` names a live row of this snapshot.
     func isLive(_ ref: RowRef) -> Bool {
         if ref.segment == RowRef.memtable { return Int(ref.row) < memCount && !memDead.contains(Int(ref.row)) }
@@ -74,6 +80,7 @@ package final class Snapshot: Sendable {
         guard let v = segments.first(where: { $0.segment.id == ref.segment }) else { return nil }
         let r = Int(ref.row)
         let s = v.segment
+        try s.verifyOnFirstUse()
         return StoredRecord(key: s.key(at: r), vector: s.vector(at: r), payload: s.hasPayload(r) ? try s.payloads.payload(row: r) : nil)
     }
 

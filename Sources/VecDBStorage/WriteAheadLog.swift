@@ -1,10 +1,20 @@
 // The write-ahead log of one collection: `wal-GGGGGGGGGGGGGGGG.log` (G = generation, hex).
 //
 // Every batch of mutations is one checksummed frame, so a batch is committed atomically: a
-// frame is either wholly valid (and replayed) or not (and discarded). A crash can tear only the
-// last write, so an invalid frame with no valid frame after it is a torn tail and is cut off;
-// an invalid frame followed by a valid one is corruption in the middle and opening fails with
-// an error that names the file.
+// frame is either wholly valid (and replayed) or not. A crash can only cut the log short: frames
+// are appended with one pwrite each, in order, and a kill or power loss leaves a prefix of what
+// was written (ext4 and XFS grow a file's size only after its data is on disk). So replay tells
+// a torn tail from corruption like this:
+//
+//   - torn tail, cut off and dropped: the file ends inside the last frame (fewer than 20 header
+//     bytes remain, or the header is intact but its body runs past the end of the file), or the
+//     last frame's header fails its checksum and its length field does not reach exactly to the
+//     end of the file (a zero-filled or half-written header), with no valid frame after it;
+//   - corruption, refused: a complete frame (intact header, body wholly inside the file) whose
+//     body fails its checksum or does not decode; a damaged header whose length field reaches
+//     exactly to the end of the file; or any damaged frame with a valid frame after it. The
+//     error names the file, the frame and its offset. The bytes are left as they are;
+//     `vecdb repair` keeps a copy and cuts the log before the damaged frame.
 //
 // All integers are little-endian.
 //
@@ -121,6 +131,24 @@ package struct WALBatch: Sendable, Equatable {
     }
 }
 
+/// Where a write-ahead log is damaged (as opposed to torn by a crash), for the error message
+/// and for `vecdb repair`.
+package struct WALDamage: Sendable, Equatable {
+    package var path: String
+    /// Byte offset of the damaged frame; `vecdb repair` cuts the log here.
+    package var offset: Int
+    /// Sequence number of the damaged frame (1 for the first).
+    package var frame: UInt64
+    package var reason: String
+
+    package var error: VecDBError {
+        VecDBError(
+            .corruptFile,
+            "write-ahead log '\(path)' is damaged at offset \(offset): \(reason); the file is kept as it is, and the \(frame - 1) frames before it are intact; `vecdb repair` keeps a copy of the log and cuts it at offset \(offset), dropping frame \(frame) and any after it",
+            path: path)
+    }
+}
+
 /// The append-only log of one collection. See the comment at the top of this file for the format.
 package final class WriteAheadLog: @unchecked Sendable {
     // Sendable: all mutable state is inside `state` (a Mutex); `syncGate` serialises fsyncs.
@@ -199,6 +227,33 @@ package final class WriteAheadLog: @unchecked Sendable {
     }
 
     static func replay(_ raw: UnsafeRawBufferPointer, path: String, dimension: Int, generation: UInt64) throws(VecDBError) -> Replay {
+        switch try inspect(raw, path: path, dimension: dimension, generation: generation) {
+        case .replay(let r): return r
+        case .damaged(let d): throw d.error
+        }
+    }
+
+    /// What a log holds: its committed batches, or the first damaged frame.
+    package enum Inspection {
+        case replay(Replay)
+        case damaged(WALDamage)
+    }
+
+    /// Reads the log at `path` like ``replay(fs:path:dimension:generation:)``, but returns a
+    /// damaged frame instead of throwing it (for `vecdb check` and `repair`). A damaged header
+    /// still throws.
+    package static func inspect(fs: FileSystem, path: String, dimension: Int, generation: UInt64) throws(VecDBError) -> Inspection {
+        let bytes = try fs.readAll(path)
+        return try typed {
+            try bytes.withUnsafeBytes { raw in
+                try inspect(raw, path: path, dimension: dimension, generation: generation)
+            }
+        }
+    }
+
+    static func inspect(_ raw: UnsafeRawBufferPointer, path: String, dimension: Int, generation: UInt64) throws(VecDBError)
+        -> Inspection
+    {
         guard raw.count >= headerSize else {
             throw VecDBError(
                 .corruptFile, "write-ahead log '\(path)' is truncated: \(raw.count) bytes, shorter than its \(headerSize)-byte header",
@@ -228,27 +283,61 @@ package final class WriteAheadLog: @unchecked Sendable {
         var offset = headerSize
         var sequence: UInt64 = 1
         while offset < raw.count {
-            if let (length, bodyCRC) = validFrameHeader(raw, at: offset, sequence: sequence) {
+            switch frameHeader(raw, at: offset, sequence: sequence) {
+            case .intact(let length, let bodyCRC):
                 let body = UnsafeRawBufferPointer(rebasing: raw[(offset + frameHeaderSize)..<(offset + frameHeaderSize + length)])
-                if CRC32C.checksum(body) == bodyCRC {
+                guard CRC32C.checksum(body) == bodyCRC else {
+                    return .damaged(
+                        WALDamage(
+                            path: path, offset: offset, frame: sequence,
+                            reason: "frame \(sequence) is complete but its body fails its checksum"))
+                }
+                do throws(VecDBError) {
                     batches.append(
                         try WALBatch.decodeBody(
                             body, dimension: dimension, what: "frame \(sequence) of write-ahead log '\(path)'", path: path))
-                    offset += frameHeaderSize + length
-                    sequence += 1
-                    continue
+                } catch {
+                    return .damaged(WALDamage(path: path, offset: offset, frame: sequence, reason: error.message))
                 }
+                offset += frameHeaderSize + length
+                sequence += 1
+                continue
+            case .damagedComplete:
+                return .damaged(
+                    WALDamage(
+                        path: path, offset: offset, frame: sequence,
+                        reason: "frame \(sequence) has a damaged header although its length reaches exactly to the end of the file"))
+            case .torn:
+                break
             }
-            // A damaged frame: a torn tail unless a valid frame follows it.
+            // A torn frame: the tail left by a crash, unless a valid frame follows it.
             if let later = findValidFrame(raw, after: offset, minimumSequence: sequence) {
-                throw VecDBError(
-                    .corruptFile,
-                    "write-ahead log '\(path)' is damaged at offset \(offset) (frame \(sequence) fails its checksum) but valid frames follow at offset \(later); refusing to open",
-                    path: path)
+                return .damaged(
+                    WALDamage(
+                        path: path, offset: offset, frame: sequence,
+                        reason: "frame \(sequence) fails its checksum but valid frames follow at offset \(later)"))
             }
-            return Replay(batches: batches, validEnd: offset, discardedBytes: raw.count - offset, nextSequence: sequence)
+            return .replay(Replay(batches: batches, validEnd: offset, discardedBytes: raw.count - offset, nextSequence: sequence))
         }
-        return Replay(batches: batches, validEnd: offset, discardedBytes: 0, nextSequence: sequence)
+        return .replay(Replay(batches: batches, validEnd: offset, discardedBytes: 0, nextSequence: sequence))
+    }
+
+    enum FrameHeader {
+        /// Intact, the expected sequence number, and the body wholly inside the file.
+        case intact(length: Int, bodyCRC: UInt32)
+        /// The header fails its checksum, but its length field reaches exactly to the end of
+        /// the file: a complete frame damaged after it was written, not one cut short.
+        case damagedComplete
+        /// Cut short by the end of the file, or a header that a crash left half-written.
+        case torn
+    }
+
+    static func frameHeader(_ raw: UnsafeRawBufferPointer, at offset: Int, sequence: UInt64) -> FrameHeader {
+        if let (length, crc) = validFrameHeader(raw, at: offset, sequence: sequence) { return .intact(length: length, bodyCRC: crc) }
+        guard raw.count - offset >= frameHeaderSize else { return .torn }
+        let length = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
+        let headerIsZero = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + frameHeaderSize)]).allSatisfy { $0 == 0 }
+        return !headerIsZero && length == raw.count - offset - frameHeaderSize ? .damagedComplete : .torn
     }
 
     /// The body length and CRC of the frame at `offset` when its header is intact and fits.

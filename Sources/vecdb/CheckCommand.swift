@@ -8,10 +8,13 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Verify a database: every checksum of every collection, and damaged collections.",
         discussion: """
-            Opens the database read-only. Each collection must open (its manifest, write-ahead log \
-            and segment headers are checked then) and every checksum of every segment must match, \
-            vectors and payload blocks included. Prints one line per collection, "ok" or what is \
-            wrong, naming the file. Exit status 0 when everything is sound, 1 otherwise.
+            Opens the database read-only (a writer may keep writing meanwhile). Each collection \
+            must open (its manifest, write-ahead log and segment headers are checked then), every \
+            checksum of every segment must match, vectors and payload blocks included, and every \
+            index file must match the segment it indexes (checksum, rows, parameters, and each \
+            HNSW link's bounds). Prints one line per collection, "ok" or what is wrong, naming \
+            the file. Exit status 0 when everything is sound, 1 otherwise; `vecdb repair` fixes \
+            what can be fixed.
             """)
 
     @Argument(help: "Database directory.")
@@ -27,8 +30,8 @@ struct CheckCommand: ParsableCommand {
         let database: Database
         do {
             database = try Database.open(at: db, options: DatabaseOptions(readOnly: true))
-        } catch let e as VecDBError {
-            throw e.exit
+        } catch {
+            throw error.exit
         }
         defer { database.close() }
         let damaged = database.damagedCollections
@@ -43,11 +46,25 @@ struct CheckCommand: ParsableCommand {
             do throws(VecDBError) {
                 let c = try database.collection(name)
                 try c.verify()
+                let index = c.checkIndex()
+                if let problem = index.problems.first {
+                    throw VecDBError(
+                        problem.code, "\(problem.message) (\(index.problems.count) index file(s) damaged; `vecdb repair` rebuilds them)",
+                        path: problem.path)
+                }
                 let s = c.stats()
                 verdict["ok"] = .bool(true)
                 verdict["rows"] = .number(Double(s.count))
                 verdict["segments"] = .number(Double(s.segmentCount))
-                if !json { print("\(name): ok (\(s.count) rows, \(s.segmentCount) segments, every checksum matches)") }
+                verdict["indexed_segments"] = .number(Double(index.soundSegments))
+                if !json {
+                    let indexNote =
+                        c.index == nil
+                        ? ""
+                        : ", \(index.soundSegments) segment indexes sound"
+                            + (index.unindexedSegments > 0 ? ", \(index.unindexedSegments) not built yet" : "")
+                    print("\(name): ok (\(s.count) rows, \(s.segmentCount) segments, every checksum matches\(indexNote))")
+                }
             } catch {
                 failures += 1
                 verdict["ok"] = .bool(false)

@@ -19,6 +19,7 @@ struct VecDBCommand: ParsableCommand {
             CompactCommand.self,
             StatsCommand.self,
             CheckCommand.self,
+            RepairCommand.self,
             DatasetCommand.self,
             BenchCommand.self,
             RecommendCommand.self,

@@ -286,28 +286,31 @@ func makeRecords(_ g: inout SeededGenerator, keys: some Sequence<Int>, dimension
 }
 
 @Suite struct LockTests {
-    @Test func secondWriterIsRefusedAndReadOnlyPolicy() throws {
+    @Test func secondWriterIsRefusedAndReadersNeverWait() throws {
         let dir = TemporaryDirectory()
         let db = try Database.open(at: dir.path)
         let c = try db.createCollection("c", dimension: 2, metric: .l2)
         try c.upsert([Record(key: 1, vector: [1, 1])])
         let e = #expect(throws: VecDBError.self) { try Database.open(at: dir.path) }
         #expect(e?.code == .locked)
-        #expect(e?.message == "database at \(dir.path) is locked by another process")
-        let e2 = #expect(throws: VecDBError.self) { try Database.open(at: dir.path, options: DatabaseOptions(readOnly: true)) }
-        #expect(e2?.code == .locked)
-        db.close()
-        // Read-only openers share the lock; a writer waits for them to go.
+        #expect(e?.message == "database at \(dir.path) is being written by another process")
+        // Readers open while the writer holds the lock, and see what was committed when they
+        // opened: a snapshot, not the writer's later batches.
         let r1 = try Database.open(at: dir.path, options: DatabaseOptions(readOnly: true))
-        let r2 = try Database.open(at: dir.path, options: DatabaseOptions(readOnly: true))
         #expect(try r1.collection("c").get(1)?.vector == [1, 1])
-        let e3 = #expect(throws: VecDBError.self) { try r2.collection("c").upsert([Record(key: 2, vector: [0, 0])]) }
+        try c.upsert([Record(key: 2, vector: [2, 2])])
+        #expect(try r1.collection("c").get(2) == nil)
+        let r2 = try Database.open(at: dir.path, options: DatabaseOptions(readOnly: true))
+        #expect(try r2.collection("c").get(2)?.vector == [2, 2])
+        let e3 = #expect(throws: VecDBError.self) { try r2.collection("c").upsert([Record(key: 3, vector: [0, 0])]) }
         #expect(e3?.code == .readOnly)
-        #expect(throws: VecDBError.self) { try Database.open(at: dir.path) }
+        db.close()
+        // Nor do readers hold a writer back.
+        let again = try Database.open(at: dir.path)
+        try again.collection("c").upsert([Record(key: 3, vector: [3, 3])])
+        again.close()
         r1.close()
         r2.close()
-        let again = try Database.open(at: dir.path)
-        again.close()
     }
 }
 
