@@ -83,15 +83,13 @@ public indirect enum Filter: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    static func equal(_ a: Payload, _ b: Payload) -> Bool {
-        if case .number(let x) = a, case .number(let y) = b { return x == y }
-        return a == b
-    }
+    static func equal(_ a: Payload, _ b: Payload) -> Bool { a == b }
 
-    /// -1, 0, 1, or nil when the two are not comparable.
+    /// -1, 0, 1, or nil when the two are not comparable. Numbers compare exactly, whatever
+    /// their case (an Int64 beyond 2⁵³ against a Double is not rounded).
     static func order(_ a: Payload, _ b: Payload) -> Int? {
+        if let n = Payload.compareNumbers(a, b) { return n }
         switch (a, b) {
-        case (.number(let x), .number(let y)): return x < y ? -1 : (x > y ? 1 : (x == y ? 0 : nil))
         case (.string(let x), .string(let y)):
             if x == y { return 0 }
             return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) ? -1 : 1
@@ -118,7 +116,7 @@ struct FilterParser {
     enum Token: Equatable {
         case name(String)
         case string(String)
-        case number(Double)
+        case number(Payload)
         case symbol(String)
         case end
     }
@@ -147,7 +145,7 @@ struct FilterParser {
         switch t {
         case .name(let n): return "'\(n)'"
         case .string(let s): return "string '\(s)'"
-        case .number(let x): return "number \(x)"
+        case .number(let x): return "number \(x.jsonText)"
         case .symbol(let s): return "'\(s)'"
         case .end: return "end of filter"
         }
@@ -207,7 +205,7 @@ struct FilterParser {
                 s.append(chars[i])
                 i += 1
             }
-            guard let x = Double(s), x.isFinite else { throw fail("invalid number '\(s)'", at: tokenStart) }
+            guard let x = Payload(numberText: s) else { throw fail("invalid number '\(s)'", at: tokenStart) }
             token = .number(x)
         } else {
             let two = i + 1 < chars.count ? String([c, chars[i + 1]]) : ""
@@ -334,7 +332,7 @@ struct FilterParser {
         let v: Payload
         switch token {
         case .string(let s): v = .string(s)
-        case .number(let x): v = .number(x)
+        case .number(let x): v = x
         case .name(let n) where n.lowercased() == "true": v = .bool(true)
         case .name(let n) where n.lowercased() == "false": v = .bool(false)
         case .name(let n) where n.lowercased() == "null": v = .null

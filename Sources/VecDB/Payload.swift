@@ -3,6 +3,8 @@
 //   value  := u8 tag, then
 //     0 null | 1 false | 2 true
 //     3 number: f64 little-endian
+//     7 integer: i64 little-endian
+//     8 unsigned integer: u64 little-endian (written only for values above Int64.max)
 //     4 string: varint byte length, UTF-8 bytes
 //     5 array:  varint count, values
 //     6 object: varint count, then count × (varint key length, UTF-8 key, value),
@@ -12,14 +14,21 @@ import VecDBStorage
 
 /// A JSON-like value attached to a record: null, bool, number, string, array or object.
 ///
-/// Numbers are `Double`s, as in JSON; integers up to 2^53 are exact.
+/// Integers are exact over the whole Int64 and UInt64 ranges: JSON text such as
+/// `9007199254740993` reads as ``integer(_:)`` and `18446744073709551615` as ``unsigned(_:)``,
+/// and both print back digit for digit. Other numbers are `Double`s. Numbers compare by value
+/// whatever their case: `.integer(2) == .number(2.0)`, and filters order them exactly.
 public enum Payload: Hashable, Sendable {
     /// JSON `null`.
     case null
     /// `true` or `false`.
     case bool(Bool)
-    /// A number (integers are exact up to 2⁵³).
+    /// A number with a fraction or exponent, or an integer beyond the UInt64 range.
     case number(Double)
+    /// An integer in the Int64 range, exact.
+    case integer(Int64)
+    /// An integer in the UInt64 range, exact (JSON text gives this case only above Int64.max).
+    case unsigned(UInt64)
     /// UTF-8 text.
     case string(String)
     /// An ordered list.
@@ -51,8 +60,8 @@ extension Payload: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Express
     public init(nilLiteral: ()) { self = .null }
     /// A Boolean literal.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
-    /// An integer literal, stored as a number.
-    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    /// An integer literal: ``integer(_:)``.
+    public init(integerLiteral value: Int) { self = .integer(Int64(value)) }
     /// A floating-point literal.
     public init(floatLiteral value: Double) { self = .number(value) }
     /// A string literal.
@@ -86,6 +95,16 @@ extension Payload {
         case .number(let x):
             w.u8(3)
             w.f64(x)
+        case .integer(let x):
+            w.u8(7)
+            w.u64(UInt64(bitPattern: x))
+        case .unsigned(let x):
+            if x <= UInt64(Int64.max) {
+                w.u8(7)
+            } else {
+                w.u8(8)
+            }
+            w.u64(x)
         case .string(let s):
             w.u8(4)
             w.varint(UInt64(s.utf8.count))
@@ -127,6 +146,8 @@ extension Payload {
         case 1: return .bool(false)
         case 2: return .bool(true)
         case 3: return .number(try r.f64())
+        case 7: return .integer(Int64(bitPattern: try r.u64()))
+        case 8: return .unsigned(try r.u64())
         case 4: return .string(String(decoding: try r.bytes(try r.length()), as: UTF8.self))
         case 5:
             let n = try r.length()
@@ -183,6 +204,8 @@ extension Payload {
             } else {
                 out += "\(x)"
             }
+        case .integer(let x): out += String(x)
+        case .unsigned(let x): out += String(x)
         case .string(let s): Self.writeString(s, to: &out)
         case .array(let a):
             out += "["
@@ -288,11 +311,11 @@ struct JSONParser {
                 throw fail("expected ',' or '}'")
             }
         default:
-            return .number(try number())
+            return try number()
         }
     }
 
-    mutating func number() throws(VecDBError) -> Double {
+    mutating func number() throws(VecDBError) -> Payload {
         let start = i
         if i < s.count, s[i] == UInt8(ascii: "-") { i += 1 }
         while i < s.count,
@@ -300,7 +323,7 @@ struct JSONParser {
                 || s[i] == UInt8(ascii: "E") || s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-")
         { i += 1 }
         let text = String(decoding: s[start..<i], as: UTF8.self)
-        guard !text.isEmpty, text != "-", let x = Double(text), x.isFinite else {
+        guard !text.isEmpty, let x = Payload(numberText: text) else {
             i = start
             throw fail(text.isEmpty ? "unexpected character" : "invalid number '\(text)'")
         }

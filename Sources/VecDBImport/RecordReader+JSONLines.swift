@@ -23,7 +23,7 @@ extension RecordReader {
         var vector = [Float]()
         vector.reserveCapacity(items.count)
         for (i, item) in items.enumerated() {
-            guard case .number(let x) = item else { throw bad("vector component \(i) is not a number") }
+            guard let x = item.doubleValue else { throw bad("vector component \(i) is not a number") }
             vector.append(Float(x))
         }
         return Record(key: key, vector: vector, payload: payload(fields))
@@ -48,9 +48,13 @@ extension RecordReader {
         do { value = try Payload(jsonText: line) } catch { throw bad(error.message) }
         guard case .object(let fields) = value else { throw bad("expected a JSON object") }
         switch fields["key"] {
-        case .number(let n)?:
-            guard n >= 0, n == n.rounded(), n <= 9_007_199_254_740_992 else { throw bad("key \(n) is not a non-negative integer") }
+        case .integer(let n)?:
+            guard n >= 0 else { throw bad("key \(n) is negative; keys are integers from 0 to \(UInt64.max), or strings") }
             return (.int(UInt64(n)), fields)
+        case .unsigned(let n)?:
+            return (.int(n), fields)
+        case .number(let n)?:
+            throw bad("key \(n) is not an integer from 0 to \(UInt64.max) (a fraction, an exponent, or too large)")
         case .string(let s)?:
             return (.string(s), fields)
         default:

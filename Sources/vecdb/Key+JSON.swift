@@ -1,10 +1,10 @@
 import VecDB
 
 extension Key {
-    /// The key as JSON output shows it: a number for an integer key, a string otherwise.
+    /// The key as JSON output shows it: an exact integer for an integer key, a string otherwise.
     var json: Payload {
         switch self {
-        case .int(let v): .number(Double(v))
+        case .int(let v): .unsigned(v)
         case .string(let s): .string(s)
         }
     }

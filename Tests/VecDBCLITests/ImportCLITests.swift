@@ -34,4 +34,34 @@ struct ImportCLITests {
         let ok = try vecdb("import", db, "c", file, "--batch-size", "10")
         #expect(ok.status == 0 && ok.stdout.contains("imported 30 vectors"), "\(ok.stderr)")
     }
+
+    /// Issue 14, class 1: keys and payload integers beyond 2⁵³ round-trip exactly through JSON
+    /// Lines, the shell's arguments and `--json` output.
+    @Test func integersBeyondTwoToTheFiftyThreeRoundTripExactly() throws {
+        let db = dir.file("big")
+        #expect(try vecdb("create", db, "c", "--dim", "2").status == 0)
+        let lines = [
+            #"{"key": 9007199254740992, "vector": [1, 0], "payload": {"n": 9007199254740992}}"#,
+            #"{"key": 9007199254740993, "vector": [0, 1], "payload": {"n": 9007199254740993}}"#,
+            #"{"key": 18446744073709551615, "vector": [1, 1], "payload": {"n": -9223372036854775808, "u": 18446744073709551615}}"#,
+            #"{"key": 12345678901234567, "vector": [2, 2]}"#,
+        ]
+        let file = dir.file("big.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let imported = try vecdb("import", db, "c", file)
+        #expect(imported.status == 0 && imported.stdout.contains("imported 4 vectors"), "\(imported.stderr)")
+        // 2⁵³ and 2⁵³ + 1 are two records, not one overwriting the other.
+        let stats = try vecdb("stats", db, "c", "--json")
+        #expect(stats.stdout.contains(#""count":4"#), "\(stats.stdout)")
+        let odd = try vecdb("get", db, "c", "9007199254740993", "--json")
+        #expect(odd.stdout.contains(#""key":9007199254740993"#) && odd.stdout.contains(#""n":9007199254740993"#), "\(odd.stdout)")
+        let top = try vecdb("get", db, "c", "18446744073709551615", "--json")
+        #expect(top.stdout.contains(#""key":18446744073709551615"#), "\(top.stdout)")
+        #expect(top.stdout.contains(#""n":-9223372036854775808"#) && top.stdout.contains(#""u":18446744073709551615"#), "\(top.stdout)")
+        // Filters compare them exactly too.
+        let hit = try vecdb("search", db, "c", "--vector", "0,0", "-k", "4", "--filter", "n = 9007199254740993", "--json")
+        #expect(hit.stdout.contains("9007199254740993") && !hit.stdout.contains("9007199254740992"), "\(hit.stdout)")
+        let above = try vecdb("search", db, "c", "--vector", "0,0", "-k", "4", "--filter", "n > 9007199254740992", "--json")
+        #expect(above.stdout.contains("9007199254740993") && !above.stdout.contains("18446744073709551615"), "\(above.stdout)")
+    }
 }

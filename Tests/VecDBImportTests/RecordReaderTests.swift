@@ -104,8 +104,11 @@ struct RecordReaderTests {
         arguments: [
             (#"{"key": 1, "vector": [1, 2]}"# + "\n\n" + #"{"key": 2}"#, "3: missing \"vector\" (an array of numbers)"),
             (#"{"vector": [1]}"#, "1: missing \"key\" (a non-negative integer or a string)"),
-            (#"{"key": -1, "vector": [1]}"#, "1: key -1.0 is not a non-negative integer"),
-            (#"{"key": 1.5, "vector": [1]}"#, "1: key 1.5 is not a non-negative integer"),
+            (#"{"key": -1, "vector": [1]}"#, "1: key -1 is negative; keys are integers from 0 to 18446744073709551615, or strings"),
+            (
+                #"{"key": 1.5, "vector": [1]}"#,
+                "1: key 1.5 is not an integer from 0 to 18446744073709551615 (a fraction, an exponent, or too large)"
+            ),
             (#"{"key": 1, "vector": [1, "x"]}"#, "1: vector component 1 is not a number"),
             (#"{"key": 1, "vector": 1}"#, "1: missing \"vector\" (an array of numbers)"),
             ("[1, 2]", "1: expected a JSON object"),

@@ -93,14 +93,26 @@ func sampleBatch(_ i: Int, dimension: Int, g: inout SeededGenerator) -> WALBatch
         #expect(again.batches == Array(written.prefix(5)) + [written[5]])
     }
 
-    @Test func garbageInTheLastFrameIsATornTail() throws {
+    @Test func garbageInACompleteLastFrameIsCorruptionNotATornTail() throws {
         let dir = TemporaryDirectory()
-        let (path, written, ends) = try writeLog(dir, batches: 5)
+        let (path, _, ends) = try writeLog(dir, batches: 5)
         var bytes = try FileSystem.system.readAll(path)
         bytes[ends[3] + 25] ^= 0x40
         try FileSystem.system.open(path, writable: true, create: true, truncate: true).write(bytes, at: 0)
+        // The frame is whole (its header intact, its body inside the file): an acknowledged
+        // batch was damaged after it was written, so replay refuses rather than drop it.
+        let e = #expect(throws: VecDBError.self) { try WriteAheadLog.replay(fs: .system, path: path, dimension: dimension, generation: 1) }
+        #expect(e?.code == .corruptFile && e?.path == path)
+        #expect(e?.message.contains("is damaged at offset \(ends[3]): frame 5 is complete but its body fails its checksum") == true)
+        guard case .damaged(let d) = try WriteAheadLog.inspect(fs: .system, path: path, dimension: dimension, generation: 1) else {
+            Issue.record("inspect found no damage")
+            return
+        }
+        #expect(d.offset == ends[3] && d.frame == 5)
+        // The same frame cut short by the end of the file is a torn tail.
+        try FileSystem.system.open(path, writable: true).truncate(to: ends[4] - 3)
         let r = try WriteAheadLog.replay(fs: .system, path: path, dimension: dimension, generation: 1)
-        #expect(r.batches == Array(written.prefix(4)))
+        #expect(r.batches.count == 4 && r.validEnd == ends[3] && r.discardedBytes == ends[4] - 3 - ends[3])
     }
 
     @Test func corruptionInTheMiddleIsReportedWithTheFileName() throws {
@@ -116,7 +128,7 @@ func sampleBatch(_ i: Int, dimension: Int, g: inout SeededGenerator) -> WALBatch
             }
             #expect(e?.code == .corruptFile)
             #expect(e?.message.contains(path) == true)
-            #expect(e?.message.contains("valid frames follow") == true)
+            #expect(e?.message.contains("is damaged at offset") == true)
         }
     }
 

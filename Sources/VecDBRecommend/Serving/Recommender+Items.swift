@@ -101,6 +101,8 @@ extension Recommender {
             case ("genre", _): break
             case (_, .string(let v)): r.attributes[name] = v
             case (_, .number(let v)): r.attributes[name] = v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
+            case (_, .integer(let v)): r.attributes[name] = String(v)
+            case (_, .unsigned(let v)): r.attributes[name] = String(v)
             default: break
             }
         }
