@@ -144,3 +144,16 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer targets of the file readers and parsers (docs/reliability.md, "Fuzzing"), only
+// when VECDB_FUZZ=1, so ordinary builds and CI never see them. scripts/fuzz.sh builds them with
+// `--sanitize=fuzzer`, which supplies `main`.
+if Context.environment["VECDB_FUZZ"] == "1" {
+    package.products.append(.executable(name: "vecdb-fuzz", targets: ["vecdb-fuzz"]))
+    package.targets.append(
+        .executableTarget(
+            name: "vecdb-fuzz",
+            dependencies: ["VecDB", "VecDBImport", "VecDBDatasets", "VecDBIndex", "VecDBStorage", "VecDBKernels"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ))
+}

@@ -40,7 +40,9 @@ public enum IDXFormat {
             let o = data.startIndex + 4 + 4 * i
             let v = Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
             shape.append(v)
-            total *= v
+            let (product, overflow) = total.multipliedReportingOverflow(by: v)
+            guard !overflow else { throw VecDBError(.malformedFile, "\(path): IDX shape \(shape) is too large", path: path) }
+            total = product
         }
         let start = 4 + 4 * rank
         guard data.count - start >= total else {
@@ -57,7 +59,10 @@ public enum IDXFormat {
         guard a.shape.count == 3 else {
             throw VecDBError(.malformedFile, "\(path): expected a rank-3 image file, rank is \(a.shape.count)", path: path)
         }
-        let d = a.shape[1] * a.shape[2]
+        let (d, overflow) = a.shape[1].multipliedReportingOverflow(by: a.shape[2])
+        guard !overflow else {
+            throw VecDBError(.malformedFile, "\(path): images of \(a.shape[1]) × \(a.shape[2]) pixels are too large", path: path)
+        }
         return VectorMatrix(values: a.bytes.map(Float.init), count: a.shape[0], dimension: d)
     }
 

@@ -118,6 +118,7 @@ extension HNSWGraph {
         guard n <= vectors.count else { throw file.damaged("indexes \(n) rows, the segment has \(vectors.count)") }
         let stride0 = 1 + 2 * params.m
         let upperWords = file.offset(64)
+        guard upperWords <= file.size / 4 else { throw file.damaged("\(upperWords) upper-level words do not fit in the file") }
         let offsets = (0..<6).map { file.offset(72 + 8 * $0) }
         let need = [n * stride0 * 4, n, n * 4, upperWords * 4, (n + 63) / 64 * 8]
         try file.checkTotalSize(offsets[5])

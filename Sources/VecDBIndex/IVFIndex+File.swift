@@ -189,6 +189,8 @@ extension IVFIndex {
         index.trainingMeanDistance = Double(bitPattern: file.load(48, as: UInt64.self))
         index.addedDistanceSum = Double(bitPattern: file.load(56, as: UInt64.self))
         index.addedCount = file.offset(64)
+        // Only `add` counts rows for drift, and it counts them in `n` too.
+        guard index.addedCount <= n else { throw file.damaged("\(index.addedCount) rows counted for drift, more than the \(n) added") }
         let base = file.bytes.baseAddress.unsafelyUnwrapped
         var rowsInLists = 0
         for l in 0..<nlist {

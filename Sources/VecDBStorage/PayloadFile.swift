@@ -158,7 +158,7 @@ package final class PayloadFile: @unchecked Sendable {
         guard version == 1 else {
             throw VecDBError(.unsupported, "payload file '\(path)' has format version \(version); this build reads version 1", path: path)
         }
-        let rows = Int(raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian)
+        let rows = Int(clamping: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian)
         let blocks = Int(clamping: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self).littleEndian)
         let io = Int(clamping: raw.loadUnaligned(fromByteOffset: 32, as: UInt64.self).littleEndian)
         let il = Int(clamping: raw.loadUnaligned(fromByteOffset: 40, as: UInt64.self).littleEndian)
@@ -166,7 +166,7 @@ package final class PayloadFile: @unchecked Sendable {
         guard rows == expectedRows else {
             throw VecDBError(.corruptFile, "payload file '\(path)' holds \(rows) rows; its segment holds \(expectedRows)", path: path)
         }
-        guard blocks <= size, il == blocks * 8 + rows * 12, io >= 64, io <= size, il <= size - io else {
+        guard blocks <= size, rows <= size / 12, il == blocks * 8 + rows * 12, io >= 64, io <= size, il <= size - io else {
             throw VecDBError(
                 .corruptFile,
                 "payload file '\(path)' is truncated or its index bounds are damaged (index at \(io), \(il) bytes, file \(size) bytes)",
@@ -218,13 +218,14 @@ package final class PayloadFile: @unchecked Sendable {
         }
         let raw = region.bytes
         let o = Int(clamping: raw.loadUnaligned(fromByteOffset: indexOffset + b * 8, as: UInt64.self).littleEndian)
-        guard o >= 64, o + 16 <= indexOffset else {
+        guard o >= 64, o <= indexOffset - 16 else {
             throw VecDBError(.corruptFile, "payload file '\(path)': block \(b) has a damaged offset", path: path)
         }
         let c = Int(raw.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian)
         let n = Int(raw.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self).littleEndian)
         let crc = raw.loadUnaligned(fromByteOffset: o + 8, as: UInt32.self).littleEndian
-        guard c <= indexOffset - o - 16, n <= 1 << 30 else {
+        // LZ4 expands a byte to at most 255, so a larger raw length is damage (and would allocate it).
+        guard c <= indexOffset - o - 16, n <= 1 << 30, n <= 255 * c + 255 else {
             throw VecDBError(.corruptFile, "payload file '\(path)': block \(b) at offset \(o) has damaged lengths", path: path)
         }
         let src = UnsafeRawBufferPointer(rebasing: raw[(o + 16)..<(o + 16 + c)])

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VecDBImport
 
 /// `vecdb repl`: an interactive shell. Each line is parsed as a `vecdb` command line; errors are
 /// printed and the shell goes on.
@@ -16,7 +17,7 @@ struct ReplCommand: ParsableCommand {
             }
             guard let line = readLine() else { break }
             let words: [String]
-            do { words = try Self.split(line) } catch {
+            do { words = try ShellLine.split(line) } catch {
                 print("error: \(error)")
                 continue
             }
@@ -35,48 +36,5 @@ struct ReplCommand: ParsableCommand {
             }
             fflush(nil)
         }
-    }
-
-    /// Splits a line into words, honouring single and double quotes and backslash escapes.
-    static func split(_ line: String) throws -> [String] {
-        var words: [String] = []
-        var current = ""
-        var inWord = false
-        var quote: Character?
-        var escape = false
-        for ch in line {
-            if escape {
-                current.append(ch)
-                escape = false
-                inWord = true
-                continue
-            }
-            if ch == "\\" && quote != "'" {
-                escape = true
-                continue
-            }
-            if let q = quote {
-                if ch == q { quote = nil } else { current.append(ch) }
-                continue
-            }
-            if ch == "'" || ch == "\"" {
-                quote = ch
-                inWord = true
-                continue
-            }
-            if ch == " " || ch == "\t" {
-                if inWord {
-                    words.append(current)
-                    current = ""
-                    inWord = false
-                }
-                continue
-            }
-            current.append(ch)
-            inWord = true
-        }
-        if quote != nil { throw ValidationError("unterminated quote") }
-        if inWord { words.append(current) }
-        return words
     }
 }

@@ -157,4 +157,19 @@ struct ReaderTests {
             cacheDirectory: dir.path, threads: 2)
         #expect(again.path == path && again.matrix.values == gt.values)
     }
+
+    /// Fuzz crasher (idx): a rank-3 shape whose element count overflows `Int`.
+    @Test("IDX shape whose size overflows is malformed")
+    func idxShapeOverflow() throws {
+        let bytes = try FuzzCrashers.bytes("idx", "crash-b3e1ea300feab7126b407a65c495e48fa4729958")
+        expectVecDBError(.malformedFile, containing: "is too large") { try IDXFormat.parse(Data(bytes), path: "crash") }
+    }
+
+    /// Fuzz crasher (idx): zero images of 4,127,260,671 × 4,244,635,648 pixels: no data, but
+    /// the pixels per image overflow `Int`.
+    @Test("IDX images whose pixel count overflows are malformed")
+    func idxImageSizeOverflow() throws {
+        let path = try write("images-idx3-ubyte", try FuzzCrashers.bytes("idx", "crash-fb7cceb8f9942e5597e26e15d5ff92986e62dbbb"))
+        expectVecDBError(.malformedFile, containing: "are too large") { try IDXFormat.readImages(path) }
+    }
 }
