@@ -79,16 +79,14 @@ extension Database {
     }
 
     func repairIndexes(_ c: Collection, into report: inout RepairReport) throws(VecDBError) {
-        let check = c.checkIndex()
-        guard !check.problems.isEmpty || check.unindexedSegments > 0 else { return }
-        try c.indexes.drop(files: check.problems.compactMap { $0.path.flatMap { $0.hasSuffix(".idx") ? $0 : nil } })
-        try c.refreshIndex()
+        guard c.index != nil else { return }
+        let before = try c.indexes.rebuildDamaged(c.store.snapshot(), threads: 1)
+        for p in before.problems { report.actions.append("rebuilt index: \(p.message)") }
+        if before.missing > 0 { report.actions.append("built the index of \(before.missing) unindexed segments") }
         let after = c.checkIndex()
-        for p in check.problems { report.actions.append("rebuilt index: \(p.message)") }
-        if check.unindexedSegments > 0 { report.actions.append("built the index of \(check.unindexedSegments) unindexed segments") }
-        if !after.problems.isEmpty {
+        if let problem = after.problems.first {
             report.repaired = false
-            report.error = after.problems.first
+            report.error = problem
         }
     }
 }

@@ -79,13 +79,20 @@ extension SegmentIndexes {
 }
 
 extension SegmentIndexes {
-    /// Forgets the indexes held in the files at `paths` and deletes the files, so that the next
-    /// refresh rebuilds them.
-    package func drop(files paths: [String]) throws(VecDBError) {
-        let doomed = Set(paths)
-        state.withLock { s in
-            s.entries = s.entries.filter { id, _ in !doomed.contains(graphPath(id)) && !doomed.contains(listsPath(id)) }
+    /// Checks the indexes of `snapshot` and rebuilds those that are damaged or missing, under
+    /// the build lock (so no background build runs meanwhile). Returns what the check found
+    /// before the rebuild.
+    package func rebuildDamaged(_ snapshot: Snapshot, threads: Int) throws(VecDBError) -> CheckReport {
+        try buildLock.withLock { (_: inout ()) throws(VecDBError) -> CheckReport in
+            let report = check(snapshot)
+            let doomed = Set(report.problems.compactMap { $0.path.flatMap { $0.hasSuffix(".idx") ? $0 : nil } })
+            state.withLock { s in
+                s.entries = s.entries.filter { id, _ in !doomed.contains(graphPath(id)) && !doomed.contains(listsPath(id)) }
+                if doomed.contains(quantizerPath) { s.quantizer = nil }
+            }
+            for p in doomed where fs.exists(p) { try fs.unlink(p) }
+            try refreshLocked(snapshot, threads: threads, progress: nil)
+            return report
         }
-        for p in paths where fs.exists(p) { try fs.unlink(p) }
     }
 }
