@@ -95,7 +95,7 @@ let package = Package(
             name: "vecdb",
             dependencies: [
                 "VecDB", "VecDBImport", "VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBNN", "VecDBRecommend", "VecDBVision",
-                "VecDBText",
+                "VecDBText", "VecDBCrashData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

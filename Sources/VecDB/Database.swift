@@ -265,6 +265,7 @@ public final class Database: @unchecked Sendable {
             try fs.rename(path + "/" + name, to: doomed)
             try fs.syncDirectory(path)
             c?.store.close()
+            c?.indexes.stopBackgroundBuilds()
             s.collections[name] = nil
             s.damaged[name] = nil
             try? fs.removeTree(doomed)
@@ -321,7 +322,10 @@ public final class Database: @unchecked Sendable {
             s.collections = [:]
             return all
         }
-        for c in cs { c.store.close() }
+        for c in cs {
+            c.store.close()
+            c.indexes.stopBackgroundBuilds()
+        }
         lock.close()
     }
 

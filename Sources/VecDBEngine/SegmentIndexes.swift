@@ -54,6 +54,8 @@ package final class SegmentIndexes: Sendable {
         /// The trained, empty IVF index whose centroids every segment's lists share.
         var quantizer: UncheckedSendable<IVFIndex>?
         var building = false
+        /// Set when the collection closes: background builds stop.
+        var stopped = false
     }
 
     let directory: String
@@ -273,6 +275,7 @@ package final class SegmentIndexes: Sendable {
                 done += v.segment.count
                 continue
             }
+            if state.withLock({ $0.stopped }) { return }
             guard
                 let index = try build(
                     v, spec: spec, quantizer: quantizer, threads: threads, done: done, total: total,
@@ -302,10 +305,19 @@ package final class SegmentIndexes: Sendable {
         }
     }
 
+    /// Stops background builds: the one running ends after its current segment, none starts
+    /// again. A database calls it when it closes, because another process may then take the
+    /// lock and write the same directory, which a build still running here would race (its
+    /// clean-up of orphan files would remove the other's temporary files).
+    package func stopBackgroundBuilds() {
+        state.withLock { $0.stopped = true }
+        queue.sync {}
+    }
+
     /// Starts building missing indexes in the background, once at a time.
     package func refreshInBackground(_ current: @escaping @Sendable () -> Snapshot) {
         let start = state.withLock { s -> Bool in
-            guard s.spec != nil, !s.building else { return false }
+            guard s.spec != nil, !s.building, !s.stopped else { return false }
             s.building = true
             return true
         }

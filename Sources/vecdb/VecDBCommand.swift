@@ -19,6 +19,8 @@ struct VecDBCommand: ParsableCommand {
             CompactCommand.self,
             StatsCommand.self,
             CheckCommand.self,
+            TortureCommand.self,
+            TortureWriterCommand.self,
             RepairCommand.self,
             DatasetCommand.self,
             BenchCommand.self,
