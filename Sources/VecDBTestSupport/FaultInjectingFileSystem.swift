@@ -23,6 +23,8 @@ package final class FaultPlan: FaultInjector, @unchecked Sendable {
         var skip: Int
         var fault: InjectedFault
         var remaining: Int
+        /// After this fault, every call fails: the process died right after it.
+        var crash = false
     }
 
     struct Hook {
@@ -55,6 +57,18 @@ package final class FaultPlan: FaultInjector, @unchecked Sendable {
         }
     }
 
+    /// A torn page: the next write on a path containing `pathContaining` (after `skip` such
+    /// writes) stores only its first `bytes` bytes, and then the process dies: that call and
+    /// every later one fail, so nothing cleans up after the partial write.
+    package func tearNext(_ operation: FileOperation = .write, pathContaining: String = "", skip: Int = 0, bytes: Int) {
+        state.withLock {
+            $0.rules.append(
+                Rule(
+                    operation: operation, pathContains: pathContaining, skip: skip, fault: .shortWrite(bytes: bytes), remaining: 1,
+                    crash: true))
+        }
+    }
+
     /// Lets `calls` more calls through, then fails every call with `errno` (a crash at that point,
     /// as far as the disk can tell).
     package func failEverything(after calls: Int, errno e: Int32 = EIO) {
@@ -71,6 +85,9 @@ package final class FaultPlan: FaultInjector, @unchecked Sendable {
 
     /// Removes every rule.
     package func reset() { state.withLock { $0 = State(calls: $0.calls) } }
+
+    /// Rules that have not fired yet (a fault planned for a call the code never made).
+    package var unfiredRules: Int { state.withLock { $0.rules.filter { $0.remaining > 0 }.count } }
 
     /// System calls seen so far.
     package var calls: Int { state.withLock { $0.calls } }
@@ -92,6 +109,7 @@ package final class FaultPlan: FaultInjector, @unchecked Sendable {
                     continue
                 }
                 s.rules[i].remaining -= 1
+                if s.rules[i].crash { s.failAfterCalls = (s.calls, EIO) }
                 return s.rules[i].fault
             }
             return nil
