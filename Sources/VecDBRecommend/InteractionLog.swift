@@ -2,9 +2,10 @@
 //
 // Append-only. Every call of `record(_:)` writes one checksummed frame and fsyncs it before
 // returning, so a batch is committed atomically: on open, a frame is either wholly valid (and
-// replayed) or not. A crash can tear only the last write, so an invalid frame with no valid frame
-// after it is a torn tail and is cut off (durably, before the first new append); an invalid
-// frame followed by a valid one is damage in the middle, and opening fails naming the file.
+// replayed) or not. The framing is the write-ahead log's, and so is the rule that tells a torn
+// tail (a frame cut short by a crash: cut off, durably, before the first new append) from
+// damage (a complete frame that fails its checksum, or a damaged frame with a valid one after
+// it: opening fails naming the file and offset); see WriteAheadLog.swift.
 //
 // All integers are little-endian.
 //
@@ -254,20 +255,27 @@ public final class InteractionLog: @unchecked Sendable {
         var offset = headerSize
         var sequence: UInt64 = 1
         while offset < raw.count {
-            if let (length, bodyCRC) = frameHeader(raw, at: offset, sequence: sequence) {
-                let body = UnsafeRawBufferPointer(rebasing: raw[(offset + frameHeaderSize)..<(offset + frameHeaderSize + length)])
-                if CRC32C.checksum(body) == bodyCRC {
-                    try decodeBody(body, into: &out, what: "frame \(sequence) of interaction log '\(path)'", path: path)
-                    offset += frameHeaderSize + length
-                    sequence += 1
-                    continue
-                }
+            func damaged(_ why: String) -> VecDBError {
+                VecDBError(
+                    .corruptFile, "interaction log '\(path)' is damaged at offset \(offset): \(why); refusing to open", path: path)
             }
-            if let later = validFrame(raw, after: offset, minimumSequence: sequence) {
-                throw VecDBError(
-                    .corruptFile,
-                    "interaction log '\(path)' is damaged at offset \(offset) (frame \(sequence) fails "
-                        + "its checksum) but valid frames follow at offset \(later); refusing to open", path: path)
+            switch WriteAheadLog.frameHeader(raw, at: offset, sequence: sequence) {
+            case .intact(let length, let bodyCRC):
+                let body = UnsafeRawBufferPointer(rebasing: raw[(offset + frameHeaderSize)..<(offset + frameHeaderSize + length)])
+                guard CRC32C.checksum(body) == bodyCRC else {
+                    throw damaged("frame \(sequence) is complete but its body fails its checksum")
+                }
+                try decodeBody(body, into: &out, what: "frame \(sequence) of interaction log '\(path)'", path: path)
+                offset += frameHeaderSize + length
+                sequence += 1
+                continue
+            case .damagedComplete:
+                throw damaged("frame \(sequence) has a damaged header although its length reaches exactly to the end of the file")
+            case .torn:
+                break
+            }
+            if let later = WriteAheadLog.findValidFrame(raw, after: offset, minimumSequence: sequence) {
+                throw damaged("frame \(sequence) fails its checksum but valid frames follow at offset \(later)")
             }
             return Replay(interactions: out, validEnd: offset, discarded: raw.count - offset, nextSequence: sequence)
         }
@@ -289,30 +297,5 @@ public final class InteractionLog: @unchecked Sendable {
         guard r.remaining == 0 else {
             throw VecDBError(.corruptFile, "\(what) has \(r.remaining) unexpected bytes after its interactions", path: path)
         }
-    }
-
-    /// The body length and CRC of the frame at `offset` when its header is intact and fits.
-    static func frameHeader(_ raw: UnsafeRawBufferPointer, at offset: Int, sequence: UInt64?) -> (Int, UInt32)? {
-        guard raw.count - offset >= frameHeaderSize else { return nil }
-        let crc = raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt32.self).littleEndian
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 16)])) == crc else { return nil }
-        let length = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
-        let seq = raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self).littleEndian
-        if let sequence, seq != sequence { return nil }
-        guard length <= raw.count - offset - frameHeaderSize else { return nil }
-        return (length, raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian)
-    }
-
-    static func validFrame(_ raw: UnsafeRawBufferPointer, after offset: Int, minimumSequence: UInt64) -> Int? {
-        var o = offset + 1
-        while o + frameHeaderSize <= raw.count {
-            if let (length, crc) = frameHeader(raw, at: o, sequence: nil) {
-                let seq = raw.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self).littleEndian
-                let body = UnsafeRawBufferPointer(rebasing: raw[(o + frameHeaderSize)..<(o + frameHeaderSize + length)])
-                if seq >= minimumSequence && CRC32C.checksum(body) == crc { return o }
-            }
-            o += 1
-        }
-        return nil
     }
 }

@@ -295,9 +295,13 @@ package final class Segment: @unchecked Sendable {
         let ql = u64(88)
         vectorsCRC = u32(96)
         func fits(_ o: Int, _ n: Int) -> Bool { o >= SegmentWriter.headerSize && n >= 0 && o <= size && n <= size - o }
-        guard vectorsOffset % 64 == 0, fits(vectorsOffset, vectorsLength),
-            vectorsLength == rows.multipliedReportingOverflow(by: dimension * elementType.width).partialValue,
-            fits(keysOffset, keysLength), keysLength >= (rows + 1) * 8, keysOffset % 8 == 0,
+        // Every size derived from the row count is computed without trapping: a damaged count
+        // near Int.max must give an error, not an overflow.
+        let vectorBytes = rows.multipliedReportingOverflow(by: dimension * elementType.width)
+        let keyIndexBytes = rows < Int.max / 8 - 1 ? (rows + 1) * 8 : Int.max
+        guard vectorsOffset % 64 == 0, fits(vectorsOffset, vectorsLength), !vectorBytes.overflow,
+            vectorsLength == vectorBytes.partialValue,
+            fits(keysOffset, keysLength), keysLength >= keyIndexBytes, keysOffset % 8 == 0,
             fits(flagsOffset, flagsLength), flagsLength == rows,
             ql == 0 || fits(qo, ql)
         else { throw bad("is truncated or its section bounds are damaged (file \(size) bytes)") }
@@ -308,7 +312,7 @@ package final class Segment: @unchecked Sendable {
             throw bad("has damaged row flags (checksum mismatch)")
         }
         // Key offsets must be monotone and inside the key bytes, so `key(at:)` never reads out of bounds.
-        let blobLength = keysLength - (rows + 1) * 8
+        let blobLength = keysLength - keyIndexBytes
         var previous = 0
         for r in 0...rows {
             let o = u64(keysOffset + r * 8)

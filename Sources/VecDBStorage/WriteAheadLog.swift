@@ -322,7 +322,7 @@ package final class WriteAheadLog: @unchecked Sendable {
         return .replay(Replay(batches: batches, validEnd: offset, discardedBytes: 0, nextSequence: sequence))
     }
 
-    enum FrameHeader {
+    package enum FrameHeader {
         /// Intact, the expected sequence number, and the body wholly inside the file.
         case intact(length: Int, bodyCRC: UInt32)
         /// The header fails its checksum, but its length field reaches exactly to the end of
@@ -332,7 +332,9 @@ package final class WriteAheadLog: @unchecked Sendable {
         case torn
     }
 
-    static func frameHeader(_ raw: UnsafeRawBufferPointer, at offset: Int, sequence: UInt64) -> FrameHeader {
+    /// Classifies the frame at `offset` (see the top of this file). The interaction log, which
+    /// shares this framing, uses it too.
+    package static func frameHeader(_ raw: UnsafeRawBufferPointer, at offset: Int, sequence: UInt64) -> FrameHeader {
         if let (length, crc) = validFrameHeader(raw, at: offset, sequence: sequence) { return .intact(length: length, bodyCRC: crc) }
         guard raw.count - offset >= frameHeaderSize else { return .torn }
         let length = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
@@ -353,7 +355,7 @@ package final class WriteAheadLog: @unchecked Sendable {
         return (length, raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian)
     }
 
-    static func findValidFrame(_ raw: UnsafeRawBufferPointer, after offset: Int, minimumSequence: UInt64) -> Int? {
+    package static func findValidFrame(_ raw: UnsafeRawBufferPointer, after offset: Int, minimumSequence: UInt64) -> Int? {
         var o = offset + 1
         while o + frameHeaderSize <= raw.count {
             if let (length, crc) = validFrameHeader(raw, at: o, sequence: nil) {

@@ -115,7 +115,27 @@ struct InteractionLogTests {
         var bytes = try FileSystem.system.readAll(path)
         bytes[40] ^= 0xFF  // inside the first frame's body
         try FileSystem.system.replaceAtomically(path, with: bytes)
-        expectVecDBError(.corruptFile, containing: "valid frames follow") { try InteractionLog.open(directory: dir.path) }
+        expectVecDBError(.corruptFile, containing: "is damaged at offset 32: frame 1 fails its checksum but valid frames follow") {
+            try InteractionLog.open(directory: dir.path)
+        }
+    }
+
+    /// A complete last frame that fails its checksum is damage to an acknowledged batch, not a
+    /// torn tail: refused, and the bytes kept (issue 14, class 4).
+    @Test func damageInACompleteLastFrameRefusesToOpen() throws {
+        let dir = TemporaryDirectory()
+        let log = try InteractionLog.open(directory: dir.path)
+        try log.record(Self.batch(5))
+        try log.record(Self.batch(5, offset: 5))
+        let path = log.path
+        log.close()
+        var bytes = try FileSystem.system.readAll(path)
+        bytes[bytes.count - 3] ^= 0x10
+        try FileSystem.system.replaceAtomically(path, with: bytes)
+        expectVecDBError(.corruptFile, containing: "frame 2 is complete but its body fails its checksum") {
+            try InteractionLog.open(directory: dir.path)
+        }
+        #expect(try FileSystem.system.readAll(path) == bytes)
     }
 
     @Test func damagedHeaderIsReported() throws {

@@ -36,4 +36,16 @@ struct StorageFuzzRegressionTests {
         let f = try PayloadFile(fs: .system, path: path, expectedRows: 2)
         expectVecDBError(.corruptFile, containing: "damaged lengths") { try f.payload(row: 0) }
     }
+
+    /// A segment whose header claims 2⁶² + 4 rows (of 3 floats): the key index size
+    /// `(rows + 1) × 8` overflowed while checking the section bounds.
+    @Test func segmentRowCountOverflowsTheKeyIndexSize() throws {
+        _ = try FuzzCrashers.copy(
+            "segment", "crash-64c4cd501209772ae656121c9d1b1829db88560c.file", to: dir, as: "seg-0000000000000001.vec")
+        try FileSystem.system.replaceAtomically(dir.file("seg-0000000000000001.pay"), with: [])
+        expectVecDBError(.corruptFile, containing: "section bounds are damaged") {
+            try Segment(
+                fs: .system, directory: dir.path, id: 1, dimension: 3, elementType: .float32, metric: .l2, expectedRows: (1 << 62) + 4)
+        }
+    }
 }
