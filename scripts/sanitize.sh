@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the test suite under a sanitizer (docs/reliability.md, "Sanitizers").
+#
+#   scripts/sanitize.sh address   # the whole suite under AddressSanitizer
+#   scripts/sanitize.sh thread    # the concurrency tests under ThreadSanitizer
+#
+# Release builds with testing enabled (the suite's numeric tests are slow in debug), each in its
+# own scratch directory (.build-asan, .build-tsan) so the ordinary .build is left alone. Exits
+# non-zero when a test fails or the sanitizer reports anything (halt_on_error).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+kind="${1:-}"
+case "$kind" in
+    address) scratch=.build-asan ;;
+    thread) scratch=.build-tsan ;;
+    *) echo "usage: scripts/sanitize.sh address|thread" >&2; exit 2 ;;
+esac
+
+# The tests that run threads against each other: concurrent writers and readers, snapshots
+# during writes, compaction and index builds in the background, group commit, threaded
+# graph builds and IVF searches, reader processes beside a writer.
+concurrency='snapshotsAreStableWhileWritersGoOn|concurrentWritersAllLand|LockTests|FaultInjectionTests|RecoveryTests|WriteAheadLogTests|HNSWGraphTests|IVFIndexTests|HNSWCollectionTests|SearchAPI|QueryEngineTests|ConcurrentReaderTests'
+
+swift build -c release --sanitize="$kind" -Xswiftc -enable-testing --build-tests --scratch-path "$scratch"
+export SWIFT_BACKTRACE=enable=no
+if [ "$kind" = address ]; then
+    # Leak checking is off: the Swift runtime's own caches read as leaks to LeakSanitizer.
+    export ASAN_OPTIONS=halt_on_error=1:detect_leaks=0
+    swift test -c release --sanitize=address -Xswiftc -enable-testing --skip-build --scratch-path "$scratch"
+else
+    export TSAN_OPTIONS=halt_on_error=1
+    swift test -c release --sanitize=thread -Xswiftc -enable-testing --skip-build --scratch-path "$scratch" --filter "$concurrency"
+fi
