@@ -22,12 +22,15 @@ esac
 # graph builds and IVF searches, reader processes beside a writer.
 concurrency='snapshotsAreStableWhileWritersGoOn|concurrentWritersAllLand|LockTests|FaultInjectionTests|RecoveryTests|WriteAheadLogTests|HNSWGraphTests|IVFIndexTests|HNSWCollectionTests|SearchAPI|QueryEngineTests|ConcurrentReaderTests'
 
-swift build -c release --sanitize="$kind" -Xswiftc -enable-testing --build-tests --scratch-path "$scratch"
+# Under TSan, `Lock` (Sources/VecDBKernels/Lock.swift) is a pthread mutex TSan can see.
+flags=(-Xswiftc -enable-testing)
+[ "$kind" = thread ] && flags+=(-Xswiftc -DVECDB_TSAN)
+swift build -c release --sanitize="$kind" "${flags[@]}" --build-tests --scratch-path "$scratch"
 export SWIFT_BACKTRACE=enable=no
 if [ "$kind" = address ]; then
     # Leak checking is off: the Swift runtime's own caches read as leaks to LeakSanitizer.
     export ASAN_OPTIONS=halt_on_error=1:detect_leaks=0
-    swift test -c release --sanitize=address -Xswiftc -enable-testing --skip-build --scratch-path "$scratch"
+    swift test -c release --sanitize=address "${flags[@]}" --skip-build --scratch-path "$scratch"
 else
     # `swift test` lists the tests first, which crashes under TSan; run the test bundle directly,
     # one test at a time (parallel tests reuse each other's freed memory, which TSan cannot

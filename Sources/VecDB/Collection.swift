@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 import VecDBEngine
 import VecDBKernels
 import VecDBStorage
@@ -19,7 +18,7 @@ public final class Collection: Sendable {
     public let elementType: ElementType
     /// The model the collection's vectors come from, when it was created with an embedder.
     public let embedderIdentity: EmbedderIdentity?
-    let attachedEmbedder = Mutex<(any TextEmbedder)?>(nil)
+    let attachedEmbedder = Lock<(any TextEmbedder)?>(nil)
     let store: CollectionStore
     let indexes: SegmentIndexes
     var engine: QueryEngine { QueryEngine(indexes: indexes) }

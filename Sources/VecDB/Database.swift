@@ -43,8 +43,8 @@ public final class Database: @unchecked Sendable {
         var closed = false
     }
 
-    let state = Mutex(State())
-    let writeGate = Mutex<Void>(())
+    let state = Lock(State())
+    let writeGate = Lock<Void>(())
 
     static let lockFileName = "LOCK"
     static let creatingPrefix = ".creating-"

@@ -62,10 +62,10 @@ package final class SegmentIndexes: Sendable {
     package let metric: Metric
     package let dimension: Int
     let fs: FileSystem
-    let state = Mutex(State())
+    let state = Lock(State())
     /// Held while indexes are built and written, so the background builder and an explicit
     /// refresh never write the same file at once.
-    let buildLock = Mutex(())
+    let buildLock = Lock(())
     /// Builds indexes for segments sealed after the index was created, off the write path.
     let queue = DispatchQueue(label: "vecdb.index-builder", qos: .utility)
 

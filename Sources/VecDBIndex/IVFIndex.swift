@@ -1,4 +1,3 @@
-import Synchronization
 import VecDBKernels
 
 /// An inverted-file index: k-means centroids partition the vectors into `nlist` lists, and a
@@ -128,7 +127,7 @@ public final class IVFIndex: @unchecked Sendable {
     /// (``ProbeAids``). Built on the first search that can use them, never stored, so indexes
     /// that are only added to or searched with given probes (a collection's per-segment lists)
     /// never build them.
-    let probeAids = Mutex<ProbeAids?>(nil)
+    let probeAids = Lock<ProbeAids?>(nil)
     /// Lists from which the coarse graph is used (L2 only).
     static let coarseGraphMinimumLists = 256
     /// Dimensions from which the half-precision first pass is used.

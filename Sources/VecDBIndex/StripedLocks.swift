@@ -1,4 +1,5 @@
 import Foundation
+import VecDBKernels
 
 /// Striped mutexes guarding link lists during a multi-threaded build, plus one global lock for
 /// the entry point.

@@ -32,7 +32,6 @@
 //   Key: u8 tag; tag 0: u64 integer; tag 1: varint length then UTF-8 bytes (as in the WAL).
 //
 // The file is held with an exclusive flock while open, so two writers cannot interleave frames.
-import Synchronization
 import VecDBKernels
 import VecDBStorage
 
@@ -66,12 +65,12 @@ public final class InteractionLog: @unchecked Sendable {
         var failure: VecDBError?
     }
 
-    let state: Mutex<State>
+    let state: Lock<State>
 
     init(path: String, handle: FileHandle, end: Int, nextSequence: UInt64, interactions: [Interaction], discarded: Int) {
         self.path = path
         discardedBytes = discarded
-        state = Mutex(State(handle: handle, end: end, nextSequence: nextSequence, interactions: interactions, failure: nil))
+        state = Lock(State(handle: handle, end: end, nextSequence: nextSequence, interactions: interactions, failure: nil))
     }
 
     deinit { close() }

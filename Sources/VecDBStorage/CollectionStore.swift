@@ -93,9 +93,9 @@ package final class CollectionStore: @unchecked Sendable {
         var lastSealError: VecDBError?
     }
 
-    let state: Mutex<State>
-    let compactionGate = Mutex<Void>(())
-    let timer: Mutex<PeriodicTimer?> = Mutex(nil)
+    let state: Lock<State>
+    let compactionGate = Lock<Void>(())
+    let timer: Lock<PeriodicTimer?> = Lock(nil)
 
     // MARK: Creating and opening
 
@@ -145,7 +145,7 @@ package final class CollectionStore: @unchecked Sendable {
         let replayRows = replay.batches.reduce(0) { $0 + $1.keys.count }
         let mem = MemtableBuffer(dimension: dimension, capacity: max(options.memtableRows, replayRows) + 1)
         let snap = Snapshot(segments: views, memtable: mem, memCount: 0, memDead: Bitset(), metric: metric)
-        state = Mutex(State(manifest: manifest, wal: nil, segments: views, memtable: mem, snapshot: snap))
+        state = Lock(State(manifest: manifest, wal: nil, segments: views, memtable: mem, snapshot: snap))
         try state.withLock { (s: inout State) throws(VecDBError) in
             for b in replay.batches { _ = try self.apply(b, to: &s) }
             if !options.readOnly {

@@ -31,7 +31,6 @@
 //     B × u64  file offset of each block
 //     R × (u32 block, u32 offset in the raw block, u32 length); block 0xFFFFFFFF = no payload
 import CLZ4
-import Synchronization
 import VecDBKernels
 
 /// Builds a payload file in memory-sized chunks; see the format at the top of this file.
@@ -130,7 +129,7 @@ package final class PayloadFile: @unchecked Sendable {
     package let fileSize: Int
     let region: MappedRegion
     let indexOffset: Int
-    let cache = Mutex<[Int: [UInt8]]>([:])
+    let cache = Lock<[Int: [UInt8]]>([:])
     static let cacheBlocks = 256
 
     package init(fs: FileSystem, path: String, expectedRows: Int) throws(VecDBError) {

@@ -239,11 +239,11 @@ package final class Segment: @unchecked Sendable {
     let flagsOffset: Int
     let quantMin: [Float]
     let quantScale: [Float]
-    let decoded = Mutex<DecodedRows?>(nil)
+    let decoded = Lock<DecodedRows?>(nil)
     /// Whether the vectors checksum has been checked (or need not be); see ``verifyOnFirstUse()``.
     let checked = Atomic<Bool>(false)
     /// The damage found by the first-use check, thrown to every later use.
-    let damage = Mutex<VecDBError?>(nil)
+    let damage = Lock<VecDBError?>(nil)
 
     package static func fileName(id: UInt64) -> String { "seg-" + hex16(id) + ".vec" }
     package static func payloadFileName(id: UInt64) -> String { "seg-" + hex16(id) + ".pay" }

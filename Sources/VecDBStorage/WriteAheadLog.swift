@@ -44,7 +44,6 @@
 // Group commit: writers append frames with pwrite under the collection's writer lock, then ask
 // for durability up to their frame's end; one fsync covers every frame written before it, so
 // concurrent writers share fsyncs. In `.periodic` durability a timer fsyncs instead.
-import Synchronization
 import VecDBKernels
 
 /// One atomic batch of mutations, as the WAL stores it.
@@ -169,15 +168,15 @@ package final class WriteAheadLog: @unchecked Sendable {
         var failure: VecDBError?
     }
 
-    let state: Mutex<State>
-    let syncGate = Mutex<Void>(())
+    let state: Lock<State>
+    let syncGate = Lock<Void>(())
 
     init(path: String, generation: UInt64, dimension: Int, handle: FileHandle, end: Int, nextSequence: UInt64) {
         self.path = path
         self.generation = generation
         self.dimension = dimension
         self.handle = handle
-        state = Mutex(State(end: end, syncedEnd: end, nextSequence: nextSequence, failure: nil))
+        state = Lock(State(end: end, syncedEnd: end, nextSequence: nextSequence, failure: nil))
     }
 
     package static func fileName(generation: UInt64) -> String {

@@ -1,4 +1,4 @@
-import Synchronization
+import VecDBKernels
 import VecDBStorage
 
 #if canImport(Glibc)
@@ -40,7 +40,7 @@ package final class FaultPlan: FaultInjector, @unchecked Sendable {
         var failAfterCalls: (Int, Int32)?
     }
 
-    let state = Mutex(State())
+    let state = Lock(State())
 
     package init() {}
 

@@ -1,4 +1,3 @@
-import Synchronization
 import VecDBKernels
 import VecDBNN
 
@@ -48,7 +47,7 @@ public final class ImageEncoder: Sendable {
     public let dimension: Int
     /// The number of classes the classifier head was trained on.
     public let classes: Int
-    let network: Mutex<Network>
+    let network: Lock<Network>
 
     /// The checkpoint's `model` metadata.
     public static let modelName = "vecdb-image-encoder"
@@ -82,7 +81,7 @@ public final class ImageEncoder: Sendable {
     init(dimension: Int, classes: Int, network: sending Network) {
         self.dimension = dimension
         self.classes = classes
-        self.network = Mutex(network)
+        self.network = Lock(network)
     }
 
     /// Embeds encoder inputs (``ImagePreprocessing/input(_:)`` rows, `side²` values each).

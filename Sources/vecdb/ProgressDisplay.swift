@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import VecDBKernels
 import VecDBRecommend
 
 /// Shows training progress on standard error: on a terminal one line rewritten in place
@@ -9,7 +9,7 @@ import VecDBRecommend
 final class ProgressDisplay: Sendable {
     let terminal: Bool
     let quiet: Bool
-    let state = Mutex<(phase: String, width: Int)>(("", 0))
+    let state = Lock<(phase: String, width: Int)>(("", 0))
 
     /// - Parameter quiet: show nothing (for `--json` output on a terminal, say).
     init(quiet: Bool = false) {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import VecDBKernels
 import VecDBStorage
@@ -406,7 +405,7 @@ struct IVFIndexTests {
         let index = try IVFData.build(.sq8)
         let nq = IVFData.queries.count / IVFData.d
         let serial = try (0..<nq).map { try index.search(IVFData.query($0), k: 10, nprobe: 4) }
-        let results = Mutex([[Neighbor]](repeating: [], count: nq))
+        let results = Lock([[Neighbor]](repeating: [], count: nq))
         DispatchQueue.concurrentPerform(iterations: 4) { t in
             for i in stride(from: t, to: nq, by: 4) {
                 let r = (try? index.search(IVFData.query(i), k: 10, nprobe: 4)) ?? []

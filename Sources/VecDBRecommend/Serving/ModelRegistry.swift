@@ -1,4 +1,3 @@
-import Synchronization
 import VecDBKernels
 
 /// The model kinds serving knows by name: the baselines, and whatever a module registers.
@@ -6,7 +5,7 @@ import VecDBKernels
 /// `vecdb recommend train --model M` and ``Recommender/train(model:threads:)`` look names up
 /// here, so a deep model plugs in with one ``register(_:)`` call before use.
 public enum ModelRegistry {
-    static let kinds = Mutex<[String: ModelKind]>(
+    static let kinds = Lock<[String: ModelKind]>(
         Dictionary(uniqueKeysWithValues: (BaselineModelCodec.kinds + DeepModelCodec.kinds).map { ($0.name, $0) }))
 
     /// Adds or replaces a model kind.

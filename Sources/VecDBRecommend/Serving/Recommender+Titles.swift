@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import VecDB
 import VecDBKernels
 import VecDBText
@@ -65,4 +64,4 @@ extension Recommender {
 }
 
 /// all-MiniLM-L6-v2, loaded by the first recommender that needs it.
-let loadedTitleEncoder = Mutex<TextEncoder?>(nil)
+let loadedTitleEncoder = Lock<TextEncoder?>(nil)

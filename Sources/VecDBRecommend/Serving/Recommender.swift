@@ -40,10 +40,10 @@ public final class Recommender: Sendable {
     let fileSystem: FileSystem
     let histories: UserHistoryTable
     let reclaimer: VersionReclaimer
-    let published = Mutex<RecommenderSnapshot?>(nil)
-    let publishing = Mutex<Void>(())
+    let published = Lock<RecommenderSnapshot?>(nil)
+    let publishing = Lock<Void>(())
     /// The image encoder once loaded from its checkpoint (``imageEncoder()``).
-    let loadedImageEncoder = Mutex<ImageEncoder?>(nil)
+    let loadedImageEncoder = Lock<ImageEncoder?>(nil)
 
     /// The collection of item features: `NAME.items`.
     public var itemCollectionName: String { name + ".items" }

@@ -1,4 +1,3 @@
-import Synchronization
 import VecDB
 import VecDBKernels
 
@@ -25,7 +24,7 @@ public final class RefreshScheduler: Sendable {
         var lastError: VecDBError?
         var task: Task<Void, Never>?
     }
-    let state = Mutex(State())
+    let state = Lock(State())
 
     /// Creates a scheduler; nothing runs until ``record(_:)`` or ``start()``.
     ///

@@ -1,5 +1,5 @@
-import Synchronization
 import VecDB
+import VecDBKernels
 
 /// Every user's items, from the interaction log, kept current as interactions are recorded.
 ///
@@ -7,7 +7,7 @@ import VecDB
 /// excludes items the user interacted with after that version was trained. Thread-safe: the
 /// table is a `Mutex`.
 final class UserHistoryTable: Sendable {
-    let table = Mutex<[Key: [Key]]>([:])
+    let table = Lock<[Key: [Key]]>([:])
 
     init(_ interactions: [Interaction]) { add(interactions) }
 

@@ -1,5 +1,5 @@
-import Synchronization
 import VecDB
+import VecDBKernels
 import VecDBStorage
 
 /// Deletes the files of a model version once no snapshot holds it and it is no longer current.
@@ -16,7 +16,7 @@ final class VersionReclaimer: Sendable {
         var current: UInt64 = 0
         var holders: [UInt64: Int] = [:]
     }
-    let state = Mutex(State())
+    let state = Lock(State())
 
     init(database: Database, directory: String, fileSystem: FileSystem) {
         self.database = database
