@@ -13,9 +13,13 @@
 
     /// A value guarded by a pthread mutex, with `Mutex`'s `withLock`.
     package final class Lock<Value>: @unchecked Sendable {
-        // Sendable: `value` is only touched with `mutex` held.
-        var value: Value
+        // Sendable: `value` is only touched with `mutex` held. `mutex` comes first, and a spare
+        // word after `value`: a zero-sized `value` (a `Lock<Void>`) takes the address of the
+        // field that follows it, and TSan would take its exclusive access under the lock for a
+        // race with another thread reading that field before it locks.
         let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        var value: Value
+        var spare: UInt64 = 0
 
         package init(_ value: Value) {
             self.value = value
