@@ -38,26 +38,33 @@ extension CollectionStore {
         let name = WriteAheadLog.fileName(generation: manifest.walGeneration)
         let walPath = directory + "/" + name
         var repair = LogRepair()
-        guard fs.exists(walPath) else {
+        func replaceWithEmptyLog() throws(VecDBError) {
             let wal = try WriteAheadLog.create(fs: fs, path: walPath, dimension: manifest.dimension, generation: manifest.walGeneration)
             wal.close()
             try fs.syncDirectory(directory)
+        }
+        guard fs.exists(walPath) else {
+            try replaceWithEmptyLog()
             repair.actions.append("the write-ahead log '\(walPath)' named by the manifest was missing: created an empty one")
             return repair
         }
+        // Read once: the same bytes are inspected and, when damaged, kept as the copy.
+        let bytes = try fs.readAll(walPath)
         let damage: WALDamage?
         do throws(VecDBError) {
-            switch try WriteAheadLog.inspect(fs: fs, path: walPath, dimension: manifest.dimension, generation: manifest.walGeneration) {
+            let inspection = try typed {
+                try bytes.withUnsafeBytes { raw in
+                    try WriteAheadLog.inspect(raw, path: walPath, dimension: manifest.dimension, generation: manifest.walGeneration)
+                }
+            }
+            switch inspection {
             case .replay: damage = nil
             case .damaged(let d): damage = d
             }
         } catch  where error.code == .corruptFile {
             // A damaged header: no frame can be trusted.
-            let bytes = try fs.readAll(walPath)
             let copy = try keepCopy(bytes, fs: fs, directory: directory, generation: manifest.walGeneration)
-            let wal = try WriteAheadLog.create(fs: fs, path: walPath, dimension: manifest.dimension, generation: manifest.walGeneration)
-            wal.close()
-            try fs.syncDirectory(directory)
+            try replaceWithEmptyLog()
             repair.keptCopy = copy
             repair.droppedBytes = bytes.count
             repair.actions.append(
@@ -65,7 +72,6 @@ extension CollectionStore {
             return repair
         }
         guard let damage else { return repair }
-        let bytes = try fs.readAll(walPath)
         let copy = try keepCopy(bytes, fs: fs, directory: directory, generation: manifest.walGeneration)
         let h = try fs.open(walPath, writable: true)
         defer { h.close() }
