@@ -7,19 +7,7 @@
 
 #include <math.h>
 
-// Under ThreadSanitizer the clones' ifunc resolvers would be instrumented, and they run during
-// relocation, before the sanitizer's runtime is up: build the baseline only.
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define VDB_NO_CLONES 1
-#endif
-#endif
-
-#if defined(__x86_64__) && defined(__linux__) && !defined(VDB_NO_CLONES)
-#define VDB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VDB_CLONES
-#endif
+#include "clones.h"
 
 VDB_CLONES void vdb_nn_add(const float *restrict a, const float *restrict b, float *out, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];

@@ -10,19 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-// Under ThreadSanitizer the clones' ifunc resolvers would be instrumented, and they run during
-// relocation, before the sanitizer's runtime is up: build the baseline only.
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define VDB_NO_CLONES 1
-#endif
-#endif
-
-#if defined(__x86_64__) && defined(__linux__) && !defined(VDB_NO_CLONES)
-#define VDB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VDB_CLONES
-#endif
+#include "clones.h"
 
 // e^x for x in [-87, 88] (clamped outside): x = n ln2 + r with |r| <= ln2/2, then
 // e^r by its Taylor polynomial to degree 7 (relative error below 2e-8 before rounding), and
