@@ -27,6 +27,12 @@ package struct Manifest: Sendable, Equatable {
         package var id: UInt64
         package var rowCount: Int
         package var deletedRows: [UInt32]
+
+        package init(id: UInt64, rowCount: Int, deletedRows: [UInt32]) {
+            self.id = id
+            self.rowCount = rowCount
+            self.deletedRows = deletedRows
+        }
     }
 
     package static let fileName = "MANIFEST"

@@ -92,38 +92,17 @@ enum SeedCorpus {
         return out
     }
 
-    /// Manifests, built field by field (the format is at the top of Manifest.swift): one with
-    /// two segments and deleted rows, and an empty one.
+    /// Manifests as the library writes them: one with two segments and deleted rows, and an
+    /// empty one.
     static func manifestSeeds() -> [[UInt8]] {
-        func manifest(dimension: UInt32, metric: UInt8, elementType: UInt8, segments: [(UInt64, UInt64, [UInt32])]) -> [UInt8] {
-            var body = ByteWriter()
-            body.u32(dimension)
-            body.u8(metric)
-            body.u8(elementType)
-            body.u16(0)
-            for g: UInt64 in [4, 3, 5] { body.u64(g) }
-            body.u32(UInt32(segments.count))
-            for (id, rows, deleted) in segments {
-                body.u64(id)
-                body.u64(rows)
-                body.u64(UInt64(deleted.count))
-                for r in deleted { body.u32(r) }
-            }
-            var w = ByteWriter()
-            w.append(Array("VECDBMAN".utf8))
-            w.u32(1)
-            w.u32(UInt32(body.count))
-            w.append(body.bytes)
-            w.u32(CRC32C.checksum(w.bytes))
-            return w.bytes
-        }
-        let full = manifest(dimension: 3, metric: 2, elementType: 1, segments: [(1, 4, [0, 2]), (2, 10, [])])
-        let empty = manifest(dimension: 128, metric: 0, elementType: 0, segments: [])
-        // The library must read what it wrote; a seed it rejects would start the fuzzer off wrong.
-        guard (try? Manifest.decode(full, path: "MANIFEST")) != nil, (try? Manifest.decode(empty, path: "MANIFEST")) != nil else {
-            return []
-        }
-        return [full, empty]
+        var full = Manifest(dimension: 3, metric: .cosine, elementType: .float16)
+        full.walGeneration = 4
+        full.nextSegmentID = 3
+        full.nextWALGeneration = 5
+        full.segments = [
+            Manifest.SegmentEntry(id: 1, rowCount: 4, deletedRows: [0, 2]), Manifest.SegmentEntry(id: 2, rowCount: 10, deletedRows: []),
+        ]
+        return [full.encode(), Manifest(dimension: 128, metric: .l2, elementType: .float32).encode()]
     }
 
     static func payloadSeeds() throws -> [[UInt8]] {

@@ -3,6 +3,7 @@ import Foundation
 import VecDB
 import VecDBCrashData
 import VecDBKernels
+import VecDBRecommend
 
 #if canImport(Glibc)
     import Glibc
@@ -12,19 +13,24 @@ import VecDBKernels
 ///
 /// Starts writer processes (`vecdb torture-writer`) that run the deterministic workload of
 /// `TortureWorkload` (inserts, upserts, deletes by key and by filter, compactions, HNSW index
-/// builds) and print "ack B" after operation B returns, and SIGKILLs each at a random moment.
-/// After every kill it opens the database as a restarting writer would and checks that it
-/// holds exactly the records of operations 0…last-acknowledged, or of one more (the operation
-/// in flight, all or nothing), vectors and payloads bit for bit, and that searches through the
-/// index agree with exact search.
+/// builds, recorded interactions, recommender trainings and refreshes) and print "ack B" after
+/// operation B returns, and SIGKILLs each at a random moment. After every kill it opens the
+/// database as a restarting writer would and checks that it holds exactly the records of
+/// operations 0…last-acknowledged, or of one more (the operation in flight, all or nothing),
+/// vectors and payloads bit for bit, that searches through the index agree with exact search,
+/// and that the recommender's log, model version and embeddings agree with the workload
+/// (`checkRecommender`).
 struct TortureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "torture",
         abstract: "Crash soak: SIGKILL writers at random moments and check every acknowledged write.",
         discussion: """
-            The database directory must be new or a previous torture database. Each round starts \
+            The database directory must be new or empty: the checks replay the workload from its \
+            first operation, which a database left by an earlier run has already passed. Each round starts \
             a writer, kills it after a random delay (--min-ms to --max-ms), then reopens and checks \
-            the collection against the workload's model. Exit status 1 on any lost or half-applied \
+            the collection and the recommender against the workload's model. After three rounds \
+            with no acknowledgement the delays double until one comes, so a long operation (a \
+            training on a slow machine) still completes. Exit status 1 on any lost or half-applied \
             operation, or an index that disagrees with exact search.
             """)
 
@@ -52,6 +58,13 @@ struct TortureCommand: ParsableCommand {
     }
 
     func run() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: db, isDirectory: &isDirectory), isDirectory.boolValue,
+            !(try FileManager.default.contentsOfDirectory(atPath: db)).isEmpty
+        {
+            printError("torture: '\(db)' is not empty; the soak needs a new database directory")
+            throw ExitCode.failure
+        }
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).path
         let workload = TortureWorkload(seed: seed)
         var g = SeededGenerator(seed: seed ^ 0x7075_7274)
@@ -61,6 +74,9 @@ struct TortureCommand: ParsableCommand {
         var failures: [String] = []
         var worstRecall = 1.0
         var checkedIndexes = 0
+        var checkedModels = 0
+        var worstModelRecall = 1.0
+        var stalled = 0
         let started = Date()
         for kill in 0..<kills {
             let p = Process()
@@ -71,7 +87,8 @@ struct TortureCommand: ParsableCommand {
             let err = Pipe()
             p.standardError = err
             try p.run()
-            usleep(UInt32(Int.random(in: minMs...maxMs, using: &g)) * 1000)
+            let stretch = stalled >= 3 ? 1 << min(stalled - 2, 8) : 1
+            usleep(UInt32(Int.random(in: minMs * stretch...maxMs * stretch, using: &g)) * 1000)
             Glibc.kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -90,14 +107,19 @@ struct TortureCommand: ParsableCommand {
                 lastAck = b
                 acked = true
             }
+            stalled = acked ? 0 : stalled + 1
             let inFlight = workload.operation(UInt64(lastAck + 1)).kind
             killedDuring[acked ? inFlight : "open or " + inFlight, default: 0] += 1
             do {
-                let (problems, recall) = try Self.check(db, workload: workload, lastAck: lastAck, g: &g)
+                let (problems, recall, modelRecall) = try Self.check(db, workload: workload, lastAck: lastAck, g: &g)
                 failures += problems.map { "kill \(kill) (last ack \(lastAck)): \($0)" }
                 if let recall {
                     worstRecall = min(worstRecall, recall)
                     checkedIndexes += 1
+                }
+                if let modelRecall {
+                    worstModelRecall = min(worstModelRecall, modelRecall)
+                    checkedModels += 1
                 }
             } catch {
                 failures.append("kill \(kill): reopening failed: \(error)")
@@ -110,7 +132,8 @@ struct TortureCommand: ParsableCommand {
             "acknowledged_by_kind": .object(ackedKinds.mapValues { .integer(Int64($0)) }),
             "killed_during": .object(killedDuring.mapValues { .integer(Int64($0)) }),
             "failures": .integer(Int64(failures.count)), "index_checks": .integer(Int64(checkedIndexes)),
-            "worst_index_recall": .number(worstRecall), "seconds": .number((seconds * 10).rounded() / 10),
+            "worst_index_recall": .number(worstRecall), "model_checks": .integer(Int64(checkedModels)),
+            "worst_model_index_recall": .number(worstModelRecall), "seconds": .number((seconds * 10).rounded() / 10),
         ])
         if json {
             print(summary.jsonText)
@@ -119,6 +142,8 @@ struct TortureCommand: ParsableCommand {
             print("  acknowledged: " + ackedKinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             print("  killed during: " + killedDuring.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             print("  index checks: \(checkedIndexes), worst recall@10 against exact search \(String(format: "%.3f", worstRecall))")
+            print(
+                "  model checks: \(checkedModels), worst recall@10 of the embedding index \(String(format: "%.3f", worstModelRecall))")
             print(failures.isEmpty ? "  no acknowledged write lost, no operation half applied" : "  \(failures.count) FAILURES")
         }
         for f in failures.prefix(20) { printError(f) }
@@ -126,15 +151,20 @@ struct TortureCommand: ParsableCommand {
     }
 
     /// Opens the database as a restarting writer would and compares it with the model.
-    static func check(_ path: String, workload: TortureWorkload, lastAck: Int64, g: inout SeededGenerator) throws -> ([String], Double?) {
+    static func check(
+        _ path: String, workload: TortureWorkload, lastAck: Int64, g: inout SeededGenerator
+    ) throws -> (problems: [String], recall: Double?, modelRecall: Double?) {
         var options = DatabaseOptions()
         options.lockWaitMilliseconds = 2000
         let database = try Database.open(at: path, options: options)
         defer { database.close() }
+        let (modelProblems, modelRecall) = try checkRecommender(database, workload: workload, lastAck: lastAck, g: &g)
         guard database.collectionNames().contains(TortureWorkload.collection) else {
-            return (lastAck >= 0 ? ["operations were acknowledged but the collection is missing"] : [], nil)
+            return ((lastAck >= 0 ? ["operations were acknowledged but the collection is missing"] : []) + modelProblems, nil, modelRecall)
         }
-        if let damage = database.damagedCollections[TortureWorkload.collection] { return (["damaged: \(damage.message)"], nil) }
+        if let damage = database.damagedCollections[TortureWorkload.collection] {
+            return (["damaged: \(damage.message)"] + modelProblems, nil, modelRecall)
+        }
         let c = try database.collection(TortureWorkload.collection)
         let before = workload.expected(through: lastAck)
         let after = workload.expected(through: lastAck + 1)
@@ -150,11 +180,11 @@ struct TortureCommand: ParsableCommand {
         }
         mismatchBefore = try compare(before)
         if mismatchBefore != nil { mismatchAfter = try compare(after) }
-        var problems: [String] = []
+        var problems = modelProblems
         if let a = mismatchBefore, let b = mismatchAfter {
             problems.append("matches neither the acknowledged state (\(a)) nor that plus the operation in flight (\(b))")
         }
-        guard c.index != nil, c.count >= 10 else { return (problems, nil) }
+        guard c.index != nil, c.count >= 10 else { return (problems, nil, modelRecall) }
         let live = Array(try c.snapshot().records())
         var hits = 0
         var total = 0
@@ -167,7 +197,7 @@ struct TortureCommand: ParsableCommand {
         }
         let recall = Double(hits) / Double(max(1, total))
         if recall < 0.9 { problems.append("index recall@10 against exact search is \(recall)") }
-        return (problems, recall)
+        return (problems, recall, modelRecall)
     }
 }
 
@@ -190,9 +220,10 @@ struct TortureWriterCommand: ParsableCommand {
                 try database.collectionNames().contains(TortureWorkload.collection)
                 ? database.collection(TortureWorkload.collection)
                 : database.createCollection(TortureWorkload.collection, dimension: TortureWorkload.dimension, metric: .l2)
+            let recommender = try Recommender.open(TortureWorkload.recommender, in: database)
             var b = first
             while true {
-                try workload.run(b, on: c)
+                try workload.run(b, on: c, recommender: recommender, redo: b == first)
                 // Straight to the descriptor: the ack is out before the next operation starts.
                 let line = Array("ack \(b)\n".utf8)
                 _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
