@@ -21,6 +21,7 @@ public final class Collection: Sendable {
     let attachedEmbedder = Lock<(any TextEmbedder)?>(nil)
     let store: CollectionStore
     let indexes: SegmentIndexes
+    let payloadIndexes: PayloadIndexes
     var engine: QueryEngine { QueryEngine(indexes: indexes) }
 
     init(name: String, store: CollectionStore) throws(VecDBError) {
@@ -31,8 +32,10 @@ public final class Collection: Sendable {
         elementType = store.elementType
         embedderIdentity = try EmbedderFile.read(fs: store.fileSystem, directory: store.directory)
         indexes = SegmentIndexes(directory: store.directory, metric: store.metric, dimension: store.dimension, fs: store.fileSystem)
+        payloadIndexes = try PayloadIndexes(fs: store.fileSystem, directory: store.directory, readOnly: store.isReadOnly)
         let snapshot = store.snapshot()
         try indexes.load(snapshot)
+        payloadIndexes.removeOrphans(live: Set(snapshot.segments.map(\.segment.id)))
         refreshIndexesInBackground(snapshot)
     }
 
@@ -134,14 +137,15 @@ public final class Collection: Sendable {
     }
 
     /// Deletes every record whose payload matches `filter`, as one atomic batch. Returns how many.
+    ///
+    /// The filter is resolved as a search's is, through the payload indexes.
     public func delete(where filter: Filter) throws(VecDBError) -> Int {
-        var keys: [Key] = []
-        try store.snapshot().forEachLive { (key: Key, bytes: [UInt8]?) throws(VecDBError) in
-            let p = try bytes.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) }
-            if filter.matches(p) { keys.append(key) }
-        }
-        return try delete(keys)
+        try delete(try snapshot().keys(where: filter))
     }
+
+    /// How many records match `filter`, through the payload indexes where the filter's fields
+    /// have them.
+    public func count(where filter: Filter) throws(VecDBError) -> Int { try snapshot().count(where: filter) }
 
     /// The `k` records nearest to `query`, nearest first, among those that pass
     /// `options.filter`.
@@ -191,7 +195,9 @@ public final class Collection: Sendable {
     /// Merges all segments into one without deleted rows. Readers are not blocked.
     public func compact() throws(VecDBError) {
         try store.compact()
-        refreshIndexesInBackground(store.snapshot())
+        let snap = store.snapshot()
+        payloadIndexes.removeOrphans(live: Set(snap.segments.map(\.segment.id)))
+        refreshIndexesInBackground(snap)
     }
 
     /// Runs ``compact()`` off the caller's executor. Readers and writers carry on meanwhile.
@@ -231,6 +237,8 @@ public final class Collection: Sendable {
         out.indexedSegments = indexedSegments.indexed
         out.indexDrift = indexDrift
         out.embedder = embedderIdentity?.description
+        out.payloadIndexes = payloadIndexDefinitions.map(\.description)
+        out.payloadIndexBytes = payloadIndexes.diskBytes(store.snapshot())
         return out
     }
 }
@@ -253,7 +261,8 @@ public struct CollectionSnapshot: Sendable {
     /// See ``Collection/search(_:k:options:)``.
     public func search(_ query: [Float], k: Int, options: SearchOptions = .init()) throws(VecDBError) -> [SearchResult] {
         let index = options.exact ? nil : collection.index
-        guard let request = try request(query, k: k, options: options, index: index, what: "query") else { return [] }
+        guard var request = try request(query, k: k, options: options, index: index, what: "query") else { return [] }
+        request.rows = try options.filter.map { (f: Filter) throws(VecDBError) in try rows(where: f) }
         return try Self.results(try collection.engine.search(request, in: snapshot))
     }
 
@@ -271,6 +280,11 @@ public struct CollectionSnapshot: Sendable {
             }
             requests.append(r)
         }
+        // One filter for the whole batch: resolved to rows once.
+        if let f = options.filter {
+            let resolved = try rows(where: f)
+            for i in requests.indices { requests[i].rows = resolved }
+        }
         return try collection.engine.search(requests, in: snapshot, threads: threads).map { h throws(VecDBError) in try Self.results(h) }
     }
 
@@ -278,7 +292,7 @@ public struct CollectionSnapshot: Sendable {
     /// - Parameter index: the collection's index as read once for the query or batch (nil when
     ///   `options.exact`).
     func request(
-        _ query: [Float], k: Int, options: SearchOptions, index: IndexOptions?, what: String
+        _ query: [Float], k: Int, options: SearchOptions, index: IndexOptions?, what: String, resolved: FilterRows? = nil
     ) throws(VecDBError) -> SearchRequest? {
         if let width = options.width, width < 1 {
             let name: String
@@ -299,7 +313,7 @@ public struct CollectionSnapshot: Sendable {
         let rows = max(1, snapshot.liveCount)
         let width = (options.width ?? index?.defaultWidth).map { min($0, max(rows, 1)) }
         return SearchRequest(
-            query: query, k: min(k, rows), filter: options.filter.map(Self.compile),
+            query: query, k: min(k, rows), filter: options.filter.map(Self.compile), rows: resolved,
             ef: width ?? Collection.defaultEF,
             nprobe: width ?? Collection.defaultNprobe, exact: options.exact)
     }
@@ -319,6 +333,49 @@ public struct CollectionSnapshot: Sendable {
             SearchResult(
                 key: h.key, distance: h.distance, payload: try h.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
         }
+    }
+
+    /// The rows of this snapshot that `filter` admits, per segment and in the memtable.
+    func rows(where filter: Filter) throws(VecDBError) -> FilterRows {
+        try FilterResolver(filter: filter, indexes: collection.payloadIndexes).resolve(snapshot)
+    }
+
+    /// How many live records match `filter`.
+    public func count(where filter: Filter) throws(VecDBError) -> Int {
+        let rows = try rows(where: filter)
+        return try liveMatches(rows).count
+    }
+
+    /// The keys of the live records that match `filter`, in storage order.
+    public func keys(where filter: Filter) throws(VecDBError) -> [Key] {
+        try liveMatches(try rows(where: filter)).map { snapshot.key(ordinal: $0.ordinal, row: $0.row) }
+    }
+
+    /// The live records that match `filter`, in storage order (an export).
+    public func records(where filter: Filter) throws(VecDBError) -> [Record] {
+        try liveMatches(try rows(where: filter)).map { (m: (ordinal: Int, row: Int)) throws(VecDBError) -> Record in
+            let h = try snapshot.hit(ordinal: m.ordinal, row: m.row, distance: 0)
+            let vector =
+                m.ordinal == snapshot.segments.count
+                ? snapshot.memtable.vector(at: m.row) : snapshot.segments[m.ordinal].segment.vector(at: m.row)
+            return Record(
+                key: h.key, vector: vector, payload: try h.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
+        }
+    }
+
+    /// (segment ordinal, row) of each live matching row; the memtable's ordinal is the segment count.
+    func liveMatches(_ rows: FilterRows) throws(VecDBError) -> [(ordinal: Int, row: Int)] {
+        var out: [(ordinal: Int, row: Int)] = []
+        for (ordinal, view) in snapshot.segments.enumerated() {
+            guard var bits = rows.segments[view.segment.id] else { continue }
+            bits.subtract(view.dead)
+            try bits.forEachMember { (r: Int) throws(VecDBError) in out.append((ordinal, r)) }
+        }
+        var mem = rows.memtable
+        mem.subtract(snapshot.memDead)
+        let ordinal = snapshot.segments.count
+        try mem.forEachMember { (r: Int) throws(VecDBError) in out.append((ordinal, r)) }
+        return out
     }
 
     /// The record stored under `key` in this snapshot.

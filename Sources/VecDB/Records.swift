@@ -87,6 +87,10 @@ public struct CollectionStats: Codable, Sendable, Hashable {
     public var indexDrift: Double? = nil
     /// The text embedder the collection was created with ("all-MiniLM-L6-v2 (checksum …, 384-d)"), or nil.
     public var embedder: String? = nil
+    /// The payload indexes, as "field (kind)", by field.
+    public var payloadIndexes: [String] = []
+    /// Size of the payload index files of the sealed segments (not in ``diskBytes``).
+    public var payloadIndexBytes: Int = 0
 }
 
 /// How a ``Database`` is opened.

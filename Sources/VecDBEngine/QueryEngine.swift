@@ -71,15 +71,23 @@ package struct QueryEngine: Sendable {
             guard let qb = qp.baseAddress else { return }
             for (ordinal, view) in snapshot.segments.enumerated() {
                 let idBase = UInt64(ordinal) << 32
-                let allow = Self.gate(view, ordinal: ordinal, snapshot: snapshot, filter: request.filter, failure: failure)
                 let entry = request.exact ? nil : catalog.entries[view.segment.id]
-                let plan = SegmentPlan.choose(
-                    for: view, entry: entry, request: request, allow: allow, filtered: request.filter != nil)
+                let plan: SegmentPlan
+                if let rows = request.rows?.segments[view.segment.id] {
+                    var live = rows
+                    live.subtract(view.dead)
+                    plan = SegmentPlan.choose(for: view, entry: entry, request: request, rows: live)
+                } else {
+                    let allow = Self.gate(view, ordinal: ordinal, snapshot: snapshot, filter: request.filter, failure: failure)
+                    plan = SegmentPlan.choose(for: view, entry: entry, request: request, allow: allow, filtered: request.filter != nil)
+                }
                 switch plan {
                 case .skip:
                     continue
                 case .exact(let allow):
                     view.segment.scan(prepared: qb, using: es, idBase: idBase, allow: allow, heap: &heap)
+                case .exactRows(let rows):
+                    view.segment.scan(prepared: qb, using: es, idBase: idBase, rows: rows, heap: &heap)
                 case .graph(let g, let ef, let allow):
                     let allowNode: ((UInt32) -> Bool)? = allow.map { a in { a(Int($0)) } }
                     for hit in g.search(qb, k: heap.k, ef: ef, allow: allowNode) {
@@ -94,7 +102,7 @@ package struct QueryEngine: Sendable {
                     lists.search(prepared: qb, probes: probes?.lists ?? [], allow: allowID, rerank: exact, idBase: idBase, into: &heap)
                 }
             }
-            let memAllow = Self.memtableGate(snapshot, filter: request.filter)
+            let memAllow = Self.memtableGate(snapshot, filter: request.filter, rows: request.rows?.memtable)
             es.scan(prepared: qb, rows: snapshot.memtableRows, idBase: UInt64(snapshot.segments.count) << 32, allow: memAllow, heap: &heap)
         }
         if let error = failure.error { throw error }
@@ -128,9 +136,14 @@ package struct QueryEngine: Sendable {
     }
 
     /// The row gate of the memtable rows of `snapshot`.
-    static func memtableGate(_ snapshot: Snapshot, filter: PayloadPredicate?) -> ((Int) -> Bool)? {
+    static func memtableGate(_ snapshot: Snapshot, filter: PayloadPredicate?, rows: RowBitmap? = nil) -> ((Int) -> Bool)? {
         let mem = snapshot.memtable
         let dead = snapshot.memDead
+        if let rows {
+            var live = rows
+            live.subtract(dead)
+            return { live.contains($0) }
+        }
         if let filter { return { r in !dead.contains(r) && filter.admits(mem.payload(at: r)) } }
         return dead.count > 0 ? { r in !dead.contains(r) } : nil
     }

@@ -1,4 +1,5 @@
 import VecDBKernels
+import VecDBStorage
 
 /// A payload filter compiled once per query into what the engine runs per row: the row's stored
 /// payload bytes (nil when it has none) in, whether the row is admitted out.
@@ -14,6 +15,23 @@ package struct PayloadPredicate: @unchecked Sendable {
     }
 }
 
+/// A filter already resolved to rows: for each segment of one snapshot (by segment id) and
+/// for its memtable, the rows whose payload matches, deleted or not. The facade computes it
+/// once per query, or once per batch of queries sharing a filter, from its payload indexes;
+/// the engine intersects it with the tombstones and plans each segment from its count, with
+/// no payload read.
+package struct FilterRows: Sendable {
+    /// The matching rows of each segment, by segment id.
+    package var segments: [UInt64: RowBitmap]
+    /// The matching rows of the memtable (over the snapshot's `memCount` rows).
+    package var memtable: RowBitmap
+
+    package init(segments: [UInt64: RowBitmap], memtable: RowBitmap) {
+        self.segments = segments
+        self.memtable = memtable
+    }
+}
+
 /// One k-nearest-neighbour query, validated by the caller.
 package struct SearchRequest: Sendable {
     /// `dimension` finite floats, as given (the engine prepares it for the metric).
@@ -22,6 +40,9 @@ package struct SearchRequest: Sendable {
     package var k: Int
     /// Rows whose payload the predicate rejects are never returned; nil admits every row.
     package var filter: PayloadPredicate?
+    /// The filter resolved to rows; when set it replaces `filter` for every segment it names
+    /// and for the memtable.
+    package var rows: FilterRows?
     /// HNSW candidate list size (at least 1).
     package var ef: Int
     /// IVF lists probed (at least 1).
@@ -29,7 +50,10 @@ package struct SearchRequest: Sendable {
     /// Compare every row exactly, ignoring the indexes.
     package var exact: Bool
 
-    package init(query: [Float], k: Int, filter: PayloadPredicate? = nil, ef: Int, nprobe: Int, exact: Bool = false) {
+    package init(
+        query: [Float], k: Int, filter: PayloadPredicate? = nil, rows: FilterRows? = nil, ef: Int, nprobe: Int, exact: Bool = false
+    ) {
+        self.rows = rows
         self.exact = exact
         self.query = query
         self.k = k

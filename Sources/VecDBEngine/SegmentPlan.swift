@@ -15,11 +15,18 @@ import VecDBStorage
 ///            filter, many        -> the index, restricted to matching rows, its width
 ///                                   (ef or nprobe) divided by the selectivity
 /// ```
+///
+/// A filter resolved to a row bitmap (``FilterRows``) is planned from its count alone: the
+/// exact scan of just the matching rows (``exactRows``) when it reads fewer vectors than the
+/// widened index search would (for HNSW about `2·M` per candidate of the widened `ef`; for
+/// IVF the rows of the widened probe), the index otherwise.
 package enum SegmentPlan {
     /// No row of the segment can be returned.
     case skip
     /// Compare every row that `allow` admits (all when nil).
     case exact(allow: ((Int) -> Bool)?)
+    /// Compare exactly these rows (ascending).
+    case exactRows([UInt32])
     /// Search the segment's HNSW graph with candidate list `ef`.
     case graph(HNSWGraph, ef: Int, allow: ((Int) -> Bool)?)
     /// Scan `nprobe` of the segment's IVF lists.
@@ -60,6 +67,33 @@ package enum SegmentPlan {
                 selectivity < 1
                 ? min(lists.nlist, Int((Double(request.nprobe) / selectivity).rounded(.up))) : request.nprobe
             return .lists(lists, nprobe: width, allow: gate)
+        }
+    }
+
+    /// Chooses how to search `view` for a filter resolved to `rows` (its live matching rows).
+    package static func choose(
+        for view: SegmentView, entry: SegmentIndexes.Entry?, request: SearchRequest, rows: RowBitmap
+    ) -> SegmentPlan {
+        let n = view.segment.count
+        let matches = rows.count
+        if matches == 0 { return .skip }
+        let allow: ((Int) -> Bool)? = matches == n ? nil : { rows.contains($0) }
+        guard let entry, entry.segment === view.segment else {
+            return matches * 4 < n ? .exactRows(rows.members) : .exact(allow: allow)
+        }
+        let selectivity = Double(matches) / Double(n)
+        switch entry.index {
+        case .graph(let g):
+            let base = max(request.ef, request.k)
+            let width = selectivity < 1 ? min(n, Int(Double(base) / selectivity)) : base
+            if matches <= width * 2 * g.parameters.m { return .exactRows(rows.members) }
+            return .graph(g, ef: width, allow: allow)
+        case .ivf(let lists):
+            let width =
+                selectivity < 1
+                ? min(lists.nlist, Int((Double(request.nprobe) / selectivity).rounded(.up))) : request.nprobe
+            if Double(matches) <= Double(width) * Double(n) / Double(max(1, lists.nlist)) { return .exactRows(rows.members) }
+            return .lists(lists, nprobe: width, allow: allow)
         }
     }
 

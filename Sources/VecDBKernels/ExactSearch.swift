@@ -128,7 +128,7 @@ public struct ExactSearch: Sendable {
 
     /// A pair kernel that returns this search's distance directly.
     @inlinable
-    func pairDistance() -> (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float {
+    public func pairDistance() -> (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float {
         switch metric {
         case .l2:
             let f = kernels.l2sqF32

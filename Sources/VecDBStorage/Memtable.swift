@@ -67,7 +67,7 @@ package final class MemtableBuffer: @unchecked Sendable {
 
 /// A fixed-size set of row numbers (deleted rows).
 package struct Bitset: Sendable, Equatable {
-    var words: [UInt64] = []
+    package internal(set) var words: [UInt64] = []
     package private(set) var count = 0
 
     package init() {}

@@ -439,6 +439,47 @@ package final class Segment: @unchecked Sendable {
         }
     }
 
+    /// Offers the listed rows (each below ``count``) to `heap`, exactly, as
+    /// ``scan(prepared:using:idBase:allow:heap:)`` does for the rows it admits: the plan for a
+    /// filter that few rows match, which reads only those rows.
+    package func scan(
+        prepared q: UnsafePointer<Float>, using search: ExactSearch, idBase: UInt64, rows list: [UInt32], heap: inout TopKHeap
+    ) {
+        guard count > 0, heap.k > 0, let raw = region.bytes.baseAddress else { return }
+        let d = dimension
+        let metric = search.metric
+        let kernels = search.kernels
+        let sign: Float = metric == .l2 ? 1 : -1
+        let offset: Float = metric == .cosine ? 1 : 0
+        switch elementType {
+        case .float32:
+            let m = rows()
+            let pair = search.pairDistance()
+            for r in list where Int(r) < count {
+                let dist = pair(q, m[Int(r)], d)
+                if dist <= heap.threshold { heap.push(distance: dist, id: idBase &+ UInt64(r)) }
+            }
+        case .float16:
+            let base = (raw + vectorsOffset).assumingMemoryBound(to: UInt16.self)
+            let f = metric == .l2 ? kernels.l2sqF16 : kernels.ipF16
+            for r in list where Int(r) < count {
+                let dist = offset + sign * f(q, base + Int(r) * d, d)
+                if dist <= heap.threshold { heap.push(distance: dist, id: idBase &+ UInt64(r)) }
+            }
+        case .int8:
+            let base = (raw + vectorsOffset).assumingMemoryBound(to: UInt8.self)
+            let f = metric == .l2 ? kernels.l2sqSQ8 : kernels.ipSQ8
+            quantMin.withUnsafeBufferPointer { mn in
+                quantScale.withUnsafeBufferPointer { sc in
+                    for r in list where Int(r) < count {
+                        let dist = offset + sign * f(q, base + Int(r) * d, mn.baseAddress, sc.baseAddress, d)
+                        if dist <= heap.threshold { heap.push(distance: dist, id: idBase &+ UInt64(r)) }
+                    }
+                }
+            }
+        }
+    }
+
     /// The Float32 components of `row`.
     package func vector(at row: Int) -> [Float] {
         [Float](unsafeUninitializedCapacity: dimension) { buf, n in

@@ -142,6 +142,12 @@ package final class Snapshot: Sendable {
         return StoredHit(key: s.key(at: row), distance: distance, payload: s.hasPayload(row) ? try s.payloads.payload(row: row) : nil)
     }
 
+    /// The key of `row` of the segment at position `ordinal` (the memtable when
+    /// `ordinal == segments.count`).
+    package func key(ordinal: Int, row: Int) -> Key {
+        ordinal == segments.count ? memtable.key(at: row) : segments[ordinal].segment.key(at: row)
+    }
+
     /// The payload of `row` of the segment at position `ordinal` (the memtable when
     /// `ordinal == segments.count`), or nil when it has none.
     package func payload(ordinal: Int, row: Int) throws(VecDBError) -> [UInt8]? {

@@ -3,7 +3,9 @@ import Foundation
 import VecDB
 
 /// `vecdb index DB COLLECTION --type hnsw|ivf-flat|ivf-sq8|ivf-pq [--m M] [--ef-construction N]
-/// [--nlist N] [--ef N | --nprobe N] [--rerank N]`, and `vecdb index DB COLLECTION --retrain`.
+/// [--nlist N] [--ef N | --nprobe N] [--rerank N]`, `vecdb index DB COLLECTION --retrain`, and
+/// payload indexes: `vecdb index DB COLLECTION --payload FIELD [--kind keyword|integer|float|bool]`,
+/// `vecdb index DB COLLECTION --drop-payload FIELD`.
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
@@ -14,6 +16,9 @@ struct IndexCommand: ParsableCommand {
             ivf-pq stores --m one-byte sub-quantiser codes per vector (--rerank N re-ranks N candidates \
             exactly). --nprobe sets the default lists probed per search.
             --retrain trains an IVF index's centroids again on the stored vectors (see `vecdb stats`: drift).
+            --payload FIELD indexes a payload field (a dotted path) for filters: --kind keyword (strings), \
+            integer, float or bool (default keyword). Filtered searches, deletes and counts use it at once. \
+            --drop-payload FIELD removes one; `vecdb stats` lists them.
             """)
 
     @OptionGroup var target: CollectionArguments
@@ -45,12 +50,25 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "Retrain the collection's IVF index on the vectors stored now.")
     var retrain = false
 
+    @Option(help: "Index this payload field (a dotted path) for filters, instead of building a vector index.")
+    var payload: String?
+
+    @Option(help: "The payload index's kind: keyword, integer, float or bool.")
+    var kind: String = "keyword"
+
+    @Option(help: "Drop the payload index of this field.")
+    var dropPayload: String?
+
     @Option(help: "Build threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     static let types = ["hnsw", "ivf-flat", "ivf-sq8", "ivf-pq"]
 
     func validate() throws {
+        guard payload == nil || dropPayload == nil else { throw ValidationError("give --payload or --drop-payload, not both") }
+        guard PayloadIndexKind(rawValue: kind) != nil else {
+            throw ValidationError("unknown payload index kind '\(kind)'; use one of keyword, integer, float, bool")
+        }
         guard Self.types.contains(type) else {
             throw ValidationError("unknown index type '\(type)'; use one of \(Self.types.joined(separator: ", "))")
         }
@@ -86,6 +104,20 @@ struct IndexCommand: ParsableCommand {
             FileHandle.standardError.write(Data("\rindexing \(done)/\(total) rows (\(pct)%)".utf8))
         }
         let progress = terminal ? report : nil
+        if let field = dropPayload {
+            guard try collection.dropPayloadIndex(field: field) else {
+                throw VecDBError(.notFound, "collection '\(collection.name)' has no payload index on '\(field)'")
+            }
+            print("dropped the payload index of '\(field)' of '\(collection.name)'")
+            return
+        }
+        if let field = payload, let kind = PayloadIndexKind(rawValue: kind) {
+            let d = try collection.createPayloadIndex(field: field, kind: kind)
+            print(
+                "built payload index \(d) over \(collection.count) records of '\(collection.name)' in "
+                    + "\(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+            return
+        }
         if retrain {
             let before = collection.indexDrift
             try collection.retrainIndex(threads: threads, progress: progress)

@@ -61,8 +61,9 @@ struct SearchCommand: ParsableCommand {
         // --ef applies to an HNSW index, --nprobe to an IVF one.
         let width = collection.index.flatMap { $0.kind == .hnsw ? ef : nprobe }
         let options = SearchOptions(filter: f, width: width)
-        for (i, q) in qs.enumerated() {
-            let results = try collection.search(q, k: k, options: options)
+        // One batch over one snapshot: a filter is resolved to rows once for all the queries.
+        let all = try collection.search(queries: qs, k: k, options: options)
+        for (i, results) in all.enumerated() {
             if json {
                 let line: Payload = .object([
                     "query": .number(Double(i)),

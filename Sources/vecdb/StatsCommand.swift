@@ -42,6 +42,9 @@ struct StatsCommand: ParsableCommand {
                         "  index: \(index), \(s.indexedSegments)/\(s.segmentCount) segments indexed"
                             + (s.indexDrift.map { String(format: ", drift %.3f", $0) } ?? ""))
                 }
+                if !s.payloadIndexes.isEmpty {
+                    print("  payload indexes: \(s.payloadIndexes.joined(separator: ", ")), \(s.payloadIndexBytes) bytes")
+                }
             }
         }
         for (name, error) in damaged {

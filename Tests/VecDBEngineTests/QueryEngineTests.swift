@@ -103,10 +103,38 @@ struct QueryEngineTests {
             switch SegmentPlan.choose(for: view, entry: e, request: request, allow: allow, filtered: filtered) {
             case .skip: return "skip"
             case .exact: return "exact"
+            case .exactRows(let rows): return "rows \(rows.count)"
             case .graph(_, let ef, _): return "graph \(ef)"
             case .lists(_, let nprobe, _): return "lists \(nprobe)"
             }
         }
+        // A filter resolved to a bitmap is planned from its count: the exact scan of just the
+        // matching rows while it reads fewer vectors than the widened graph search (2·M per
+        // candidate of ef / selectivity), the graph otherwise.
+        func plan(rows keep: (Int) -> Bool, entry e: SegmentIndexes.Entry?) -> String {
+            let bits = RowBitmap(rowCount: view.segment.count, rows: (0..<view.segment.count).filter(keep).map { UInt32($0) })
+            switch SegmentPlan.choose(for: view, entry: e, request: request, rows: bits) {
+            case .skip: return "skip"
+            case .exact(let allow): return allow == nil ? "exact all" : "exact"
+            case .exactRows(let rows): return "rows \(rows.count)"
+            case .graph(_, let ef, let allow): return "graph \(ef)" + (allow == nil ? "" : " filtered")
+            case .lists(_, let nprobe, _): return "lists \(nprobe)"
+            }
+        }
+        guard case .graph(let g)? = entry?.index else {
+            Issue.record("expected an HNSW entry")
+            return
+        }
+        let m = g.parameters.m
+        #expect(plan(rows: { _ in false }, entry: entry) == "skip")
+        #expect(plan(rows: { _ in true }, entry: entry) == (1500 <= 20 * 2 * m ? "rows 1500" : "graph 20"))
+        #expect(plan(rows: { $0 % 10 == 0 }, entry: entry) == "rows 150")
+        #expect(plan(rows: { $0 % 2 == 0 }, entry: entry) == (750 <= 40 * 2 * m ? "rows 750" : "graph 40 filtered"))
+        #expect(plan(rows: { $0 % 100 < 99 }, entry: entry) == (1485 <= 20 * 2 * m ? "rows 1485" : "graph 20 filtered"))
+        // Without an index: the listed rows when under a quarter match, else the gated scan.
+        #expect(plan(rows: { $0 % 10 == 0 }, entry: nil) == "rows 150")
+        #expect(plan(rows: { $0 % 2 == 0 }, entry: nil) == "exact")
+        #expect(plan(rows: { _ in true }, entry: nil) == "exact all")
         #expect(plan(nil, filtered: false, entry: entry) == "graph 20")
         #expect(plan(nil, filtered: false, entry: nil) == "exact")
         #expect(plan({ _ in false }, filtered: true, entry: entry) == "skip")
