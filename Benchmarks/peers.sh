@@ -6,7 +6,8 @@
 # implicit, TensorFlow Recommenders, Keras) from a separate virtualenv,
 # ${VECDB_DATA:-$HOME/.cache/vecdb}/peers-rec-venv, so the ANN peers' one stays light.
 # With `--kind embed` it runs peers_embed.py (all-MiniLM-L6-v2 in NumPy, tokenized by HF
-# `tokenizers`) from ${VECDB_DATA:-$HOME/.cache/vecdb}/peers-embed-venv.
+# `tokenizers`) from ${VECDB_DATA:-$HOME/.cache/vecdb}/peers-embed-venv. With `--kind filter`
+# it runs peers_filter.py (FAISS with an id selector, and milvus-lite) from peers-filter-venv.
 # All installation chatter goes to stderr; stdout belongs to peers.py.
 set -euo pipefail
 
@@ -24,6 +25,12 @@ if [ "${1:-}" = "--kind" ] && [ "${2:-}" = "recommend" ]; then
     SCRIPT="$SCRIPT_DIR/peers_recommend.py"
     # TFRS 0.7.7 needs Keras 2 (tf-keras); implicit's OpenBLAS warns unless single-threaded.
     export TF_USE_LEGACY_KERAS=1 OPENBLAS_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2
+elif [ "${1:-}" = "--kind" ] && [ "${2:-}" = "filter" ]; then
+    shift 2
+    VENV="$DATA_DIR/peers-filter-venv"
+    PACKAGES=(numpy faiss-cpu threadpoolctl pymilvus milvus-lite)
+    CHECK='import numpy, faiss, pymilvus, milvus_lite'
+    SCRIPT="$SCRIPT_DIR/peers_filter.py"
 elif [ "${1:-}" = "--kind" ] && [ "${2:-}" = "embed" ]; then
     shift 2
     VENV="$DATA_DIR/peers-embed-venv"

@@ -48,6 +48,17 @@ package enum BenchHarness {
                     "--ef-sweep", o.efSweep,
                 ])
             RecallSummary.print(out.rows(), dataset: data.name)
+        case .filter:
+            let data = try loadData(o, defaultMaxQueries: 1000)
+            let dir = DatasetCatalog().cacheDirectory + "/bench-filter-\(getpid()).vecdb"
+            try FilterBenchmark(
+                data: data, k: o.k, threads: o.threads, repeats: o.repeats, m: o.hnswM, efConstruction: o.efConstruction,
+                efSweep: integers(o.efSweep), seed: 42
+            ).run(out, directory: dir)
+            try runPeers(
+                o, data,
+                ["--m", String(o.hnswM), "--ef-construction", String(o.efConstruction), "--ef-sweep", o.efSweep, "--seed", "42"])
+            FilterSummary.print(out.rows(), dataset: data.name)
         case .ivf:
             let data = try loadData(o, defaultMaxQueries: 10_000)
             try IVFBenchmark(

@@ -19,6 +19,8 @@ package enum BenchKind: String, CaseIterable, Sendable {
     case recommend
     /// The text encoder (all-MiniLM-L6-v2): sentences per second.
     case embed
+    /// Filtered search through payload indexes, at 50 % to 0.1 % selectivity.
+    case filter
 
     /// Whether the kind measures searches and so needs vectors (`dataset`, or `base` and `queries`).
     package var needsVectors: Bool { ![.storage, .gemm, .cnn, .recommend, .embed].contains(self) }

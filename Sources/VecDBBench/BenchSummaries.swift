@@ -113,3 +113,47 @@ enum IVFSummary {
         }
     }
 }
+
+/// Filtered search: per system and filter, queries per second and p50 latency at recall ≥ 0.95,
+/// the p50 against the same system's unfiltered p50 at that recall, and VecDB's qps against each
+/// peer's for the same filter.
+enum FilterSummary {
+    struct Point {
+        var recall: Double
+        var qps: Double
+        var p50: Double
+    }
+
+    static func print(_ rows: [BenchRecord], dataset: String, target: Double = 0.95) {
+        // system -> filter text -> points; "" is the unfiltered baseline.
+        var points: [String: [String: [Point]]] = [:]
+        var selectivity: [String: Double] = [:]
+        for r in rows where r.dataset == dataset {
+            guard let s = r.system, let rec = r.recall, let qps = r.qps, let shape = r.params["shape"]?.description,
+                let filter = r.params["filter"]
+            else { continue }
+            let text = shape == "none" ? "" : filter.description
+            let p50 = r.params["p50_ms"]?.number ?? 1000 / qps
+            points[s, default: [:]][text, default: []].append(Point(recall: rec, qps: qps, p50: p50))
+            if let sel = r.params["selectivity"]?.number, s == "vecdb" { selectivity[text] = sel }
+        }
+        func best(_ ps: [Point]?) -> Point? { ps?.filter { $0.recall >= target }.max { $0.qps < $1.qps } }
+        Swift.print(String(format: "summary (%@, filtered HNSW): at recall ≥ %.2f", dataset, target))
+        for (system, byFilter) in points.sorted(by: { $0.key < $1.key }) {
+            let base = best(byFilter[""])
+            for (text, ps) in byFilter.sorted(by: { (selectivity[$0.key] ?? 0) > (selectivity[$1.key] ?? 0) }) {
+                let short = text.count > 40 ? String(text.prefix(37)) + "..." : (text.isEmpty ? "(none)" : text)
+                guard let b = best(ps) else {
+                    Swift.print("  \(system) \(short): recall \(String(format: "%.3f", ps.map(\.recall).max() ?? 0)) at best")
+                    continue
+                }
+                var line = String(format: "  %@ %@ (%.4f): qps %.0f p50 %.3f ms", system, short, selectivity[text] ?? 0, b.qps, b.p50)
+                if let base, !text.isEmpty { line += String(format: ", p50 / unfiltered %.2f", b.p50 / base.p50) }
+                if system != "vecdb", let ours = best(points["vecdb"]?[text]) {
+                    line += String(format: ", vecdb qps ratio %.2f", ours.qps / b.qps)
+                }
+                Swift.print(line)
+            }
+        }
+    }
+}

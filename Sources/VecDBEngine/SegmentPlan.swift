@@ -18,8 +18,9 @@ import VecDBStorage
 ///
 /// A filter resolved to a row bitmap (``FilterRows``) is planned from its count alone: the
 /// exact scan of just the matching rows (``exactRows``) when it reads fewer vectors than the
-/// widened index search would (for HNSW about `2·M` per candidate of the widened `ef`; for
-/// IVF the rows of the widened probe), the index otherwise.
+/// index search would (HNSW: about `M` new distances per expansion, and `ef / selectivity` expansions,
+/// since the graph search goes on until it holds `ef` admitted nodes; IVF: the rows of the
+/// probe widened by the selectivity), the index otherwise, HNSW at the query's own `ef`.
 package enum SegmentPlan {
     /// No row of the segment can be returned.
     case skip
@@ -84,11 +85,16 @@ package enum SegmentPlan {
         let selectivity = Double(matches) / Double(n)
         switch entry.index {
         case .graph(let g):
-            let base = max(request.ef, request.k)
-            let width = selectivity < 1 ? min(n, Int(Double(base) / selectivity)) : base
-            if matches <= width * 2 * g.parameters.m { return .exactRows(rows.members) }
-            return .graph(g, ef: width, allow: allow)
+            // The graph search keeps exploring until it holds `ef` admitted nodes, so it widens
+            // by itself: about ef / selectivity expansions, each computing about M new distances
+            // (of its up to 2·M neighbours, the rest already visited), read at random, against
+            // the matching rows read in order by the exact scan.
+            let ef = max(request.ef, request.k)
+            let expansions = selectivity < 1 ? min(n, Int(Double(ef) / selectivity)) : ef
+            if matches <= expansions * g.parameters.m { return .exactRows(rows.members) }
+            return .graph(g, ef: ef, allow: allow)
         case .ivf(let lists):
+            // Lists do not adapt: nprobe is widened by the selectivity.
             let width =
                 selectivity < 1
                 ? min(lists.nlist, Int((Double(request.nprobe) / selectivity).rounded(.up))) : request.nprobe

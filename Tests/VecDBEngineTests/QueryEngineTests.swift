@@ -109,8 +109,8 @@ struct QueryEngineTests {
             }
         }
         // A filter resolved to a bitmap is planned from its count: the exact scan of just the
-        // matching rows while it reads fewer vectors than the widened graph search (2·M per
-        // candidate of ef / selectivity), the graph otherwise.
+        // matching rows while it reads fewer vectors than the graph search (M per expansion,
+        // ef / selectivity expansions), the graph at the query's ef otherwise.
         func plan(rows keep: (Int) -> Bool, entry e: SegmentIndexes.Entry?) -> String {
             let bits = RowBitmap(rowCount: view.segment.count, rows: (0..<view.segment.count).filter(keep).map { UInt32($0) })
             switch SegmentPlan.choose(for: view, entry: e, request: request, rows: bits) {
@@ -127,10 +127,10 @@ struct QueryEngineTests {
         }
         let m = g.parameters.m
         #expect(plan(rows: { _ in false }, entry: entry) == "skip")
-        #expect(plan(rows: { _ in true }, entry: entry) == (1500 <= 20 * 2 * m ? "rows 1500" : "graph 20"))
+        #expect(plan(rows: { _ in true }, entry: entry) == (1500 <= 20 * m ? "rows 1500" : "graph 20"))
         #expect(plan(rows: { $0 % 10 == 0 }, entry: entry) == "rows 150")
-        #expect(plan(rows: { $0 % 2 == 0 }, entry: entry) == (750 <= 40 * 2 * m ? "rows 750" : "graph 40 filtered"))
-        #expect(plan(rows: { $0 % 100 < 99 }, entry: entry) == (1485 <= 20 * 2 * m ? "rows 1485" : "graph 20 filtered"))
+        #expect(plan(rows: { $0 % 2 == 0 }, entry: entry) == (750 <= 40 * m ? "rows 750" : "graph 20 filtered"))
+        #expect(plan(rows: { $0 % 100 < 99 }, entry: entry) == (1485 <= 20 * m ? "rows 1485" : "graph 20 filtered"))
         // Without an index: the listed rows when under a quarter match, else the gated scan.
         #expect(plan(rows: { $0 % 10 == 0 }, entry: nil) == "rows 150")
         #expect(plan(rows: { $0 % 2 == 0 }, entry: nil) == "exact")
