@@ -47,11 +47,13 @@ extension Collection {
     /// The collection's payload indexes, by field.
     public var payloadIndexDefinitions: [PayloadIndexDefinition] { payloadIndexes.definitions.sorted { $0.field < $1.field } }
 
-    /// Checks every payload index file of every segment, rebuilding (and, for a writer,
-    /// rewriting) each that is damaged or missing.
+    /// Checks every payload index file of every segment (its checksum, and that it was made for
+    /// that segment, field and kind), and rebuilds each that is damaged or missing: a writer
+    /// rewrites the file, a read-only handle keeps the rebuilt index in memory.
     ///
-    /// - Returns: the fields whose index file of some segment was damaged or missing.
-    public func checkPayloadIndexes() throws(VecDBError) -> [String] {
+    /// - Returns: one `corruptFile` error per damaged file, naming it; empty when all are sound.
+    /// - Throws: `VecDBError.Code.corruptFile` for a damaged payload block, I/O errors.
+    public func checkPayloadIndexes() throws(VecDBError) -> [VecDBError] {
         try payloadIndexes.checkAll(store.snapshot())
     }
 

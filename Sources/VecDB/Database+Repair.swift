@@ -79,6 +79,7 @@ extension Database {
     }
 
     func repairIndexes(_ c: Collection, into report: inout RepairReport) throws(VecDBError) {
+        for p in try c.checkPayloadIndexes() { report.actions.append("rebuilt payload index: \(p.message)") }
         guard c.index != nil else { return }
         let before = try c.indexes.rebuildDamaged(c.store.snapshot(), threads: 1)
         for p in before.problems { report.actions.append("rebuilt index: \(p.message)") }

@@ -188,23 +188,29 @@ final class PayloadIndexes: Sendable {
         }
     }
 
-    /// Loads every index file of `snapshot`'s segments, rebuilding those missing or damaged.
-    /// Returns the fields that needed it.
-    func checkAll(_ snapshot: Snapshot) throws(VecDBError) -> [String] {
-        var rebuilt: Set<String> = []
+    /// Loads every index file of `snapshot`'s segments and rebuilds (written by a writer, kept
+    /// in memory by a reader) those damaged or missing. Returns the damage found: one error per
+    /// damaged file, naming it (a missing file is not damage: it is built when first needed).
+    func checkAll(_ snapshot: Snapshot) throws(VecDBError) -> [VecDBError] {
+        var damaged: [VecDBError] = []
         for d in definitions {
             for v in snapshot.segments {
                 let path = directory + "/" + Self.fileName(segment: v.segment.id, number: d.number)
-                if (try? load(path, definition: d, segment: v.segment)) == nil {
-                    rebuilt.insert(d.field)
-                    try building.withLock { (_: inout Void) throws(VecDBError) in
-                        let index = try loadOrBuild(d, segment: v.segment)
-                        state.withLock { $0.segments[v.segment.id, default: [:]][d.number] = index }
-                    }
+                do throws(VecDBError) {
+                    guard fs.exists(path) else { throw VecDBError(.notFound, "missing") }
+                    let index = try load(path, definition: d, segment: v.segment)
+                    state.withLock { $0.segments[v.segment.id, default: [:]][d.number] = index }
+                    continue
+                } catch {
+                    if error.code != .notFound { damaged.append(error) }
+                }
+                try building.withLock { (_: inout Void) throws(VecDBError) in
+                    let index = try loadOrBuild(d, segment: v.segment)
+                    state.withLock { $0.segments[v.segment.id, default: [:]][d.number] = index }
                 }
             }
         }
-        return rebuilt.sorted()
+        return damaged
     }
 
     /// Forgets indexes of segments not in `live`, and (writer only) removes their files, files of

@@ -52,6 +52,10 @@ struct CheckCommand: ParsableCommand {
                         problem.code, "\(problem.message) (\(index.problems.count) index file(s) damaged; `vecdb repair` rebuilds them)",
                         path: problem.path)
                 }
+                if let problem = try c.checkPayloadIndexes().first {
+                    throw VecDBError(
+                        problem.code, "\(problem.message) (a payload index; `vecdb repair` rebuilds it)", path: problem.path)
+                }
                 let s = c.stats()
                 verdict["ok"] = .bool(true)
                 verdict["rows"] = .number(Double(s.count))

@@ -20,6 +20,8 @@ struct PayloadIndexCLITests {
         try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
         #expect(try runCommand(exe, ["create", db, "c", "--dim", "3"]).status == 0)
         #expect(try runCommand(exe, ["import", db, "c", file, "--batch-size", "100"]).status == 0)
+        // Sealed into a segment, so the indexes have files.
+        #expect(try runCommand(exe, ["compact", db, "c"]).status == 0)
         let filters = ["cat = 3", "cat < 2 and tag = 't1'", "tag in ['t0', 't2'] or cat >= 8", "not (cat != 4)"]
         func answers() throws -> [String] {
             try filters.map { f in
@@ -47,5 +49,20 @@ struct PayloadIndexCLITests {
         #expect(kind.status != 0 && kind.stderr.contains("unknown payload index kind 'date'"), "\(kind.stderr)")
         let field = try runCommand(exe, ["index", db, "c", "--payload", "a..b"])
         #expect(field.status != 0 && field.stderr.contains("payload field 'a..b'"), "\(field.stderr)")
+        // A damaged index file: `check` names it and fails, `repair` rebuilds it, searches never differ.
+        let tagSearch = ["search", db, "c", "--vector", "1,2,3", "-k", "5", "--filter", "tag = 't2'", "--json"]
+        let tagBefore = try runCommand(exe, tagSearch)
+        let files = try FileManager.default.contentsOfDirectory(atPath: db + "/c").filter { $0.hasPrefix("pidx-") }.sorted()
+        let victim = db + "/c/" + (try #require(files.first))
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: victim)))
+        bytes[bytes.count / 3] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: victim))
+        let check = try runCommand(exe, ["check", db])
+        #expect(check.status != 0 && check.stdout.contains("payload index \(victim) is damaged: checksum mismatch"), "\(check.stdout)")
+        let tagged = try runCommand(exe, tagSearch)
+        #expect(tagged.status == 0 && tagged.stdout == tagBefore.stdout && !tagged.stdout.isEmpty, "\(tagged.stderr)")
+        let repair = try runCommand(exe, ["repair", db])
+        #expect(repair.status == 0 && repair.stdout.contains("rebuilt payload index"), "\(repair.stdout)\(repair.stderr)")
+        #expect(try runCommand(exe, ["check", db]).status == 0)
     }
 }
