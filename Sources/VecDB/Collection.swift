@@ -315,7 +315,7 @@ public struct CollectionSnapshot: Sendable {
         return SearchRequest(
             query: query, k: min(k, rows), filter: options.filter.map(Self.compile), rows: resolved,
             ef: width ?? Collection.defaultEF,
-            nprobe: width ?? Collection.defaultNprobe, exact: options.exact)
+            nprobe: width ?? Collection.defaultNprobe, exact: options.exact, payloads: options.includePayloads)
     }
 
     /// A filter compiled once per query into the predicate the engine runs on stored payload

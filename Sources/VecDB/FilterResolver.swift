@@ -139,9 +139,7 @@ struct SegmentRows: FilterRowSource {
         var rows: RowBitmap
         switch term {
         case .compare(_, let op, let v): rows = index.typedRows(op, v)
-        case .isIn(_, let vs):
-            rows = RowBitmap(rowCount: index.rowCount)
-            for v in vs { rows.formUnion(index.typedRows(.equal, v)) }
+        case .isIn(_, let vs): rows = index.typedRows(in: vs)
         case .exists: return index.present()
         default: return nil
         }

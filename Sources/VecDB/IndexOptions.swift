@@ -187,11 +187,15 @@ public struct SearchOptions: Sendable {
     /// Compare every record exactly, ignoring the index (for ground truth, or when recall must
     /// be 1).
     public var exact: Bool
+    /// Return each hit's payload (default). Without, hits carry only key and distance, and no
+    /// payload block is read or decompressed for them.
+    public var includePayloads: Bool
 
     /// Creates search options; the defaults search through the index at its default width.
-    public init(filter: Filter? = nil, width: Int? = nil, exact: Bool = false) {
+    public init(filter: Filter? = nil, width: Int? = nil, exact: Bool = false, includePayloads: Bool = true) {
         self.filter = filter
         self.width = width
         self.exact = exact
+        self.includePayloads = includePayloads
     }
 }

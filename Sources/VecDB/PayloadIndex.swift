@@ -92,6 +92,8 @@ final class SegmentPayloadIndex: @unchecked Sendable {
     private let postingStarts: UnsafePointer<UInt32>  // keyword: distinctCount + 1
     /// The file's size in bytes.
     let byteCount: Int
+    /// Keyword: the distinct values decoded, once, when a query first needs them.
+    private let decodedStrings = Lock<[String]?>(nil)
 
     init(
         kind: PayloadIndexKind, path: [String], segmentID: UInt64, rowCount: Int, layout: PayloadIndexLayout,
@@ -132,11 +134,12 @@ final class SegmentPayloadIndex: @unchecked Sendable {
         switch kind {
         case .keyword:
             guard case .string(let s) = value else { return out }
+            let all = strings
             if op == .equal {
-                for d in equalStrings(s) { addPosting(d, to: &out) }
+                for d in equalStrings(s, in: all) { addPosting(d, to: &out) }
             } else {
-                for d in 0..<distinctCount {
-                    if let o = Filter.order(.string(string(d)), value), Self.holds(op, o) { addPosting(d, to: &out) }
+                for (d, x) in all.enumerated() {
+                    if let o = Filter.order(.string(x), value), Self.holds(op, o) { addPosting(d, to: &out) }
                 }
             }
         case .bool:
@@ -196,19 +199,42 @@ final class SegmentPayloadIndex: @unchecked Sendable {
         return lo
     }
 
-    /// Distinct value `d` of a keyword index.
-    func string(_ d: Int) -> String {
+    /// Distinct value `d` of a keyword index, decoded from the file.
+    func decodeString(_ d: Int) -> String {
         let start = Int(stringOffsets[d])
         let end = Int(stringOffsets[d + 1])
         return String(decoding: UnsafeBufferPointer(start: stringBytes + start, count: end - start), as: UTF8.self)
     }
 
+    /// The distinct values of a keyword index, in their sorted order.
+    var strings: [String] {
+        decodedStrings.withLock { cached in
+            if let cached { return cached }
+            let all = (0..<distinctCount).map(decodeString)
+            cached = all
+            return all
+        }
+    }
+
     /// The distinct values equal to `s` (Swift's `==`, as filters compare strings; canonically
     /// equivalent spellings are distinct values that sort together).
-    func equalStrings(_ s: String) -> Range<Int> {
-        let lo = Self.partition(distinctCount) { string($0) < s }
-        let hi = Self.partition(distinctCount) { string($0) <= s }
+    func equalStrings(_ s: String, in all: [String]) -> Range<Int> {
+        let lo = Self.partition(all.count) { all[$0] < s }
+        let hi = Self.partition(all.count) { all[$0] <= s }
         return lo..<hi
+    }
+
+    /// The typed rows equal to one of `values` (`in`): a binary search per value, or for a long
+    /// list one pass over a keyword index's distinct values.
+    func typedRows(in values: [Payload]) -> RowBitmap {
+        var out = RowBitmap(rowCount: rowCount)
+        if kind == .keyword, values.count > 16 {
+            let wanted = Set(values.compactMap { v -> String? in if case .string(let s) = v { s } else { nil } })
+            for (d, s) in strings.enumerated() where wanted.contains(s) { addPosting(d, to: &out) }
+            return out
+        }
+        for v in values { out.formUnion(typedRows(.equal, v)) }
+        return out
     }
 
     func addPosting(_ d: Int, to out: inout RowBitmap) {

@@ -84,7 +84,10 @@ struct FilterBenchmark {
             // Brute force over the matching rows: the exact search of the filtered rows.
             var truth: [[UInt64]] = []
             for q in queries {
-                truth.append(try c.search(q, k: k, options: SearchOptions(filter: filter, exact: true)).map { Self.integer($0.key) })
+                truth.append(
+                    try c.search(q, k: k, options: SearchOptions(filter: filter, exact: true, includePayloads: false)).map {
+                        Self.integer($0.key)
+                    })
             }
             try sweep(
                 c, queries: queries, filter: filter, text: f.text, shape: f.shape, selectivity: Double(matches) / Double(max(1, n)),
@@ -103,7 +106,8 @@ struct FilterBenchmark {
         _ out: BenchOutput, _ build: Double
     ) throws {
         for ef in efSweep {
-            let options = SearchOptions(filter: filter, width: ef)
+            // Keys and distances only, as the peers return them.
+            let options = SearchOptions(filter: filter, width: ef, includePayloads: false)
             for q in queries.prefix(10) { _ = try c.search(q, k: k, options: options) }
             var totals: [(Double, [Double], [[UInt64]])] = []
             for _ in 0..<repeats {

@@ -109,7 +109,8 @@ package struct QueryEngine: Sendable {
         var hits: [StoredHit] = []
         hits.reserveCapacity(heap.count)
         for n in heap.sorted() {
-            hits.append(try snapshot.hit(ordinal: Int(n.id >> 32), row: Int(n.id & 0xFFFF_FFFF), distance: n.distance))
+            hits.append(
+                try snapshot.hit(ordinal: Int(n.id >> 32), row: Int(n.id & 0xFFFF_FFFF), distance: n.distance, payload: request.payloads))
         }
         return hits
     }

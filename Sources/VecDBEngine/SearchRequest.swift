@@ -49,10 +49,14 @@ package struct SearchRequest: Sendable {
     package var nprobe: Int
     /// Compare every row exactly, ignoring the indexes.
     package var exact: Bool
+    /// Read each hit's payload.
+    package var payloads = true
 
     package init(
-        query: [Float], k: Int, filter: PayloadPredicate? = nil, rows: FilterRows? = nil, ef: Int, nprobe: Int, exact: Bool = false
+        query: [Float], k: Int, filter: PayloadPredicate? = nil, rows: FilterRows? = nil, ef: Int, nprobe: Int, exact: Bool = false,
+        payloads: Bool = true
     ) {
+        self.payloads = payloads
         self.rows = rows
         self.exact = exact
         self.query = query

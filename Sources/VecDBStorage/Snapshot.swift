@@ -133,13 +133,15 @@ package final class Snapshot: Sendable {
     /// The stored hit for `row` of the segment at position `ordinal` in ``segments``, or of the
     /// memtable when `ordinal == segments.count`.
     ///
-    /// - Throws: ``VecDBError/Code/corruptFile`` when the row's payload block is damaged.
-    package func hit(ordinal: Int, row: Int, distance: Float) throws(VecDBError) -> StoredHit {
+    /// - Throws: ``VecDBError/Code/corruptFile`` when the row's payload block is damaged (read
+    ///   only when `payload`).
+    package func hit(ordinal: Int, row: Int, distance: Float, payload: Bool = true) throws(VecDBError) -> StoredHit {
         if ordinal == segments.count {
-            return StoredHit(key: memtable.key(at: row), distance: distance, payload: memtable.payload(at: row))
+            return StoredHit(key: memtable.key(at: row), distance: distance, payload: payload ? memtable.payload(at: row) : nil)
         }
         let s = segments[ordinal].segment
-        return StoredHit(key: s.key(at: row), distance: distance, payload: s.hasPayload(row) ? try s.payloads.payload(row: row) : nil)
+        return StoredHit(
+            key: s.key(at: row), distance: distance, payload: payload && s.hasPayload(row) ? try s.payloads.payload(row: row) : nil)
     }
 
     /// The key of `row` of the segment at position `ordinal` (the memtable when

@@ -15,6 +15,8 @@ struct VecDBCommand: ParsableCommand {
             SearchCommand.self,
             IndexCommand.self,
             GetCommand.self,
+            CountCommand.self,
+            ExportCommand.self,
             DeleteCommand.self,
             CompactCommand.self,
             StatsCommand.self,

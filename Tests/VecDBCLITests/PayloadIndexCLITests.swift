@@ -37,6 +37,18 @@ struct PayloadIndexCLITests {
         let stats = try runCommand(exe, ["stats", db, "c"])
         #expect(stats.stdout.contains("payload indexes: cat (integer), tag (keyword)"), "\(stats.stdout)")
         #expect(try answers() == before)
+        // count and export go through the same bitmaps; an export imports back.
+        let count = try runCommand(exe, ["count", db, "c", "--filter", "cat < 2 and tag = 't1'"])
+        #expect(count.stdout == "15\n", "\(count.stdout)\(count.stderr)")
+        #expect(try runCommand(exe, ["count", db, "c"]).stdout == "300\n")
+        let exported = dir.file("out.jsonl")
+        #expect(try runCommand(exe, ["export", db, "c", "--filter", "tag = 't3'", "--output", exported]).status == 0)
+        #expect(try runCommand(exe, ["create", db, "copy", "--dim", "3"]).status == 0)
+        #expect(try runCommand(exe, ["import", db, "copy", exported]).status == 0)
+        #expect(try runCommand(exe, ["count", db, "copy", "--filter", "tag = 't3'"]).stdout == "75\n")
+        #expect(try runCommand(exe, ["count", db, "copy"]).stdout == "75\n")
+        let bad = try runCommand(exe, ["count", db, "c", "--filter", "cat <"])
+        #expect(bad.status != 0 && bad.stderr.contains("filter"), "\(bad.stderr)")
         // Deleting by filter goes through the same bitmaps.
         let deleted = try runCommand(exe, ["delete", db, "c", "--filter", "cat = 3"])
         #expect(deleted.status == 0, "\(deleted.stderr)")
