@@ -336,8 +336,15 @@ public struct CollectionSnapshot: Sendable {
     }
 
     /// The rows of this snapshot that `filter` admits, per segment and in the memtable.
+    /// Resolutions are kept for the few filters used last on this very snapshot (a service
+    /// repeats its filters: in stock, in a region), so a repeated filter costs no resolution
+    /// until the next write makes a new snapshot.
     func rows(where filter: Filter) throws(VecDBError) -> FilterRows {
-        try FilterResolver(filter: filter, indexes: collection.payloadIndexes).resolve(snapshot)
+        let cache = collection.payloadIndexes
+        if let hit = cache.resolved(filter, snapshot: snapshot) { return hit }
+        let rows = try FilterResolver(filter: filter, indexes: cache).resolve(snapshot)
+        cache.remember(filter, snapshot: snapshot, rows: rows)
+        return rows
     }
 
     /// How many live records match `filter`.

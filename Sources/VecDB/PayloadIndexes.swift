@@ -1,3 +1,4 @@
+import VecDBEngine
 import VecDBKernels
 import VecDBStorage
 
@@ -22,7 +23,11 @@ final class PayloadIndexes: Sendable {
         /// By segment id, then definition number.
         var segments: [UInt64: [UInt32: SegmentPayloadIndex]] = [:]
         var memtable: MemtablePayloadIndex?
+        /// The last filters resolved, newest last, each with the snapshot it was resolved on.
+        var resolved: [(filter: Filter, snapshot: Snapshot, rows: FilterRows)] = []
     }
+    /// How many resolved filters are kept.
+    static let resolvedCapacity = 8
     let state = Lock(State())
     /// Serialises builds, so two threads never write the same file.
     let building = Lock<Void>(())
@@ -235,6 +240,22 @@ final class PayloadIndexes: Sendable {
             }
         }
         return total
+    }
+
+    // MARK: Resolved filters
+
+    /// The rows `filter` was resolved to on this very snapshot, if it is among the last kept.
+    func resolved(_ filter: Filter, snapshot: Snapshot) -> FilterRows? {
+        state.withLock { s in s.resolved.last { $0.snapshot === snapshot && $0.filter == filter }?.rows }
+    }
+
+    /// Keeps a resolution; entries of older snapshots are dropped first.
+    func remember(_ filter: Filter, snapshot: Snapshot, rows: FilterRows) {
+        state.withLock { s in
+            s.resolved.removeAll { $0.snapshot !== snapshot || $0.filter == filter }
+            s.resolved.append((filter, snapshot, rows))
+            if s.resolved.count > Self.resolvedCapacity { s.resolved.removeFirst(s.resolved.count - Self.resolvedCapacity) }
+        }
     }
 
     // MARK: Memtable
