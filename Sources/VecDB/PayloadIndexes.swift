@@ -221,13 +221,17 @@ final class PayloadIndexes: Sendable {
     /// Forgets indexes of segments not in `live`, and (writer only) removes their files, files of
     /// indexes no longer defined, and leftovers of interrupted writes.
     func removeOrphans(live: Set<UInt64>) {
-        let numbers = Set(definitions.map(\.number))
         state.withLock { s in s.segments = s.segments.filter { live.contains($0.key) } }
-        guard !readOnly, let names = try? fs.list(directory) else { return }
-        var keep: Set<String> = []
-        for id in live { for n in numbers { keep.insert(Self.fileName(segment: id, number: n)) } }
-        for name in names where name.hasPrefix("pidx-") && !keep.contains(name) {
-            try? fs.unlink(directory + "/" + name)
+        guard !readOnly else { return }
+        // Under the build lock: a build in flight has a temporary file this must not remove.
+        building.withLock { _ in
+            let numbers = Set(definitions.map(\.number))
+            guard let names = try? fs.list(directory) else { return }
+            var keep: Set<String> = []
+            for id in live { for n in numbers { keep.insert(Self.fileName(segment: id, number: n)) } }
+            for name in names where name.hasPrefix("pidx-") && !keep.contains(name) {
+                try? fs.unlink(directory + "/" + name)
+            }
         }
     }
 
