@@ -97,7 +97,9 @@ extension TortureCommand {
             problems.append("\(name): the embedding of item \(key) is not the model's")
             break
         }
-        let user = rec.users()[Int(g.next() % UInt64(rec.users().count))]
+        let users = rec.users()
+        guard !users.isEmpty else { return (problems + ["model version \(version) is published but no user has interactions"], nil) }
+        let user = users[Int(g.next() % UInt64(users.count))]
         let seen = Set(rec.history(of: user) ?? [])
         let recommended = try rec.recommend(user: user, k: 10).items.map(\.key)
         if recommended.contains(where: seen.contains) { problems.append("user \(user) was recommended an item they have seen") }
