@@ -152,15 +152,10 @@ struct FilterBenchmark {
 /// float in [0, 1)), each uniform, so `num < 1000·s`, `price < s` and an `in` list of 1000·s
 /// keywords each match a share s of the rows.
 enum FilterPayloads {
-    static func splitmix64(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
     static func payload(row: Int, seed: UInt64) -> Payload {
-        let h = splitmix64(seed &+ UInt64(row))
+        // SeededGenerator's first output for seed + row is splitmix64(seed + row).
+        var g = SeededGenerator(seed: seed &+ UInt64(row))
+        let h = g.next()
         return .object([
             "kw": .string("k\(h % 1000)"), "num": .integer(Int64((h >> 10) % 1000)),
             "price": .number(Double((h >> 20) % 1_000_000) / 1_000_000),

@@ -95,17 +95,5 @@ package struct Bitset: Sendable, Equatable {
     }
 
     /// The members in ascending order.
-    package var members: [UInt32] {
-        var out: [UInt32] = []
-        out.reserveCapacity(count)
-        for (w, word) in words.enumerated() where word != 0 {
-            var x = word
-            while x != 0 {
-                let b = x.trailingZeroBitCount
-                out.append(UInt32(w * 64 + b))
-                x &= x - 1
-            }
-        }
-        return out
-    }
+    package var members: [UInt32] { setBits(words, count: count) }
 }

@@ -66,14 +66,6 @@ package struct RowBitmap: Sendable, Equatable {
         for i in 0..<min(words.count, dead.words.count) { words[i] &= ~dead.words[i] }
     }
 
-    /// The rows not in the set, among `0 ..< rowCount`.
-    package func complement() -> RowBitmap {
-        var out = self
-        for i in 0..<out.words.count { out.words[i] = ~out.words[i] }
-        out.clearTail()
-        return out
-    }
-
     /// Calls `body` with each row in the set, ascending.
     package func forEachMember(_ body: (Int) throws(VecDBError) -> Void) throws(VecDBError) {
         for (w, word) in words.enumerated() where word != 0 {
@@ -86,16 +78,20 @@ package struct RowBitmap: Sendable, Equatable {
     }
 
     /// The rows in the set, ascending.
-    package var members: [UInt32] {
-        var out: [UInt32] = []
-        out.reserveCapacity(count)
-        for (w, word) in words.enumerated() where word != 0 {
-            var x = word
-            while x != 0 {
-                out.append(UInt32(w << 6 | x.trailingZeroBitCount))
-                x &= x - 1
-            }
+    package var members: [UInt32] { setBits(words, count: count) }
+}
+
+/// The positions of the set bits of `words` (bit `i` of word `w` is position `64·w + i`),
+/// ascending; `count` of them.
+func setBits(_ words: [UInt64], count: Int) -> [UInt32] {
+    var out: [UInt32] = []
+    out.reserveCapacity(count)
+    for (w, word) in words.enumerated() where word != 0 {
+        var x = word
+        while x != 0 {
+            out.append(UInt32(w << 6 | x.trailingZeroBitCount))
+            x &= x - 1
         }
-        return out
     }
+    return out
 }

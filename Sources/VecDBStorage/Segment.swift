@@ -409,33 +409,11 @@ package final class Segment: @unchecked Sendable {
         prepared q: UnsafePointer<Float>, using search: ExactSearch, idBase: UInt64,
         allow: ((Int) -> Bool)?, heap: inout TopKHeap
     ) {
-        guard count > 0, heap.k > 0, let raw = region.bytes.baseAddress else { return }
-        let d = dimension
-        let metric = search.metric
-        let kernels = search.kernels
-        let sign: Float = metric == .l2 ? 1 : -1
-        let offset: Float = metric == .cosine ? 1 : 0
-        switch elementType {
-        case .float32:
+        guard count > 0, heap.k > 0 else { return }
+        if elementType == .float32 {
             search.scan(prepared: q, rows: rows(), idBase: idBase, allow: allow, heap: &heap)
-        case .float16:
-            let base = (raw + vectorsOffset).assumingMemoryBound(to: UInt16.self)
-            let f = metric == .l2 ? kernels.l2sqF16 : kernels.ipF16
-            for r in 0..<count where allow?(r) ?? true {
-                let dist = offset + sign * f(q, base + r * d, d)
-                if dist <= heap.threshold { heap.push(distance: dist, id: idBase &+ UInt64(r)) }
-            }
-        case .int8:
-            let base = (raw + vectorsOffset).assumingMemoryBound(to: UInt8.self)
-            let f = metric == .l2 ? kernels.l2sqSQ8 : kernels.ipSQ8
-            quantMin.withUnsafeBufferPointer { mn in
-                quantScale.withUnsafeBufferPointer { sc in
-                    for r in 0..<count where allow?(r) ?? true {
-                        let dist = offset + sign * f(q, base + r * d, mn.baseAddress, sc.baseAddress, d)
-                        if dist <= heap.threshold { heap.push(distance: dist, id: idBase &+ UInt64(r)) }
-                    }
-                }
-            }
+        } else {
+            offer((0..<count).lazy.filter { allow?($0) ?? true }, prepared: q, using: search, idBase: idBase, heap: &heap)
         }
     }
 
@@ -445,7 +423,16 @@ package final class Segment: @unchecked Sendable {
     package func scan(
         prepared q: UnsafePointer<Float>, using search: ExactSearch, idBase: UInt64, rows list: [UInt32], heap: inout TopKHeap
     ) {
-        guard count > 0, heap.k > 0, let raw = region.bytes.baseAddress else { return }
+        guard count > 0, heap.k > 0 else { return }
+        offer(list.lazy.map { Int($0) }.filter { $0 < self.count }, prepared: q, using: search, idBase: idBase, heap: &heap)
+    }
+
+    /// Offers each of `rowsToScan` to `heap`, one distance at a time, on the stored components
+    /// with the element type's kernel (chosen once, before the loop).
+    func offer<S: Sequence>(
+        _ rowsToScan: S, prepared q: UnsafePointer<Float>, using search: ExactSearch, idBase: UInt64, heap: inout TopKHeap
+    ) where S.Element == Int {
+        guard let raw = region.bytes.baseAddress else { return }
         let d = dimension
         let metric = search.metric
         let kernels = search.kernels
@@ -455,15 +442,15 @@ package final class Segment: @unchecked Sendable {
         case .float32:
             let m = rows()
             let pair = search.pairDistance()
-            for r in list where Int(r) < count {
-                let dist = pair(q, m[Int(r)], d)
+            for r in rowsToScan {
+                let dist = pair(q, m[r], d)
                 if dist <= heap.threshold { heap.push(distance: dist, id: idBase &+ UInt64(r)) }
             }
         case .float16:
             let base = (raw + vectorsOffset).assumingMemoryBound(to: UInt16.self)
             let f = metric == .l2 ? kernels.l2sqF16 : kernels.ipF16
-            for r in list where Int(r) < count {
-                let dist = offset + sign * f(q, base + Int(r) * d, d)
+            for r in rowsToScan {
+                let dist = offset + sign * f(q, base + r * d, d)
                 if dist <= heap.threshold { heap.push(distance: dist, id: idBase &+ UInt64(r)) }
             }
         case .int8:
@@ -471,8 +458,8 @@ package final class Segment: @unchecked Sendable {
             let f = metric == .l2 ? kernels.l2sqSQ8 : kernels.ipSQ8
             quantMin.withUnsafeBufferPointer { mn in
                 quantScale.withUnsafeBufferPointer { sc in
-                    for r in list where Int(r) < count {
-                        let dist = offset + sign * f(q, base + Int(r) * d, mn.baseAddress, sc.baseAddress, d)
+                    for r in rowsToScan {
+                        let dist = offset + sign * f(q, base + r * d, mn.baseAddress, sc.baseAddress, d)
                         if dist <= heap.threshold { heap.push(distance: dist, id: idBase &+ UInt64(r)) }
                     }
                 }

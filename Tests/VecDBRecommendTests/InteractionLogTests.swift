@@ -10,6 +10,21 @@ import VecDBTestSupport
 
 @Suite("Interaction log")
 struct InteractionLogTests {
+    /// A log of two batches of 5, its bytes then changed by `damage`: its directory, path and
+    /// damaged bytes.
+    static func twoBatches(damage: (inout [UInt8]) -> Void) throws -> (dir: TemporaryDirectory, path: String, bytes: [UInt8]) {
+        let dir = TemporaryDirectory()
+        let log = try InteractionLog.open(directory: dir.path)
+        try log.record(batch(5))
+        try log.record(batch(5, offset: 5))
+        let path = log.path
+        log.close()
+        var bytes = try FileSystem.system.readAll(path)
+        damage(&bytes)
+        try FileSystem.system.replaceAtomically(path, with: bytes)
+        return (dir, path, bytes)
+    }
+
     static func batch(_ n: Int, offset: Int = 0) -> [Interaction] {
         (0..<n).map { i in
             let k = i + offset
@@ -106,15 +121,8 @@ struct InteractionLogTests {
     }
 
     @Test func damageBeforeAValidFrameRefusesToOpen() throws {
-        let dir = TemporaryDirectory()
-        let log = try InteractionLog.open(directory: dir.path)
-        try log.record(Self.batch(5))
-        try log.record(Self.batch(5, offset: 5))
-        let path = log.path
-        log.close()
-        var bytes = try FileSystem.system.readAll(path)
-        bytes[40] ^= 0xFF  // inside the first frame's body
-        try FileSystem.system.replaceAtomically(path, with: bytes)
+        // Inside the first frame's body.
+        let (dir, _, _) = try Self.twoBatches { $0[40] ^= 0xFF }
         expectVecDBError(.corruptFile, containing: "is damaged at offset 32: frame 1 fails its checksum but valid frames follow") {
             try InteractionLog.open(directory: dir.path)
         }
@@ -123,15 +131,7 @@ struct InteractionLogTests {
     /// A complete last frame that fails its checksum is damage to an acknowledged batch, not a
     /// torn tail: refused, and the bytes kept (issue 14, class 4).
     @Test func damageInACompleteLastFrameRefusesToOpen() throws {
-        let dir = TemporaryDirectory()
-        let log = try InteractionLog.open(directory: dir.path)
-        try log.record(Self.batch(5))
-        try log.record(Self.batch(5, offset: 5))
-        let path = log.path
-        log.close()
-        var bytes = try FileSystem.system.readAll(path)
-        bytes[bytes.count - 3] ^= 0x10
-        try FileSystem.system.replaceAtomically(path, with: bytes)
+        let (dir, path, bytes) = try Self.twoBatches { $0[$0.count - 3] ^= 0x10 }
         expectVecDBError(.corruptFile, containing: "frame 2 is complete but its body fails its checksum") {
             try InteractionLog.open(directory: dir.path)
         }
