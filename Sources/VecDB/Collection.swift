@@ -313,19 +313,9 @@ public struct CollectionSnapshot: Sendable {
         let rows = max(1, snapshot.liveCount)
         let width = (options.width ?? index?.defaultWidth).map { min($0, max(rows, 1)) }
         return SearchRequest(
-            query: query, k: min(k, rows), filter: options.filter.map(Self.compile), rows: resolved,
+            query: query, k: min(k, rows), rows: resolved,
             ef: width ?? Collection.defaultEF,
             nprobe: width ?? Collection.defaultNprobe, exact: options.exact, payloads: options.includePayloads)
-    }
-
-    /// A filter compiled once per query into the predicate the engine runs on stored payload
-    /// bytes. A payload that cannot be decoded does not match.
-    static func compile(_ f: Filter) -> PayloadPredicate {
-        PayloadPredicate { bytes in
-            guard let bytes else { return f.matches(nil) }
-            guard let p = try? Payload(encoded: bytes) else { return false }
-            return f.matches(p)
-        }
     }
 
     static func results(_ hits: [StoredHit]) throws(VecDBError) -> [SearchResult] {

@@ -23,7 +23,7 @@ package struct QueryEngine: Sendable {
     /// nearest first.
     ///
     /// - Throws: ``VecDBError/Code/corruptFile`` when a segment's vectors fail their first-use
-    ///   check, or a payload block the filter or a hit needs is damaged.
+    ///   check, or the payload block of a hit is damaged.
     /// - Complexity: per segment, as its ``SegmentPlan``; O(memtable rows × dimension) more.
     package func search(_ request: SearchRequest, in snapshot: Snapshot) throws(VecDBError) -> [StoredHit] {
         try search(request, in: snapshot, catalog: indexes.catalog)
@@ -62,7 +62,6 @@ package struct QueryEngine: Sendable {
         let es = ExactSearch(metric: metric, dimension: snapshot.dimension, rowsNormalized: metric == .cosine)
         let q = es.prepare(request.query)
         var heap = TopKHeap(k: request.k)
-        let failure = FirstFailure()
         let rerank = catalog.spec?.ivf?.rerank ?? 0
         // IVF lists share the quantiser's centroids, so the lists to probe are found once per
         // query (and width), by the quantiser, which alone keeps the structures that make it cheap.
@@ -73,13 +72,14 @@ package struct QueryEngine: Sendable {
                 let idBase = UInt64(ordinal) << 32
                 let entry = request.exact ? nil : catalog.entries[view.segment.id]
                 let plan: SegmentPlan
-                if let rows = request.rows?.segments[view.segment.id] {
-                    var live = rows
+                if let filter = request.rows {
+                    // The resolver names every segment of the snapshot; one it does not name
+                    // has no matching row.
+                    guard var live = filter.segments[view.segment.id] else { continue }
                     live.subtract(view.dead)
                     plan = SegmentPlan.choose(for: view, entry: entry, request: request, rows: live)
                 } else {
-                    let allow = Self.gate(view, ordinal: ordinal, snapshot: snapshot, filter: request.filter, failure: failure)
-                    plan = SegmentPlan.choose(for: view, entry: entry, request: request, allow: allow, filtered: request.filter != nil)
+                    plan = SegmentPlan.choose(for: view, entry: entry, request: request)
                 }
                 switch plan {
                 case .skip:
@@ -93,6 +93,15 @@ package struct QueryEngine: Sendable {
                     for hit in g.search(qb, k: heap.k, ef: ef, allow: allowNode) {
                         heap.push(distance: hit.distance, id: idBase | hit.id)
                     }
+                case .admitted(let g, let ef, let rows):
+                    let hits = rows.words.withUnsafeBufferPointer { g.search(qb, k: heap.k, ef: ef, admitted: $0) }
+                    if hits.count < min(heap.k, rows.count) {
+                        // The walk could not reach enough matching rows (they are scattered
+                        // far apart in the graph): the exact scan of them always can.
+                        view.segment.scan(prepared: qb, using: es, idBase: idBase, rows: rows.members, heap: &heap)
+                    } else {
+                        for hit in hits { heap.push(distance: hit.distance, id: idBase | hit.id) }
+                    }
                 case .lists(let lists, let nprobe, let allow):
                     if probes == nil || probes?.nprobe != nprobe {
                         probes = (nprobe, (catalog.quantizer ?? lists).probes(qb, nprobe: nprobe))
@@ -102,10 +111,9 @@ package struct QueryEngine: Sendable {
                     lists.search(prepared: qb, probes: probes?.lists ?? [], allow: allowID, rerank: exact, idBase: idBase, into: &heap)
                 }
             }
-            let memAllow = Self.memtableGate(snapshot, filter: request.filter, rows: request.rows?.memtable)
+            let memAllow = Self.memtableGate(snapshot, rows: request.rows?.memtable)
             es.scan(prepared: qb, rows: snapshot.memtableRows, idBase: UInt64(snapshot.segments.count) << 32, allow: memAllow, heap: &heap)
         }
-        if let error = failure.error { throw error }
         var hits: [StoredHit] = []
         hits.reserveCapacity(heap.count)
         for n in heap.sorted() {
@@ -115,47 +123,16 @@ package struct QueryEngine: Sendable {
         return hits
     }
 
-    /// The row gate of one segment: deleted rows never pass; with a filter, a row passes when
-    /// its payload does. A damaged payload block rejects the row and is reported through
-    /// `failure`. Nil when every row passes.
-    static func gate(
-        _ view: SegmentView, ordinal: Int, snapshot: Snapshot, filter: PayloadPredicate?, failure: FirstFailure
-    ) -> ((Int) -> Bool)? {
-        let dead = view.dead
-        if let filter {
-            return { r in
-                if dead.contains(r) { return false }
-                do {
-                    return filter.admits(try snapshot.payload(ordinal: ordinal, row: r))
-                } catch {
-                    failure.record(error)
-                    return false
-                }
-            }
-        }
-        return dead.count > 0 ? { r in !dead.contains(r) } : nil
-    }
-
-    /// The row gate of the memtable rows of `snapshot`.
-    static func memtableGate(_ snapshot: Snapshot, filter: PayloadPredicate?, rows: RowBitmap? = nil) -> ((Int) -> Bool)? {
-        let mem = snapshot.memtable
+    /// The row gate of the memtable rows of `snapshot`: live rows, and with a filter, the
+    /// matching ones. Nil when every row passes.
+    static func memtableGate(_ snapshot: Snapshot, rows: RowBitmap?) -> ((Int) -> Bool)? {
         let dead = snapshot.memDead
         if let rows {
             var live = rows
             live.subtract(dead)
             return { live.contains($0) }
         }
-        if let filter { return { r in !dead.contains(r) && filter.admits(mem.payload(at: r)) } }
         return dead.count > 0 ? { r in !dead.contains(r) } : nil
-    }
-}
-
-/// The first error met inside a row gate, which cannot throw.
-final class FirstFailure {
-    private(set) var error: VecDBError?
-
-    func record(_ e: any Error) {
-        if error == nil { error = e as? VecDBError ?? VecDBError(.io, "\(e)") }
     }
 }
 

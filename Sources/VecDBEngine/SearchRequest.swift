@@ -1,20 +1,6 @@
 import VecDBKernels
 import VecDBStorage
 
-/// A payload filter compiled once per query into what the engine runs per row: the row's stored
-/// payload bytes (nil when it has none) in, whether the row is admitted out.
-///
-/// The facade compiles its `Filter` expression into one of these; the engine never parses a
-/// payload or an expression itself.
-package struct PayloadPredicate: @unchecked Sendable {
-    /// Whether a row with these payload bytes passes.
-    package let admits: ([UInt8]?) -> Bool
-
-    package init(_ admits: @escaping ([UInt8]?) -> Bool) {
-        self.admits = admits
-    }
-}
-
 /// A filter already resolved to rows: for each segment of one snapshot (by segment id) and
 /// for its memtable, the rows whose payload matches, deleted or not. The facade computes it
 /// once per query, or once per batch of queries sharing a filter, from its payload indexes;
@@ -38,10 +24,8 @@ package struct SearchRequest: Sendable {
     package var query: [Float]
     /// How many hits; at least 1.
     package var k: Int
-    /// Rows whose payload the predicate rejects are never returned; nil admits every row.
-    package var filter: PayloadPredicate?
-    /// The filter resolved to rows; when set it replaces `filter` for every segment it names
-    /// and for the memtable.
+    /// The payload filter resolved to rows: only rows it holds are returned. Nil admits every
+    /// live row.
     package var rows: FilterRows?
     /// HNSW candidate list size (at least 1).
     package var ef: Int
@@ -53,7 +37,7 @@ package struct SearchRequest: Sendable {
     package var payloads = true
 
     package init(
-        query: [Float], k: Int, filter: PayloadPredicate? = nil, rows: FilterRows? = nil, ef: Int, nprobe: Int, exact: Bool = false,
+        query: [Float], k: Int, rows: FilterRows? = nil, ef: Int, nprobe: Int, exact: Bool = false,
         payloads: Bool = true
     ) {
         self.payloads = payloads
@@ -61,7 +45,6 @@ package struct SearchRequest: Sendable {
         self.exact = exact
         self.query = query
         self.k = k
-        self.filter = filter
         self.ef = ef
         self.nprobe = nprobe
     }

@@ -6,21 +6,25 @@ import VecDBStorage
 /// executes.
 ///
 /// ```
-///   segment has an index built for it?
-///     no  -> exact scan of the live (and admitted) rows
-///     yes -> no filter           -> the index, at the query's width
-///            filter, 0 matches   -> skip the segment
-///            filter, few matches -> exact scan of the matching rows (faster, and exact)
-///              (≤ 16 × max(ef, k) rows, or under 2 % of the segment)
-///            filter, many        -> the index, restricted to matching rows, its width
-///                                   (ef or nprobe) divided by the selectivity
+///   no filter:
+///     segment has an index built for it?  no -> exact scan of the live rows
+///                                         yes -> the index, at the query's width
+///   filter resolved to the segment's matching live rows (a bitmap), planned from its count:
+///     0 matches                         -> skip the segment
+///     few (cheaper to compare them all) -> exact scan of the matching rows (also exact)
+///     HNSW, selectivity ≥ 1 / M         -> the two-hop walk over the matching rows, query's ef
+///     HNSW, selectivity below that      -> the routing walk (distances to every node it
+///                                          reaches), or the exact scan when that is cheaper
+///     IVF                               -> nprobe widened by the selectivity, or the exact scan
+///     no index built                    -> the listed rows, or the gated scan when most match
 /// ```
 ///
-/// A filter resolved to a row bitmap (``FilterRows``) is planned from its count alone: the
-/// exact scan of just the matching rows (``exactRows``) when it reads fewer vectors than the
-/// index search would (HNSW: about `M` new distances per expansion, and `ef / selectivity` expansions,
-/// since the graph search goes on until it holds `ef` admitted nodes; IVF: the rows of the
-/// probe widened by the selectivity), the index otherwise, HNSW at the query's own `ef`.
+/// The costs are counted in distance computations. The two-hop walk (see
+/// ``HNSWGraph/search(_:k:ef:admitted:)``) computes about as many as an unfiltered search,
+/// about `4·ef·M`; it needs the matching rows dense enough that two hops of `2·M` links reach
+/// new ones, hence the bound on the selectivity. The routing walk goes on until it holds `ef`
+/// matching nodes: about `ef / selectivity` expansions of about `M` new distances each. The
+/// exact scan computes one per matching row, read in order.
 package enum SegmentPlan {
     /// No row of the segment can be returned.
     case skip
@@ -28,46 +32,24 @@ package enum SegmentPlan {
     case exact(allow: ((Int) -> Bool)?)
     /// Compare exactly these rows (ascending).
     case exactRows([UInt32])
-    /// Search the segment's HNSW graph with candidate list `ef`.
+    /// Search the segment's HNSW graph with candidate list `ef`, routing through every node and
+    /// returning those `allow` admits.
     case graph(HNSWGraph, ef: Int, allow: ((Int) -> Bool)?)
+    /// Search the segment's HNSW graph with candidate list `ef` by the two-hop walk over the
+    /// rows set in `rows`.
+    case admitted(HNSWGraph, ef: Int, rows: RowBitmap)
     /// Scan `nprobe` of the segment's IVF lists.
     case lists(IVFIndex, nprobe: Int, allow: ((Int) -> Bool)?)
 
-    /// Chooses how to search `view`.
-    ///
-    /// - Parameters:
-    ///   - entry: the segment's index, when one is built for this very segment.
-    ///   - allow: the row gate (deleted rows, then the payload filter), nil when every row passes.
-    ///   - filtered: whether a payload filter takes part in `allow` (deleted rows alone do not
-    ///     call for counting matches).
-    /// - Complexity: O(rows) payload checks when `filtered` and the segment is indexed.
-    package static func choose(
-        for view: SegmentView, entry: SegmentIndexes.Entry?, request: SearchRequest,
-        allow: ((Int) -> Bool)?, filtered: Bool
-    ) -> SegmentPlan {
+    /// Chooses how to search `view` with no filter: only its deleted rows are kept out.
+    /// - Parameter entry: the segment's index, when one is built for this very segment.
+    package static func choose(for view: SegmentView, entry: SegmentIndexes.Entry?, request: SearchRequest) -> SegmentPlan {
+        let dead = view.dead
+        let allow: ((Int) -> Bool)? = dead.count > 0 ? { !dead.contains($0) } : nil
         guard let entry, entry.segment === view.segment else { return .exact(allow: allow) }
-        let n = view.segment.count
-        var selectivity = 1.0
-        var gate = allow
-        if let allow, filtered {
-            let (pass, matches) = Self.matches(n, allow)
-            if matches == 0 { return .skip }
-            selectivity = Double(matches) / Double(n)
-            if matches <= 16 * max(request.ef, request.k) || selectivity < 0.02 {
-                return .exact(allow: { pass[$0] })
-            }
-            gate = { pass[$0] }
-        }
         switch entry.index {
-        case .graph(let g):
-            let base = max(request.ef, request.k)
-            let width = selectivity < 1 ? min(n, Int(Double(base) / selectivity)) : base
-            return .graph(g, ef: width, allow: gate)
-        case .ivf(let lists):
-            let width =
-                selectivity < 1
-                ? min(lists.nlist, Int((Double(request.nprobe) / selectivity).rounded(.up))) : request.nprobe
-            return .lists(lists, nprobe: width, allow: gate)
+        case .graph(let g): return .graph(g, ef: max(request.ef, request.k), allow: allow)
+        case .ivf(let lists): return .lists(lists, nprobe: request.nprobe, allow: allow)
         }
     }
 
@@ -85,13 +67,14 @@ package enum SegmentPlan {
         let selectivity = Double(matches) / Double(n)
         switch entry.index {
         case .graph(let g):
-            // The graph search keeps exploring until it holds `ef` admitted nodes, so it widens
-            // by itself: about ef / selectivity expansions, each computing about M new distances
-            // (of its up to 2·M neighbours, the rest already visited), read at random, against
-            // the matching rows read in order by the exact scan.
             let ef = max(request.ef, request.k)
-            let expansions = selectivity < 1 ? min(n, Int(Double(ef) / selectivity)) : ef
-            if matches <= expansions * g.parameters.m { return .exactRows(rows.members) }
+            let m = g.parameters.m
+            if matches == n { return .graph(g, ef: ef, allow: nil) }
+            if selectivity * Double(m) >= 1 {
+                return matches <= 4 * ef * m ? .exactRows(rows.members) : .admitted(g, ef: ef, rows: rows)
+            }
+            let expansions = min(n, Int(Double(ef) / selectivity))
+            if matches <= expansions * m { return .exactRows(rows.members) }
             return .graph(g, ef: ef, allow: allow)
         case .ivf(let lists):
             // Lists do not adapt: nprobe is widened by the selectivity.
@@ -101,16 +84,5 @@ package enum SegmentPlan {
             if Double(matches) <= Double(width) * Double(n) / Double(max(1, lists.nlist)) { return .exactRows(rows.members) }
             return .lists(lists, nprobe: width, allow: allow)
         }
-    }
-
-    /// Counts a segment's rows that `allow` admits; returns the admission table and the count.
-    static func matches(_ n: Int, _ allow: (Int) -> Bool) -> ([Bool], Int) {
-        var pass = [Bool](repeating: false, count: n)
-        var matches = 0
-        for r in 0..<n where allow(r) {
-            pass[r] = true
-            matches += 1
-        }
-        return (pass, matches)
     }
 }

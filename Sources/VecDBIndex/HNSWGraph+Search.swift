@@ -14,28 +14,7 @@ extension HNSWGraph {
     /// - Complexity: about O(ef × log n) distance computations.
     public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, allow: ((UInt32) -> Bool)? = nil) -> [Neighbor] {
         guard count > 0, k > 0, maxLevel >= 0 else { return [] }
-        var current = entryPoint
-        var currentDistance = distance(query, current)
-        if maxLevel > 0 {
-            for level in stride(from: maxLevel, to: 0, by: -1) {
-                var changed = true
-                while changed {
-                    changed = false
-                    let block = links(current, level)
-                    let n = min(Int(block[0]), maxM)
-                    for j in 0..<n {
-                        let cand = block[1 + j]
-                        if Int(cand) >= count || Int(levels[Int(cand)]) < level { continue }  // only a damaged file has these
-                        let d = distance(query, cand)
-                        if d < currentDistance {
-                            currentDistance = d
-                            current = cand
-                            changed = true
-                        }
-                    }
-                }
-            }
-        }
+        let (current, currentDistance) = descend(query)
         let width = max(ef, k)
         let visited = visitedPool.take(count: count)
         defer { visitedPool.give(visited) }
@@ -90,6 +69,33 @@ extension HNSWGraph {
         var out = found.drainSorted()
         if out.count > k { out.removeLast(out.count - k) }
         return out.map { Neighbor(id: UInt64($0.node), distance: $0.distance) }
+    }
+
+    /// The greedy descent through the upper levels: the level-0 entry nearest to `query` and
+    /// its distance.
+    func descend(_ query: UnsafePointer<Float>) -> (UInt32, Float) {
+        var current = entryPoint
+        var currentDistance = distance(query, current)
+        guard maxLevel > 0 else { return (current, currentDistance) }
+        for level in stride(from: maxLevel, to: 0, by: -1) {
+            var changed = true
+            while changed {
+                changed = false
+                let block = links(current, level)
+                let n = min(Int(block[0]), maxM)
+                for j in 0..<n {
+                    let cand = block[1 + j]
+                    if Int(cand) >= count || Int(levels[Int(cand)]) < level { continue }  // only a damaged file has these
+                    let d = distance(query, cand)
+                    if d < currentDistance {
+                        currentDistance = d
+                        current = cand
+                        changed = true
+                    }
+                }
+            }
+        }
+        return (current, currentDistance)
     }
 
     @inline(__always)

@@ -42,7 +42,21 @@ struct QueryEngineTests {
         return BruteForce.nearest(q, live, k: k, metric: .l2).map(\.0)
     }
 
-    @Test("exact requests equal brute force over live rows, with and without a payload predicate")
+    /// A filter on the payload byte resolved to rows, as the facade's resolver does (here by
+    /// reading every payload).
+    static func resolve(_ snap: Snapshot, _ keep: (UInt8) -> Bool) throws -> FilterRows {
+        var segments: [UInt64: RowBitmap] = [:]
+        for (ordinal, view) in snap.segments.enumerated() {
+            var bits = RowBitmap(rowCount: view.segment.count)
+            for r in 0..<view.segment.count where try keep(snap.payload(ordinal: ordinal, row: r)?.first ?? 255) { bits.insert(r) }
+            segments[view.segment.id] = bits
+        }
+        var mem = RowBitmap(rowCount: snap.memCount)
+        for r in 0..<snap.memCount where keep(snap.memtable.payload(at: r)?.first ?? 255) { mem.insert(r) }
+        return FilterRows(segments: segments, memtable: mem)
+    }
+
+    @Test("exact requests equal brute force over live rows, with and without a filter")
     func exactMatchesBruteForce() throws {
         let dir = TemporaryDirectory()
         let (store, indexes) = try Self.makeStore(dir)
@@ -50,12 +64,12 @@ struct QueryEngineTests {
         let engine = QueryEngine(indexes: indexes)
         let snap = store.snapshot()
         var g = SeededGenerator(seed: 2)
-        let half = PayloadPredicate { ($0?.first ?? 255) < 5 }
+        let half = try Self.resolve(snap) { $0 < 5 }
         for _ in 0..<15 {
             let q = g.vector(Self.d)
             let all = try engine.search(SearchRequest(query: q, k: 12, ef: 32, nprobe: 1, exact: true), in: snap)
             #expect(all.map(\.key) == Self.truth(q, k: 12) { _ in true })
-            let some = try engine.search(SearchRequest(query: q, k: 12, filter: half, ef: 32, nprobe: 1, exact: true), in: snap)
+            let some = try engine.search(SearchRequest(query: q, k: 12, rows: half, ef: 32, nprobe: 1, exact: true), in: snap)
             #expect(some.map(\.key) == Self.truth(q, k: 12) { $0 % 10 < 5 })
             #expect(some.allSatisfy { ($0.payload?.first ?? 255) < 5 })
         }
@@ -68,14 +82,14 @@ struct QueryEngineTests {
         defer { store.close() }
         let engine = QueryEngine(indexes: indexes)
         let snap = store.snapshot()
-        let tenth = PayloadPredicate { $0?.first == 3 }
+        let tenth = try Self.resolve(snap) { $0 == 3 }
         var hits = 0
         var filteredHits = 0
         let queries = (0..<40).map { Self.row($0 * 97 + 1) }
         for q in queries {
             let got = try engine.search(SearchRequest(query: q, k: 10, ef: 64, nprobe: 1), in: snap).map(\.key)
             hits += Set(got).intersection(Self.truth(q, k: 10) { _ in true }).count
-            let f = try engine.search(SearchRequest(query: q, k: 10, filter: tenth, ef: 64, nprobe: 1), in: snap).map(\.key)
+            let f = try engine.search(SearchRequest(query: q, k: 10, rows: tenth, ef: 64, nprobe: 1), in: snap).map(\.key)
             filteredHits += Set(f).intersection(Self.truth(q, k: 10) { $0 % 10 == 3 }).count
             for case .int(let k) in got + f { #expect(k % 7 != 0, "deleted row \(k) returned") }
             for case .int(let k) in f { #expect(k % 10 == 3, "row \(k) fails the predicate") }
@@ -83,13 +97,13 @@ struct QueryEngineTests {
         #expect(Double(hits) / Double(queries.count * 10) >= 0.9)
         #expect(Double(filteredHits) / Double(queries.count * 10) >= 0.9)
         // A batch gives what single requests give.
-        let requests = queries.map { SearchRequest(query: $0, k: 10, filter: tenth, ef: 64, nprobe: 1) }
+        let requests = queries.map { SearchRequest(query: $0, k: 10, rows: tenth, ef: 64, nprobe: 1) }
         let batch = try engine.search(requests, in: snap, threads: 2)
         let single = try requests.map { try engine.search($0, in: snap) }
         #expect(batch.map { $0.map(\.key) } == single.map { $0.map(\.key) })
     }
 
-    @Test("the planner skips, scans exactly or widens the index as the filter's selectivity says")
+    @Test("the planner skips, scans exactly, or walks the graph as the filter's selectivity says")
     func plans() throws {
         let dir = TemporaryDirectory()
         let (store, indexes) = try Self.makeStore(dir)
@@ -98,50 +112,45 @@ struct QueryEngineTests {
         let view = try #require(snap.segments.first)
         let entry = indexes.catalog.entries[view.segment.id]
         #expect(entry != nil)
-        let request = SearchRequest(query: Self.row(0), k: 10, ef: 20, nprobe: 1)
-        func plan(_ allow: ((Int) -> Bool)?, filtered: Bool, entry e: SegmentIndexes.Entry?) -> String {
-            switch SegmentPlan.choose(for: view, entry: e, request: request, allow: allow, filtered: filtered) {
-            case .skip: return "skip"
-            case .exact: return "exact"
-            case .exactRows(let rows): return "rows \(rows.count)"
-            case .graph(_, let ef, _): return "graph \(ef)"
-            case .lists(_, let nprobe, _): return "lists \(nprobe)"
-            }
-        }
-        // A filter resolved to a bitmap is planned from its count: the exact scan of just the
-        // matching rows while it reads fewer vectors than the graph search (M per expansion,
-        // ef / selectivity expansions), the graph at the query's ef otherwise.
-        func plan(rows keep: (Int) -> Bool, entry e: SegmentIndexes.Entry?) -> String {
-            let bits = RowBitmap(rowCount: view.segment.count, rows: (0..<view.segment.count).filter(keep).map { UInt32($0) })
-            switch SegmentPlan.choose(for: view, entry: e, request: request, rows: bits) {
+        func describe(_ p: SegmentPlan) -> String {
+            switch p {
             case .skip: return "skip"
             case .exact(let allow): return allow == nil ? "exact all" : "exact"
             case .exactRows(let rows): return "rows \(rows.count)"
             case .graph(_, let ef, let allow): return "graph \(ef)" + (allow == nil ? "" : " filtered")
+            case .admitted(_, let ef, let rows): return "two-hop \(ef) over \(rows.count)"
             case .lists(_, let nprobe, _): return "lists \(nprobe)"
             }
+        }
+        // A filter resolved to a bitmap is planned from its count (segment of 1,500 rows, M 12).
+        func plan(ef: Int, rows keep: (Int) -> Bool, entry e: SegmentIndexes.Entry?) -> String {
+            let request = SearchRequest(query: Self.row(0), k: 10, ef: ef, nprobe: 1)
+            let bits = RowBitmap(rowCount: view.segment.count, rows: (0..<view.segment.count).filter(keep).map { UInt32($0) })
+            return describe(SegmentPlan.choose(for: view, entry: e, request: request, rows: bits))
         }
         guard case .graph(let g)? = entry?.index else {
             Issue.record("expected an HNSW entry")
             return
         }
-        let m = g.parameters.m
-        #expect(plan(rows: { _ in false }, entry: entry) == "skip")
-        #expect(plan(rows: { _ in true }, entry: entry) == (1500 <= 20 * m ? "rows 1500" : "graph 20"))
-        #expect(plan(rows: { $0 % 10 == 0 }, entry: entry) == "rows 150")
-        #expect(plan(rows: { $0 % 2 == 0 }, entry: entry) == (750 <= 40 * m ? "rows 750" : "graph 20 filtered"))
-        #expect(plan(rows: { $0 % 100 < 99 }, entry: entry) == (1485 <= 20 * m ? "rows 1485" : "graph 20 filtered"))
+        #expect(g.parameters.m == 12)
+        #expect(plan(ef: 20, rows: { _ in false }, entry: entry) == "skip")
+        #expect(plan(ef: 20, rows: { _ in true }, entry: entry) == "graph 20")
+        // Selectivity ≥ 1/M: the exact scan while the matches are at most 4·ef·M (960 at ef 20),
+        // the two-hop walk beyond.
+        #expect(plan(ef: 20, rows: { $0 % 10 == 0 }, entry: entry) == "rows 150")
+        #expect(plan(ef: 20, rows: { $0 % 2 == 0 }, entry: entry) == "rows 750")
+        #expect(plan(ef: 10, rows: { $0 % 2 == 0 }, entry: entry) == "two-hop 10 over 750")
+        #expect(plan(ef: 10, rows: { $0 % 100 < 99 }, entry: entry) == "two-hop 10 over 1485")
+        // Below 1/M: the routing walk costs ef / s expansions of M distances (at 1/20 and ef 10:
+        // 200 × 12 = 2,400), more than scanning the 75 matches.
+        #expect(plan(ef: 10, rows: { $0 % 20 == 0 }, entry: entry) == "rows 75")
         // Without an index: the listed rows when under a quarter match, else the gated scan.
-        #expect(plan(rows: { $0 % 10 == 0 }, entry: nil) == "rows 150")
-        #expect(plan(rows: { $0 % 2 == 0 }, entry: nil) == "exact")
-        #expect(plan(rows: { _ in true }, entry: nil) == "exact all")
-        #expect(plan(nil, filtered: false, entry: entry) == "graph 20")
-        #expect(plan(nil, filtered: false, entry: nil) == "exact")
-        #expect(plan({ _ in false }, filtered: true, entry: entry) == "skip")
-        // 1,500 rows: 150 pass (≤ 16 × 20) -> exact; 750 pass -> the graph at ef 20 / 0.5.
-        #expect(plan({ $0 % 10 == 0 }, filtered: true, entry: entry) == "exact")
-        #expect(plan({ $0 % 2 == 0 }, filtered: true, entry: entry) == "graph 40")
-        // Deleted rows alone never call for counting matches.
-        #expect(plan({ $0 % 2 == 0 }, filtered: false, entry: entry) == "graph 20")
+        #expect(plan(ef: 20, rows: { $0 % 10 == 0 }, entry: nil) == "rows 150")
+        #expect(plan(ef: 20, rows: { $0 % 2 == 0 }, entry: nil) == "exact")
+        #expect(plan(ef: 20, rows: { _ in true }, entry: nil) == "exact all")
+        // No filter: the index at the query's ef, deleted rows (every 7th) kept out by the gate.
+        let request = SearchRequest(query: Self.row(0), k: 10, ef: 20, nprobe: 1)
+        #expect(describe(SegmentPlan.choose(for: view, entry: entry, request: request)) == "graph 20 filtered")
+        #expect(describe(SegmentPlan.choose(for: view, entry: nil, request: request)) == "exact")
     }
 }

@@ -98,6 +98,43 @@ struct HNSWGraphTests {
         }
     }
 
+    @Test("the two-hop walk over a bitmap matches brute force over admitted live rows", arguments: [50, 20, 10])
+    func twoHop(percent: Int) throws {
+        try RowMatrix.with(Self.rows, dimension: Self.d) { m in
+            let g = try HNSWGraph.build(vectors: m, metric: .l2, parameters: .init(m: 12, efConstruction: 100))
+            // Admission uncorrelated with the clusters; every 9th node deleted besides.
+            let admit = { (i: Int) in (UInt64(i) &* 0x9E37_79B9_7F4A_7C15) >> 57 < UInt64(percent) * 128 / 100 }
+            for i in stride(from: 0, to: Self.n, by: 9) { g.markDeleted(UInt32(i)) }
+            var words = [UInt64](repeating: 0, count: (Self.n + 63) / 64)
+            for i in 0..<Self.n where admit(i) { words[i >> 6] |= 1 << UInt64(i & 63) }
+            var hits = 0
+            for i in 0..<100 {
+                let q = Array(Self.queries[(i * Self.d)..<((i + 1) * Self.d)])
+                let keep = { (r: Int) in admit(r) && r % 9 != 0 }
+                let want = SyntheticData.bruteForce(query: q, rows: Self.rows, dimension: Self.d, metric: .l2, k: 10, allow: keep)
+                let got = q.withUnsafeBufferPointer { p in
+                    words.withUnsafeBufferPointer { g.search(p.baseAddress!, k: 10, ef: 64, admitted: $0) }
+                }
+                #expect(got.count == 10)
+                #expect(got.allSatisfy { keep(Int($0.id)) }, "a rejected or deleted node was returned")
+                #expect(zip(got, got.dropFirst()).allSatisfy { $0.distance <= $1.distance })
+                hits += Set(got.map { Int($0.id) }).intersection(want.map(\.index)).count
+            }
+            #expect(Double(hits) / 1000 >= 0.95, "two-hop recall at \(percent)%: \(Double(hits) / 1000)")
+            // Nothing admitted, or a bitmap shorter than the graph: only what it covers.
+            let none = [UInt64](repeating: 0, count: words.count)
+            let q = Array(Self.queries[0..<Self.d])
+            #expect(
+                q.withUnsafeBufferPointer { p in none.withUnsafeBufferPointer { g.search(p.baseAddress!, k: 10, ef: 64, admitted: $0) } }
+                    .isEmpty)
+            let short = Array(words.prefix(2))
+            let got = q.withUnsafeBufferPointer { p in
+                short.withUnsafeBufferPointer { g.search(p.baseAddress!, k: 10, ef: 64, admitted: $0) }
+            }
+            #expect(got.allSatisfy { $0.id < 128 && admit(Int($0.id)) })
+        }
+    }
+
     @Test("bad parameters are typed errors")
     func badParameters() {
         RowMatrix.with([Float](repeating: 0, count: 8), dimension: 4) { m in
