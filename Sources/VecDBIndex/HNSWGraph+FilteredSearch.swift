@@ -10,12 +10,12 @@ extension HNSWGraph {
     /// `ef` admitted nodes, so at selectivity `s` it costs about `1/s` times the unfiltered
     /// walk. This walk (the two-hop expansion of ACORN, Patel et al., SIGMOD 2024, on an
     /// ordinary graph) expands a node into its admitted neighbours and, while that gives
-    /// fewer than `2·M`, into the admitted neighbours of its rejected neighbours. Rejected
+    /// fewer than `M`, into the admitted neighbours of its rejected neighbours. Rejected
     /// nodes serve only as bridges, read from the link lists and never compared with the query,
     /// so the walk runs over the subgraph of admitted nodes at about the cost of an unfiltered
-    /// walk. Below a selectivity of about `1 / (2·M)` two hops no longer reach enough
-    /// admitted nodes to keep that subgraph connected; the planner scans the matching rows
-    /// exactly long before that.
+    /// walk. Below a selectivity of about `1 / M` two hops no longer reach enough admitted
+    /// nodes to keep that subgraph connected; the planner then uses the routing walk or the
+    /// exact scan.
     ///
     /// - Parameters:
     ///   - query: `dimension` floats; unit length for cosine graphs.
@@ -65,9 +65,12 @@ extension HNSWGraph {
         let s0 = stride0
         let m0 = maxM0
         let nodes = UInt32(truncatingIfNeeded: count)
+        // At most M admitted nodes per expansion, as ACORN truncates its expanded lists: more
+        // buys little recall for many more distances.
+        let cap = maxM
         // The admitted nodes one expansion yields, compared after they are gathered so their
         // rows can be prefetched ahead of the distance loop.
-        let gathered = UnsafeMutablePointer<UInt32>.allocate(capacity: m0)
+        let gathered = UnsafeMutablePointer<UInt32>.allocate(capacity: max(m0, cap))
         defer { gathered.deallocate() }
         while !frontier.isEmpty {
             let (dist, c) = frontier.pop()
@@ -77,12 +80,16 @@ extension HNSWGraph {
             var taken = 0
             for j in 0..<n {
                 let u = block[1 &+ j]
-                if u >= nodes || marks[Int(u)] == stamp || !isAdmitted(u) { continue }
+                if u >= nodes || marks[Int(u)] == stamp { continue }
+                if !isAdmitted(u) {
+                    vdb_prefetch(UnsafeRawPointer(l0 + Int(u) &* s0))  // read if a second hop is needed
+                    continue
+                }
                 marks[Int(u)] = stamp
                 gathered[taken] = u
                 taken &+= 1
             }
-            if taken < m0 {
+            if taken < cap {
                 hops: for j in 0..<n {
                     let u = block[1 &+ j]
                     if u >= nodes || isAdmitted(u) { continue }
@@ -94,7 +101,7 @@ extension HNSWGraph {
                         marks[Int(w)] = stamp
                         gathered[taken] = w
                         taken &+= 1
-                        if taken == m0 { break hops }
+                        if taken == cap { break hops }
                     }
                 }
             }
