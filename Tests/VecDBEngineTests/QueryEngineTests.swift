@@ -96,6 +96,17 @@ struct QueryEngineTests {
         }
         #expect(Double(hits) / Double(queries.count * 10) >= 0.9)
         #expect(Double(filteredHits) / Double(queries.count * 10) >= 0.9)
+        // 30 % at a narrow width: the planner takes the two-hop walk (450 matches per segment,
+        // more than 4 · ef · M = 288).
+        let third = try Self.resolve(snap) { $0 < 3 }
+        var thirdHits = 0
+        for q in queries {
+            let f = try engine.search(SearchRequest(query: q, k: 5, rows: third, ef: 6, nprobe: 1), in: snap).map(\.key)
+            #expect(f.count == 5)
+            thirdHits += Set(f).intersection(Self.truth(q, k: 5) { $0 % 10 < 3 }).count
+            for case .int(let k) in f { #expect(k % 7 != 0 && k % 10 < 3, "row \(k) is deleted or fails the filter") }
+        }
+        #expect(Double(thirdHits) / Double(queries.count * 5) >= 0.9, "two-hop recall \(Double(thirdHits) / Double(queries.count * 5))")
         // A batch gives what single requests give.
         let requests = queries.map { SearchRequest(query: $0, k: 10, rows: tenth, ef: 64, nprobe: 1) }
         let batch = try engine.search(requests, in: snap, threads: 2)
@@ -135,14 +146,16 @@ struct QueryEngineTests {
         #expect(g.parameters.m == 12)
         #expect(plan(ef: 20, rows: { _ in false }, entry: entry) == "skip")
         #expect(plan(ef: 20, rows: { _ in true }, entry: entry) == "graph 20")
-        // Selectivity ≥ 1/M: the exact scan while the matches are at most 4·ef·M (960 at ef 20),
-        // the two-hop walk beyond.
+        // From 1/M to 0.4: the exact scan while the matches are at most 4·ef·M (960 at ef 20,
+        // 480 at ef 10), the two-hop walk beyond.
         #expect(plan(ef: 20, rows: { $0 % 10 == 0 }, entry: entry) == "rows 150")
-        #expect(plan(ef: 20, rows: { $0 % 2 == 0 }, entry: entry) == "rows 750")
-        #expect(plan(ef: 10, rows: { $0 % 2 == 0 }, entry: entry) == "two-hop 10 over 750")
-        #expect(plan(ef: 10, rows: { $0 % 100 < 99 }, entry: entry) == "two-hop 10 over 1485")
-        // Below 1/M: the routing walk costs ef / s expansions of M distances (at 1/20 and ef 10:
-        // 200 × 12 = 2,400), more than scanning the 75 matches.
+        #expect(plan(ef: 20, rows: { $0 % 20 < 7 }, entry: entry) == "rows 525")
+        #expect(plan(ef: 10, rows: { $0 % 20 < 7 }, entry: entry) == "two-hop 10 over 525")
+        // From 0.4, and below 1/M: the routing walk, which costs ef / s expansions of M distances,
+        // unless the exact scan costs less (at 1/20 and ef 10: 200 × 12 = 2,400 against 75).
+        #expect(plan(ef: 10, rows: { $0 % 2 == 0 }, entry: entry) == "graph 10 filtered")
+        #expect(plan(ef: 10, rows: { $0 % 100 < 99 }, entry: entry) == "graph 10 filtered")
+        #expect(plan(ef: 40, rows: { $0 % 2 == 0 }, entry: entry) == "rows 750")
         #expect(plan(ef: 10, rows: { $0 % 20 == 0 }, entry: entry) == "rows 75")
         // Without an index: the listed rows when under a quarter match, else the gated scan.
         #expect(plan(ef: 20, rows: { $0 % 10 == 0 }, entry: nil) == "rows 150")
