@@ -57,7 +57,8 @@ package enum BenchHarness {
             ).run(out, directory: dir)
             try runPeers(
                 o, data,
-                ["--m", String(o.hnswM), "--ef-construction", String(o.efConstruction), "--ef-sweep", o.efSweep, "--seed", "42"])
+                ["--m", String(o.hnswM), "--ef-construction", String(o.efConstruction), "--ef-sweep", o.efSweep, "--seed", "42"]
+                    + (o.peerSystems.map { ["--systems", $0] } ?? []))
             FilterSummary.print(out.rows(), dataset: data.name)
         case .ivf:
             let data = try loadData(o, defaultMaxQueries: 10_000)

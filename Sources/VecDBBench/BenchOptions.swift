@@ -77,6 +77,8 @@ package struct BenchOptions: Sendable {
     package var checkpoint: String?
     /// Also run the peers on the same data and append their rows.
     package var peers = false
+    /// filter: which peers run with `peers` (comma-separated; nil runs them all).
+    package var peerSystems: String?
     /// hnsw: store the vectors in half precision.
     package var float16 = false
 

@@ -12,7 +12,8 @@ import VecDBStorage
 ///   filter resolved to the segment's matching live rows (a bitmap), planned from its count:
 ///     0 matches                         -> skip the segment
 ///     few (cheaper to compare them all) -> exact scan of the matching rows (also exact)
-///     HNSW, 1 / M ≤ selectivity < 0.4   -> the two-hop walk over the matching rows, query's ef
+///     HNSW, 1 / M ≤ selectivity < 0.4,  -> the two-hop walk over the matching rows, query's ef
+///       rows long enough (twoHopPays)
 ///     HNSW, otherwise                   -> the routing walk (distances to every node it
 ///                                          reaches), or the exact scan when that is cheaper
 ///     IVF                               -> nprobe widened by the selectivity, or the exact scan
@@ -50,6 +51,20 @@ package enum SegmentPlan {
     /// 3.7–3.9× on Fashion-MNIST, the two-hop walk 1.2×.
     static let routingAbove = 0.4
 
+    /// Whether the two-hop walk beats the routing walk at this selectivity: it saves distance
+    /// computations and pays in link lists read, so it needs a row to cost more cache lines than
+    /// the link lists it reads per expansion, `κ · h` of them: `h = 1 + (1 − 2s) / 2s` lists
+    /// (its own, then second hops until `M` matching rows are found among `2·M` links each),
+    /// and `κ = 2` for the wider candidate list it needs for the same recall (measured on
+    /// GloVe-50, docs/indexes.md). So 784-d Float32 rows (49 lines) take it from 6.25 %
+    /// with M = 16, 50-d rows (4 lines) never.
+    package static func twoHopPays(selectivity s: Double, m: Int, rowBytes: Int) -> Bool {
+        let rowLines = Double((rowBytes + 63) / 64)
+        let linkLines = Double((4 * (1 + 2 * m) + 63) / 64)
+        let hops = 1 + max(0, 1 - 2 * s) / (2 * s)
+        return rowLines >= 2 * hops * linkLines
+    }
+
     /// Chooses how to search `view` with no filter: only its deleted rows are kept out.
     /// - Parameter entry: the segment's index, when one is built for this very segment.
     package static func choose(for view: SegmentView, entry: SegmentIndexes.Entry?, request: SearchRequest) -> SegmentPlan {
@@ -80,7 +95,9 @@ package enum SegmentPlan {
             let m = g.parameters.m
             if matches == n { return .graph(g, ef: ef, allow: nil) }
             let expansions = min(n, Int(Double(ef) / selectivity))
-            if selectivity < Self.routingAbove && selectivity * Double(m) >= 1 {
+            if selectivity < Self.routingAbove && selectivity * Double(m) >= 1
+                && Self.twoHopPays(selectivity: selectivity, m: m, rowBytes: g.vectors.rowBytes)
+            {
                 return matches <= 4 * ef * m ? .exactRows(rows.members) : .admitted(g, ef: ef, rows: rows)
             }
             if matches <= expansions * m { return .exactRows(rows.members) }

@@ -86,6 +86,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also run the peers on the same data and append their rows.")
     var peers = false
 
+    @Option(help: "filter: with --peers, which peers run, comma-separated (faiss,milvus-lite; default both).")
+    var peerSystems: String?
+
     @Flag(help: "hnsw: store the vectors in half precision (the graph reads them in place).")
     var float16 = false
 
@@ -157,6 +160,7 @@ struct BenchCommand: ParsableCommand {
         o.batchSize = batchSize
         o.checkpoint = checkpoint
         o.peers = peers
+        o.peerSystems = peerSystems
         o.float16 = float16
         o.texts = texts
         return o
