@@ -77,6 +77,18 @@ public struct DatasetCatalog: Sendable {
         } catch {
             throw VecDBError(.io, "cannot create \(dir): \(error.localizedDescription)", path: dir)
         }
+        // Tests and commands fetch side by side (threads of one process, or several
+        // processes): one fetches while the others wait on the lock, then find the marker.
+        let lockPath = dir + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { throw VecDBError(.io, "cannot open \(lockPath): \(String(cString: strerror(errno)))", path: lockPath) }
+        defer { close(fd) }  // releases the lock
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                throw VecDBError(.io, "cannot lock \(lockPath): \(String(cString: strerror(errno)))", path: lockPath)
+            }
+        }
+        if FileManager.default.fileExists(atPath: marker) { return dir }
         log("fetching \(name) into \(dir)")
         switch name {
         case "fashion-mnist-784": try fetchFashionMNIST(dir, threads: threads, log: log)

@@ -173,7 +173,9 @@ struct BenchRowTests {
     @Test("bench exact end to end on a tiny .fvecs pair: one search row with recall 1")
     func exactEndToEnd() throws {
         let dir = TemporaryDirectory(prefix: "vecdb-bench-exact")
-        setenv("VECDB_DATA", dir.file("cache"), 1)
+        // The ground truth of a --base/--queries pair is cached under the data cache, keyed by
+        // the files' paths, sizes and times (these are fresh). No VECDB_DATA here: the environment is the whole test process's,
+        // and other suites fetch their data through it at the same time.
         var rng = SeededGenerator(seed: 7)
         let base = VectorMatrix(values: (0..<(200 * 8)).map { _ in rng.nextGaussian() }, count: 200, dimension: 8)
         let queries = VectorMatrix(values: (0..<(20 * 8)).map { _ in rng.nextGaussian() }, count: 20, dimension: 8)
