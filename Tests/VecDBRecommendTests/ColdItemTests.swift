@@ -131,7 +131,12 @@ struct ServedColdStartTests {
             expected = try tower.itemVector(record: Recommender.record(key: newKey, payload: Recommender.payload(of: record)))
             let served = try #require(now.model as? TwoTowerModel)
             #expect(zip(served.itemEmbeddings()[Int(index)], expected).allSatisfy { abs($0 - $1) < 1e-5 })
-            #expect(served.itemEmbeddings().prefix(tower.itemCount).elementsEqual(tower.itemEmbeddings()))
+            // Equal up to rounding: the tower runs again over one more row, and BLAS may split
+            // a GEMM of another height differently (a CI run saw last-bit differences).
+            #expect(
+                served.itemEmbeddings().prefix(tower.itemCount).elementsEqual(tower.itemEmbeddings()) { a, b in
+                    zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }
+                })
             // Findable as a similar item, and scored for every user without retraining.
             #expect(try rec.similarItems(to: newKey, k: 3).items.count == 3)
             let nearest = try rec.similarItems(to: .int(3), k: ServingFixtures.items + 1).keys
