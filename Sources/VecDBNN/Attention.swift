@@ -52,14 +52,26 @@ public enum Attention {
                 let v = base + 2 * width + h * headDim
                 let o = out + span.lowerBound * width + h * headDim
                 if n >= gemmThreshold {
-                    // scores = scale · Q Kᵀ (n × n), softmax per row, out = P V.
-                    BLAS.sgemm(transB: true, m: n, n: n, k: headDim, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: scratch, ldc: n)
-                    vdb_nn_softmax_rows(scratch, n, n, n, causal ? 1 : 0)
-                    BLAS.sgemm(m: n, n: headDim, k: n, a: scratch, lda: n, b: v, ldb: ld, c: o, ldc: width)
+                    head(q: q, k: k, v: v, ld: ld, n: n, headDim: headDim, causal: causal, out: o, ldo: width, probabilities: scratch)
                 } else {
                     vdb_nn_attention_head(q, k, v, ld, n, headDim, scale, causal ? 1 : 0, o, width, scratch)
                 }
             }
         }
+    }
+
+    /// One head of one sequence through GEMMs: `P = softmax(Q Kᵀ / √headDim)` (causal: zero above
+    /// the diagonal), then `out = P V`. Q, K and V are `n` rows `ld` apart, `out` rows `ldo`
+    /// apart, `probabilities` receives P (`n × n`). The GEMM path of
+    /// ``forward(qkv:spans:width:heads:causal:into:scratch:)``, and the forward pass of
+    /// ``CausalSelfAttention``, which keeps P for its backward pass.
+    static func head(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int, n: Int, headDim: Int, causal: Bool,
+        out: UnsafeMutablePointer<Float>, ldo: Int, probabilities p: UnsafeMutablePointer<Float>
+    ) {
+        let scale = 1 / Float(headDim).squareRoot()
+        BLAS.sgemm(transB: true, m: n, n: n, k: headDim, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: p, ldc: n)
+        vdb_nn_softmax_rows(p, n, n, n, causal ? 1 : 0)
+        BLAS.sgemm(m: n, n: headDim, k: n, a: p, lda: n, b: v, ldb: ld, c: out, ldc: ldo)
     }
 }
