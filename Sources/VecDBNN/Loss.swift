@@ -1,3 +1,4 @@
+import CVecDBKernels
 import VecDBKernels
 
 #if canImport(Glibc)
@@ -28,14 +29,24 @@ public enum Loss {
         for l in labels where l < 0 || Int(l) >= c {
             throw VecDBError(.invalidArgument, "softmax cross-entropy: label \(l) is outside 0..<\(c)")
         }
-        var grad = Tensor(zeros: logits.shape)
+        // Softmax of every row by the vectorised kernel the attention uses; the loss of a row is
+        // −log p(label), recomputed exactly (log-sum-exp in Double) where p is below 1e-20, near
+        // the kernel exp's underflow.
+        var grad = Tensor(uncheckedShape: logits.shape, storage: logits.storage)
+        grad.storage.withUnsafeMutableBufferPointer { vdb_nn_softmax_rows($0.baseAddress, n, c, c, 0) }
         var total = 0.0
+        var exact = [Float](repeating: 0, count: c)
         for r in 0..<n {
-            total +=
-                softmaxRow(logits.storage, row: r, width: c, into: &grad.storage, scale: 1 / Float(n))
-                - Double(logits.storage[r * c + Int(labels[r])])
-            grad.storage[r * c + Int(labels[r])] -= 1 / Float(n)
+            let p = grad.storage[r * c + Int(labels[r])]
+            if p >= 1e-20 {
+                total -= log(Double(p))
+            } else {
+                let row = Array(logits.storage[(r * c)..<((r + 1) * c)])
+                total += softmaxRow(row, row: 0, width: c, into: &exact, scale: 1) - Double(row[Int(labels[r])])
+            }
         }
+        grad.storage.withUnsafeMutableBufferPointer { vdb_nn_scale(1 / Float(n), $0.baseAddress, n * c) }
+        for r in 0..<n { grad.storage[r * c + Int(labels[r])] -= 1 / Float(n) }
         return (Float(total / Double(n)), grad)
     }
 

@@ -63,15 +63,21 @@ extension RecommendCommand {
                 cold-items: 20% of items held out entirely; popularity, random, content-knn and two-tower \
                 rank them (and the warm items). \
                 visual: the image encoder (cnn) against raw pixels, precision@10 of same-class neighbours \
-                (--dataset fashion-mnist-784 by default, or --train-images/--train-labels/--test-images/--test-labels).
+                (--dataset fashion-mnist-784 by default, or --train-images/--train-labels/--test-images/--test-labels). \
+                next-item: leave-one-out by timestamp, each user's last item the test item and the one before it \
+                the validation item; hit, NDCG and MRR at 10 over all items (earlier items excluded) and against \
+                100 sampled negatives; models also last-item-knn, gru4rec, sasrec.
                 """)
         var evaluationProtocol = "weak"
 
         @OptionGroup var visual: VisualEvalOptions
 
         func validate() throws {
-            guard ["weak", "strong", "visual", "cold-items"].contains(evaluationProtocol) else {
-                throw ValidationError("--protocol must be weak, strong, visual or cold-items, got '\(evaluationProtocol)'")
+            guard ["weak", "strong", "visual", "cold-items", "next-item"].contains(evaluationProtocol) else {
+                throw ValidationError("--protocol must be weak, strong, visual, cold-items or next-item, got '\(evaluationProtocol)'")
+            }
+            if evaluationProtocol == "next-item" && peers {
+                throw ValidationError("the next-item protocol has no peers yet; drop --peers")
             }
             if evaluationProtocol == "cold-items" && peers {
                 throw ValidationError("the peers run the weak protocol only; drop --peers with --protocol cold-items")
@@ -107,7 +113,13 @@ extension RecommendCommand {
             }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             do {
-                if evaluationProtocol == "cold-items" { _ = try coldKinds() } else { _ = try kinds() }
+                if evaluationProtocol == "cold-items" {
+                    _ = try coldKinds()
+                } else if evaluationProtocol == "next-item" {
+                    _ = try nextItemKinds()
+                } else {
+                    _ = try kinds()
+                }
             } catch {
                 throw error.exit
             }
@@ -176,6 +188,7 @@ extension RecommendCommand {
             if evaluationProtocol == "strong" { return try evaluateStrong() }
             if evaluationProtocol == "visual" { return try evaluateVisual() }
             if evaluationProtocol == "cold-items" { return try evaluateCold() }
+            if evaluationProtocol == "next-item" { return try evaluateNextItem() }
             let kinds = try kinds()
             let (name, interactionPath, _) = try sources()
             let data = try InteractionFileReader.read(

@@ -1,0 +1,143 @@
+import Foundation
+import VecDBDatasets
+import VecDBKernels
+import VecDBRecommend
+
+extension RecommendCommand.Eval {
+    /// A model of the next-item protocol.
+    enum NextItemModel: Equatable {
+        case baseline(BaselineKind)
+        /// Item-kNN scored from the last item of the history alone.
+        case lastItemKNN
+        case deep(DeepModelKind)
+        case sequence(SequenceModelKind)
+
+        var name: String {
+            switch self {
+            case .baseline(let k): return k.rawValue
+            case .lastItemKNN: return "last-item-knn"
+            case .deep(let k): return k.rawValue
+            case .sequence(let k): return k.rawValue
+            }
+        }
+
+        static var known: [String] {
+            BaselineKind.allCases.map(\.rawValue) + ["last-item-knn"] + DeepModelKind.allCases.map(\.rawValue)
+                + SequenceModelKind.allCases.map(\.rawValue)
+        }
+    }
+
+    func nextItemKinds() throws(VecDBError) -> [NextItemModel] {
+        var out: [NextItemModel] = []
+        for name in models.split(separator: ",") {
+            let text = String(name).trimmingCharacters(in: .whitespaces)
+            let k: NextItemModel
+            if text == "last-item-knn" {
+                k = .lastItemKNN
+            } else if let s = SequenceModelKind(rawValue: text) {
+                k = .sequence(s)
+            } else if let d = DeepModelKind(parsing: text) {
+                k = .deep(d)
+            } else if let b = try? BaselineKind(parsing: text) {
+                k = .baseline(b)
+            } else {
+                throw VecDBError(.invalidArgument, "unknown model '\(text)'; known models: " + NextItemModel.known.joined(separator: ", "))
+            }
+            if !out.contains(k) { out.append(k) }
+        }
+        if out.isEmpty { throw VecDBError(.invalidArgument, "--models is empty") }
+        return out
+    }
+
+    /// Leave-one-out by time: each user's last item is the test item, the one before it the
+    /// validation item; every item is ranked, the user's earlier items excluded.
+    func evaluateNextItem() throws(VecDBError) {
+        let kinds = try nextItemKinds()
+        let (name, interactionPath, _) = try sources()
+        let data = try InteractionFileReader.read(interactionPath, columns: InteractionColumns(user: userColumn, item: itemColumn))
+        let split = NextItemSplit(data)
+        let cases = split.cases(validation: false)
+        guard split.itemCount > 0, !cases.isEmpty else {
+            throw VecDBError(.invalidArgument, "\(interactionPath): no user has the three interactions leave-one-out needs")
+        }
+        if data.allSatisfy({ $0.timestamp == 0 }) {
+            printError("warning: \(interactionPath) has no timestamps; the file's order is taken as time order")
+        }
+        printError("\(name): \(data.count) interactions, \(split.userCount) users (\(cases.count) evaluated), \(split.itemCount) items")
+        BLAS.setThreads(threads)
+        let negatives = 100
+        var rows: [NextItemEvalRow] = []
+        var lines: [String] = []
+        for kind in kinds {
+            let scorer: NextItemEvaluator.Scorer
+            let params: [String: Double]
+            let seconds: Double
+            switch kind {
+            case .baseline(let b):
+                let trained = try BaselineTrainer.train(b, split: split.fitSplit, validationSeed: seed &+ 1, threads: threads)
+                (scorer, params, seconds) = (NextItemEvaluator.scorer(trained.model), trained.params, trained.trainSeconds)
+            case .lastItemKNN:
+                let trained = try BaselineTrainer.train(.itemknn, split: split.fitSplit, validationSeed: seed &+ 1, threads: threads)
+                let model = trained.model
+                scorer = { (block: [NextItemCase]) throws(VecDBError) -> [Float] in
+                    var out = [Float](repeating: 0, count: block.count * model.itemCount)
+                    var row = [Float](repeating: 0, count: model.itemCount)
+                    for (b, c) in block.enumerated() {
+                        model.score(history: c.history.suffix(1), into: &row)
+                        for i in 0..<model.itemCount { out[b * model.itemCount + i] = row[i] }
+                    }
+                    return out
+                }
+                (params, seconds) = (trained.params, trained.trainSeconds)
+            case .deep(let d):
+                let display = ProgressDisplay()
+                let trained = try DeepModelTrainer.train(
+                    d, split: split.fitSplit, validationSeed: seed &+ 1, threads: threads, progress: display.callback)
+                display.finish()
+                (scorer, params, seconds) = (NextItemEvaluator.scorer(trained.model), trained.params, trained.trainSeconds)
+            case .sequence(let s):
+                var config = SequenceModelConfig()
+                config.seed = seed
+                let trained = try SequenceTrainer.train(s, split: split, config: config) { epoch, loss, ndcg in
+                    printError(
+                        "\(s.rawValue) epoch \(epoch): loss \(String(format: "%.4f", loss))"
+                            + (ndcg.map { String(format: ", validation ndcg@10 %.4f", $0) } ?? ""))
+                }
+                let model = trained.model
+                scorer = { (block: [NextItemCase]) throws(VecDBError) -> [Float] in try model.scores(block.map(\.history)) }
+                (params, seconds) = (trained.params, trained.trainSeconds)
+            }
+            let metrics = try NextItemEvaluator.evaluate(cases, itemCount: split.itemCount, negatives: negatives, seed: seed, scorer)
+            let row = NextItemEvalRow(
+                dataset: name, model: kind.name, params: params, metrics: metrics, items: split.itemCount, negatives: negatives,
+                trainSeconds: seconds, threads: threads)
+            printError(
+                String(
+                    format: "%@: hit@10 %.4f ± %.4f  ndcg@10 %.4f ± %.4f  mrr@10 %.4f  sampled ndcg@10 %.4f  train %.1f s", kind.name,
+                    row.hit10, row.hit10SE, row.ndcg10, row.ndcg10SE, row.mrr10, row.sampledNDCG10, seconds))
+            rows.append(row)
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            do {
+                lines.append(String(decoding: try e.encode(row), as: UTF8.self))
+            } catch {
+                throw VecDBError(.io, "cannot encode a result row: \(error)")
+            }
+        }
+        try write(lines)
+        print(Self.nextItemTable(rows))
+    }
+
+    static func nextItemTable(_ rows: [NextItemEvalRow]) -> String {
+        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+        func pm(_ v: Double, _ se: Double) -> String { String(format: "%.4f ± %.4f", v, se) }
+        var out = pad("model", 16) + ["hit@10", "ndcg@10", "mrr@10", "sampled ndcg@10"].map { pad($0, 17) }.joined() + "train s"
+        for r in rows {
+            out +=
+                "\n" + pad(r.model, 16)
+                + [pm(r.hit10, r.hit10SE), pm(r.ndcg10, r.ndcg10SE), pm(r.mrr10, r.mrr10SE), pm(r.sampledNDCG10, r.sampledNDCG10SE)]
+                .map { pad($0, 17) }.joined() + String(format: "%.1f", r.trainSeconds)
+        }
+        return out
+    }
+}
