@@ -96,7 +96,7 @@ extension RecommendCommand.Eval {
                 display.finish()
                 (scorer, params, seconds) = (NextItemEvaluator.scorer(trained.model), trained.params, trained.trainSeconds)
             case .sequence(let s):
-                var config = SequenceModelConfig()
+                var config = SequenceModelConfig(kind: s)
                 config.seed = seed
                 let trained = try SequenceTrainer.train(s, split: split, config: config) { epoch, loss, ndcg in
                     printError(

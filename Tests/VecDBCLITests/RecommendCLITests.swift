@@ -51,6 +51,43 @@ struct RecommendCLITests {
         #expect(train.count > test.count && test.count > 1)
     }
 
+    @Test func nextItemProtocolRanksEachUsersLastItem() throws {
+        // 50 users each walk 10 steps of a 40-movie cycle, written out of time order: the next
+        // movie is the last one plus one, which SASRec learns and popularity cannot see.
+        var lines = ["userId,movieId,rating,timestamp"]
+        for u in 1...50 {
+            for t in (0..<10).reversed() { lines.append("\(u),\(200 + (u * 7 + t) % 40),4,\(1_000_000 + t * 60)") }
+        }
+        let path = dir.file("cycle.csv")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let output = dir.file("next.jsonl")
+        let r = try vecdb([
+            "recommend", "eval", "--interactions", path, "--models", "popularity,last-item-knn,sasrec", "--protocol", "next-item",
+            "--seed", "42", "--output", output,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("hit@10") && r.stdout.contains("sasrec"))
+        let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map { row in
+            try #require(try JSONSerialization.jsonObject(with: Data(row.utf8)) as? [String: Any])
+        }
+        #expect(rows.map { $0["model"] as? String } == ["popularity", "last-item-knn", "sasrec"])
+        let fields: Set<String> = [
+            "system", "benchmark", "protocol", "dataset", "model", "params", "users", "items", "hit_10", "hit_10_se", "ndcg_10",
+            "ndcg_10_se", "mrr_10", "mrr_10_se", "sampled_negatives", "sampled_hit_10", "sampled_hit_10_se", "sampled_ndcg_10",
+            "sampled_ndcg_10_se", "sampled_mrr_10", "sampled_mrr_10_se", "train_seconds", "threads",
+        ]
+        for row in rows {
+            #expect(Set(row.keys) == fields)
+            #expect(row["protocol"] as? String == "next-item" && row["users"] as? Int == 50 && row["items"] as? Int == 40)
+        }
+        let hits = rows.compactMap { $0["hit_10"] as? Double }
+        #expect(hits.count == 3 && hits[2] > 0.9 && hits[2] > hits[0] + 0.3, "hit@10 by model: \(hits)")
+        let bad = try vecdb([
+            "recommend", "eval", "--interactions", path, "--models", "sasrec,gru5rec", "--protocol", "next-item", "--output", output,
+        ])
+        #expect(bad.status != 0 && bad.stderr.contains("unknown model 'gru5rec'") && bad.stderr.contains("gru4rec"))
+    }
+
     @Test func strongProtocolScoresOnlyHeldOutUsers() throws {
         let output = dir.file("strong.jsonl")
         let r = try vecdb([

@@ -146,6 +146,7 @@ public enum SequenceTrainer {
         var params: [String: Double] = [
             "dimension": Double(config.dimension), "max_length": Double(config.maxLength), "dropout": Double(config.dropout),
             "learning_rate": Double(config.learningRate), "epochs": Double(best.epoch),
+            "validation_ndcg_10": max(0, best.ndcg),
         ]
         if kind == .sasrec {
             params["blocks"] = Double(config.blocks)
