@@ -26,24 +26,20 @@ public struct NextItemSplit: Sendable {
     /// Splits `interactions` by time.
     public init(_ interactions: [Interaction]) {
         let matrix = InteractionMatrix(interactions)
-        userKeys = matrix.userKeys
-        itemKeys = matrix.itemKeys
-        var userIndex: [Key: Int] = [:]
-        for (i, k) in userKeys.enumerated() { userIndex[k] = i }
-        var itemIndex: [Key: Int32] = [:]
-        for (i, k) in itemKeys.enumerated() { itemIndex[k] = Int32(i) }
-        var events = [[(time: Int64, order: Int, item: Int32)]](repeating: [], count: userKeys.count)
-        for (order, x) in interactions.enumerated() {
-            guard let u = userIndex[x.user], let i = itemIndex[x.item] else { continue }
-            events[u].append((x.timestamp, order, i))
-        }
+        self.init(
+            userKeys: matrix.userKeys, itemKeys: matrix.itemKeys,
+            sequences: Self.sequences(interactions, userKeys: matrix.userKeys, itemKeys: matrix.itemKeys))
+    }
+
+    /// Splits sequences already in time order (one per user of `userKeys`, item indices into
+    /// `itemKeys`, no repeats).
+    package init(userKeys: [Key], itemKeys: [Key], sequences: [[Int32]]) {
+        self.userKeys = userKeys
+        self.itemKeys = itemKeys
         var train: [[Int32]] = []
         var validation: [Int32?] = []
         var test: [Int32?] = []
-        for var e in events {
-            e.sort { ($0.time, $0.order) < ($1.time, $1.order) }
-            var seen = Set<Int32>()
-            let seq = e.map(\.item).filter { seen.insert($0).inserted }
+        for seq in sequences {
             if seq.count >= 3 {
                 train.append(Array(seq.dropLast(2)))
                 validation.append(seq[seq.count - 2])
@@ -57,6 +53,25 @@ public struct NextItemSplit: Sendable {
         self.train = train
         self.validation = validation
         self.test = test
+    }
+
+    /// Each user's items in time order: sorted by timestamp (ties keep the input order), each
+    /// item at its first occurrence; one sequence per user of `userKeys`, indices into
+    /// `itemKeys`. Interactions with a user or item outside them are ignored.
+    package static func sequences(_ interactions: [Interaction], userKeys: [Key], itemKeys: [Key]) -> [[Int32]] {
+        var userIndex: [Key: Int] = [:]
+        for (i, k) in userKeys.enumerated() { userIndex[k] = i }
+        var itemIndex: [Key: Int32] = [:]
+        for (i, k) in itemKeys.enumerated() { itemIndex[k] = Int32(i) }
+        var events = [[(time: Int64, order: Int, item: Int32)]](repeating: [], count: userKeys.count)
+        for (order, x) in interactions.enumerated() {
+            guard let u = userIndex[x.user], let i = itemIndex[x.item] else { continue }
+            events[u].append((x.timestamp, order, i))
+        }
+        return events.map { e in
+            var seen = Set<Int32>()
+            return e.sorted { ($0.time, $0.order) < ($1.time, $1.order) }.map(\.item).filter { seen.insert($0).inserted }
+        }
     }
 
     /// The training items as a matrix (for the models that read sets, not sequences).

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import VecDB
 import VecDBKernels
+import VecDBNN
 import VecDBStorage
 import VecDBTestSupport
 
@@ -125,6 +127,77 @@ struct SequenceModelTests {
         bad.heads = 3
         expectVecDBError(.invalidArgument, containing: "not a multiple of 3 heads") {
             _ = try SequenceTrainer.train(.sasrec, split: split, config: bad)
+        }
+    }
+}
+
+/// GRU4Rec and SASRec served from the database: trained from the log in time order, queried
+/// by user and by anonymous session, and kept across a reopen.
+@Suite("Sequence models in serving")
+struct SequenceServingTests {
+    @Test("a user's next item follows their latest in time order; a session is read in its order; a reopen keeps it")
+    func servesTheNextItem() throws {
+        let dir = TemporaryDirectory()
+        // 80 users walk a 40-item cycle; each user's interactions are recorded newest first,
+        // so only their timestamps give the order.
+        var g = SeededGenerator(seed: 8)
+        var x: [Interaction] = []
+        var latest: [Key: Int] = [:]
+        for u in 0..<80 {
+            let start = Int(g.next() % 40)
+            let length = 8 + Int(g.next() % 8)
+            for t in (0..<length).reversed() {
+                x.append(Interaction(user: .int(UInt64(u)), item: .int(UInt64((start + t) % 40)), timestamp: Int64(1_000 + t)))
+            }
+            latest[.int(UInt64(u))] = (start + length - 1) % 40
+        }
+        var expected: [Key: Key] = [:]
+        var session: RecommendationList
+        do {
+            let db = try Database.open(at: dir.path)
+            let rec = try Recommender.open("walks", in: db)
+            try rec.record(x)
+            #expect(rec.history(of: .int(0))?.count ?? 0 >= 8)
+            let h0 = try #require(rec.history(of: .int(0))).compactMap { k -> Int? in if case .int(let v) = k { Int(v) } else { nil } }
+            #expect(zip(h0, h0.dropFirst()).allSatisfy { ($0 + 1) % 40 == $1 }, "history not in time order: \(h0)")
+            try rec.train(model: "sasrec")
+            var right = 0
+            for (user, last) in latest {
+                let top = try rec.recommend(user: user, k: 3).keys
+                expected[user] = top.first
+                if top.contains(.int(UInt64((last + 1) % 40))) { right += 1 }
+            }
+            // Popularity would place it in the top 3 for about 3 users in 40.
+            #expect(right >= 64, "\(right) of 80 users got their next item in the top 3")
+            // An anonymous session, in its order: 10, 11, 12 → 13.
+            session = try rec.recommend(sequence: [.int(10), .int(11), .int(12)], k: 3)
+            #expect(session.keys.contains(.int(13)))
+            #expect(!session.keys.contains(.int(10)) && !session.keys.contains(.int(12)))
+            let unknown = try rec.recommend(sequence: [.int(10), .int(999), .int(11)], k: 3)
+            #expect(unknown.skipped == [.int(999)] && unknown.keys.contains(.int(12)))
+            db.close()
+        }
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        let rec = try Recommender.open("walks", in: db)
+        for (user, top) in expected { #expect(try rec.recommend(user: user, k: 3).keys.first == top) }
+        #expect(try rec.recommend(sequence: [.int(10), .int(11), .int(12)], k: 3).keys == session.keys)
+    }
+
+    @Test("a damaged or foreign checkpoint is a typed error")
+    func badCheckpoint() throws {
+        var config = SequenceModelConfig()
+        config.dimension = 8
+        config.maxEpochs = 0
+        let model = try SequenceTrainer.train(.gru4rec, split: SequenceModelTests.cyclicSplit(), config: config).model
+        let bytes = model.checkpointBytes()
+        let back = try SequenceModel.load(checkpoint: bytes)
+        #expect(try back.scores([[1, 2, 3]]) == model.scores([[1, 2, 3]]))
+        var flipped = bytes
+        flipped[flipped.count - 3] ^= 0x40
+        #expect(throws: VecDBError.self) { _ = try SequenceModel.load(checkpoint: flipped) }
+        expectVecDBError(.malformedFile, containing: "not a sequence model") {
+            _ = try SequenceModel.load(checkpoint: Checkpoint.encode([:], metadata: ["model": "mult-vae"]))
         }
     }
 }

@@ -19,6 +19,10 @@ public struct TrainingInput: Sendable {
     public var itemImages: [Key: [Float]] = [:]
     /// Title embeddings by item key (from `NAME.titles`), for models that read them as features.
     public var itemTitles: [Key: [Float]] = [:]
+    /// Each user's items (indices into `data`'s items) in time order, one sequence per user of
+    /// `data`: by timestamp, ties in recording order, each item at its first occurrence. The
+    /// sequence models train on these.
+    public var sequences: [[Int32]] = []
     /// Threads for BLAS and for any search.
     public var threads: Int
     /// Called after each epoch of a deep model's training.

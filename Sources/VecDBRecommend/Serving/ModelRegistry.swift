@@ -6,7 +6,8 @@ import VecDBKernels
 /// here, so a deep model plugs in with one ``register(_:)`` call before use.
 public enum ModelRegistry {
     static let kinds = Lock<[String: ModelKind]>(
-        Dictionary(uniqueKeysWithValues: (BaselineModelCodec.kinds + DeepModelCodec.kinds).map { ($0.name, $0) }))
+        Dictionary(uniqueKeysWithValues: (BaselineModelCodec.kinds + DeepModelCodec.kinds + SequenceModelCodec.kinds).map { ($0.name, $0) })
+    )
 
     /// Adds or replaces a model kind.
     ///

@@ -36,6 +36,24 @@ extension Recommender {
         try snapshot().recommend(history: history, k: k, filter: filter, include: include, exclude: exclude)
     }
 
+    /// ``RecommenderSnapshot/recommend(sequence:k:filter:include:exclude:)`` on the newest
+    /// version: the next items of an anonymous session, oldest item first.
+    ///
+    /// - Parameters:
+    ///   - sequence: the session's item keys in the order they happened.
+    ///   - k: how many items.
+    ///   - filter: a predicate on item payloads.
+    ///   - include: when given, only these items may be recommended.
+    ///   - exclude: items never recommended.
+    /// - Returns: up to `k` items; unknown keys reported.
+    /// - Throws: ``VecDBError/Code/notFound`` before the first training.
+    /// - Complexity: one scoring of the model, then O(items × log k).
+    public func recommend(
+        sequence: [Key], k: Int, filter: Filter? = nil, include: [Key]? = nil, exclude: [Key] = []
+    ) throws(VecDBError) -> RecommendationList {
+        try snapshot().recommend(sequence: sequence, k: k, filter: filter, include: include, exclude: exclude)
+    }
+
     /// ``RecommenderSnapshot/similarItems(to:k:filter:space:)`` on the newest version.
     ///
     /// - Parameters:

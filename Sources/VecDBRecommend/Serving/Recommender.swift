@@ -127,7 +127,8 @@ public final class Recommender: Sendable {
     /// The users with recorded interactions, sorted.
     public func users() -> [Key] { histories.users() }
 
-    /// The items a user interacted with, in first-interaction order, or `nil` for an unknown user.
+    /// The items a user interacted with, in time order (by timestamp, ties in recording order,
+    /// each item once at its earliest time; most recent last), or `nil` for an unknown user.
     ///
     /// - Parameter user: the user's key.
     public func history(of user: Key) -> [Key]? { histories.items(of: user) }
@@ -179,7 +180,8 @@ public final class Recommender: Sendable {
         let kind = try ModelRegistry.kind(named: name)
         return try publishing.withLock { (_: inout Void) throws(VecDBError) -> RecommenderSnapshot in
             let previous = published.withLock { $0 }
-            let data = InteractionMatrix(log.interactions)
+            let interactions = log.interactions
+            let data = InteractionMatrix(interactions)
             guard data.userCount > 0, data.itemCount > 0 else {
                 throw VecDBError(.invalidArgument, "recommender '\(self.name)' has no interactions to train on")
             }
@@ -187,6 +189,7 @@ public final class Recommender: Sendable {
                 data: data, previous: warmStart ? previous?.model : nil,
                 previousItemKeys: warmStart ? previous?.itemKeys ?? [] : [], previousParams: warmStart ? previous?.params ?? [:] : [:],
                 threads: threads, progress: progress)
+            input.sequences = NextItemSplit.sequences(interactions, userKeys: data.userKeys, itemKeys: data.itemKeys)
             (input.itemRecords, input.userRecords) = try featureRecords()
             input.itemImages = try imageEmbeddings()?.vectors ?? [:]
             input.itemTitles = try titleEmbeddings()?.vectors ?? [:]

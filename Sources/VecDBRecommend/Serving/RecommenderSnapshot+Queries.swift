@@ -47,6 +47,27 @@ extension RecommenderSnapshot {
         try rank(history: history, reportHistory: true, k: k, filter: filter, include: include, exclude: exclude)
     }
 
+    /// Recommends the next items of an anonymous session (no user row): its items in the order
+    /// they happened, most recent last. A sequence model (GRU4Rec, SASRec) reads the order; the
+    /// other models read the items as a set, as ``recommend(history:k:filter:include:exclude:)``.
+    ///
+    /// - Parameters:
+    ///   - sequence: the session's item keys, oldest first; they are not recommended.
+    ///   - k: how many items, ≥ 1.
+    ///   - filter: a predicate on item payloads.
+    ///   - include: when given, only these items may be recommended.
+    ///   - exclude: items never recommended.
+    /// - Returns: up to `k` items, best first; unknown keys in ``RecommendationList/skipped``
+    ///   (the rest of the sequence keeps its order).
+    /// - Throws: ``VecDBError/Code/invalidArgument`` for `k` < 1.
+    /// - Complexity: one scoring of the model (a sequence model reads the last `maxLength` items),
+    ///   then O(items × log k).
+    public func recommend(
+        sequence: [Key], k: Int, filter: Filter? = nil, include: [Key]? = nil, exclude: [Key] = []
+    ) throws(VecDBError) -> RecommendationList {
+        try rank(history: sequence, reportHistory: true, k: k, filter: filter, include: include, exclude: exclude)
+    }
+
     func rank(
         history: [Key], reportHistory: Bool, k: Int, filter: Filter?, include: [Key]?, exclude: [Key]
     ) throws(VecDBError) -> RecommendationList {
