@@ -60,6 +60,20 @@ struct RecommendBenchmark {
         for u in users.prefix(50) { _ = try snap.recommend(user: u, k: k) }  // warm-up
         rows.append(
             try medianPass(name, "recommend") { try users.map { u in try Self.time { _ = try snap.recommend(user: u, k: k) } } })
+        // An anonymous session of 50 items: each user's latest 50, in time order (users with
+        // fewer are left out), one thread.
+        BLAS.setThreads(1)
+        let sessions = users.compactMap { u -> [Key]? in
+            guard let h = rec.history(of: u), h.count >= 50 else { return nil }
+            return Array(h.suffix(50))
+        }
+        if !sessions.isEmpty {
+            for s in sessions.prefix(20) { _ = try snap.recommend(sequence: s, k: k) }
+            rows.append(
+                try medianPass(name, "recommend_sequence") {
+                    try sessions.map { s in try Self.time { _ = try snap.recommend(sequence: s, k: k) } }
+                })
+        }
         if !snap.spaceNames.isEmpty || snap.model is ItemKNNModel {
             for key in snap.itemKeys.prefix(50) { _ = try snap.similarItems(to: key, k: k) }
             rows.append(
