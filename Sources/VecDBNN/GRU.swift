@@ -1,3 +1,4 @@
+import CVecDBKernels
 import Foundation
 import VecDBKernels
 
@@ -180,7 +181,7 @@ public final class GRU: Layer {
             gemm(
                 transA: true, transB: false, m: g3, n: h, k: batch, a: dhw, lda: g3, b: hPrev, ldb: h, beta: 1,
                 c: &weightHH.gradient.storage, ldc: h)
-            for b in 0..<batch { for j in 0..<g3 { biasHH.gradient.storage[j] += dhw[b * g3 + j] } }
+            columnSums(dhw, rows: batch, into: &biasHH.gradient.storage)
             gemm(
                 transA: false, transB: false, m: batch, n: h, k: g3, a: dhw, lda: g3, b: weightHH.value.storage, ldb: h, beta: 1,
                 c: &dPrev, ldc: h)
@@ -190,11 +191,18 @@ public final class GRU: Layer {
         gemm(
             transA: true, transB: false, m: g3, n: inputs, k: rows, a: dxw, lda: g3, b: c.input.storage, ldb: inputs, beta: 1,
             c: &weightIH.gradient.storage, ldc: inputs)
-        for r in 0..<rows { for j in 0..<g3 { biasIH.gradient.storage[j] += dxw[r * g3 + j] } }
+        columnSums(dxw, rows: rows, into: &biasIH.gradient.storage)
         var dx = Tensor(uncheckedShape: c.input.shape, storage: [Float](repeating: 0, count: c.input.count))
         gemm(
             transA: false, transB: false, m: rows, n: inputs, k: g3, a: dxw, lda: g3, b: weightIH.value.storage, ldb: inputs, beta: 0,
             c: &dx.storage, ldc: inputs)
         return dx
+    }
+
+    /// Adds the column sums of `rows × 3·hidden` values to a bias gradient.
+    func columnSums(_ g: [Float], rows: Int, into acc: inout [Float]) {
+        g.withUnsafeBufferPointer { gp in
+            acc.withUnsafeMutableBufferPointer { vdb_nn_column_sums(gp.baseAddress, $0.baseAddress, rows, 3 * hidden) }
+        }
     }
 }

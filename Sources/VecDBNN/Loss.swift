@@ -35,13 +35,14 @@ public enum Loss {
         var grad = Tensor(uncheckedShape: logits.shape, storage: logits.storage)
         grad.storage.withUnsafeMutableBufferPointer { vdb_nn_softmax_rows($0.baseAddress, n, c, c, 0) }
         var total = 0.0
-        var exact = [Float](repeating: 0, count: c)
         for r in 0..<n {
             let p = grad.storage[r * c + Int(labels[r])]
             if p >= 1e-20 {
                 total -= log(Double(p))
             } else {
+                // Rare: only this row is recomputed, so only it is copied.
                 let row = Array(logits.storage[(r * c)..<((r + 1) * c)])
+                var exact = [Float](repeating: 0, count: c)
                 total += softmaxRow(row, row: 0, width: c, into: &exact, scale: 1) - Double(row[Int(labels[r])])
             }
         }

@@ -188,13 +188,16 @@ public enum NextItemEvaluator {
             sampledNDCG10: MetricEstimate(sNDCG), sampledMRR10: MetricEstimate(sMRR), users: cases.count)
     }
 
-    /// A scorer from an ``ItemScorer`` (which reads the history as an ascending set).
-    public static func scorer(_ model: any ItemScorer) -> Scorer {
+    /// A scorer from an ``ItemScorer``, which reads the history as an ascending set: all of it
+    /// by default, or what `history` picks of each case.
+    public static func scorer(
+        _ model: any ItemScorer, history: @escaping @Sendable (NextItemCase) -> [Int32] = { $0.history.sorted() }
+    ) -> Scorer {
         { (block: [NextItemCase]) throws(VecDBError) -> [Float] in
             var out = [Float](repeating: 0, count: block.count * model.itemCount)
             var row = [Float](repeating: 0, count: model.itemCount)
             for (b, c) in block.enumerated() {
-                model.score(user: c.user, history: c.history.sorted()[...], into: &row)
+                model.score(user: c.user, history: history(c)[...], into: &row)
                 for i in 0..<model.itemCount { out[b * model.itemCount + i] = row[i] }
             }
             return out

@@ -287,7 +287,7 @@ extension RecommendCommand {
             return (items, users)
         }
 
-        static func line(_ row: RecommendEvalRow) throws(VecDBError) -> String {
+        static func line(_ row: some Encodable) throws(VecDBError) -> String {
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             do {

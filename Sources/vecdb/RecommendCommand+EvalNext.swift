@@ -78,16 +78,8 @@ extension RecommendCommand.Eval {
                 (scorer, params, seconds) = (NextItemEvaluator.scorer(trained.model), trained.params, trained.trainSeconds)
             case .lastItemKNN:
                 let trained = try BaselineTrainer.train(.itemknn, split: split.fitSplit, validationSeed: seed &+ 1, threads: threads)
-                let model = trained.model
-                scorer = { (block: [NextItemCase]) throws(VecDBError) -> [Float] in
-                    var out = [Float](repeating: 0, count: block.count * model.itemCount)
-                    var row = [Float](repeating: 0, count: model.itemCount)
-                    for (b, c) in block.enumerated() {
-                        model.score(history: c.history.suffix(1), into: &row)
-                        for i in 0..<model.itemCount { out[b * model.itemCount + i] = row[i] }
-                    }
-                    return out
-                }
+                // Item-kNN's score of a one-item history is that item's row of similarities.
+                scorer = NextItemEvaluator.scorer(trained.model) { Array($0.history.suffix(1)) }
                 (params, seconds) = (trained.params, trained.trainSeconds)
             case .deep(let d):
                 let display = ProgressDisplay()
@@ -116,13 +108,7 @@ extension RecommendCommand.Eval {
                     format: "%@: hit@10 %.4f ± %.4f  ndcg@10 %.4f ± %.4f  mrr@10 %.4f  sampled ndcg@10 %.4f  train %.1f s", kind.name,
                     row.hit10, row.hit10SE, row.ndcg10, row.ndcg10SE, row.mrr10, row.sampledNDCG10, seconds))
             rows.append(row)
-            let e = JSONEncoder()
-            e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            do {
-                lines.append(String(decoding: try e.encode(row), as: UTF8.self))
-            } catch {
-                throw VecDBError(.io, "cannot encode a result row: \(error)")
-            }
+            lines.append(try Self.line(row))
         }
         try write(lines)
         print(Self.nextItemTable(rows))

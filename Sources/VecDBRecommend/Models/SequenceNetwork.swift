@@ -139,20 +139,8 @@ final class SequenceNetwork {
         }
         var h = try inputDropout.forward(try Tensor(shape: [tokens, d], storage: x), training: training)
         if let gru {
-            let longest = windows.map(\.count).max() ?? 0
-            var padded = [Float](repeating: 0, count: windows.count * longest * d)
-            for (b, span) in spans.enumerated() {
-                for t in 0..<span.count { for j in 0..<d { padded[(b * longest + t) * d + j] = h.storage[(span.lowerBound + t) * d + j] } }
-            }
-            let states = try gru.forward(
-                try Tensor(shape: [windows.count, longest, d], storage: padded), lengths: windows.map(\.count), training: training)
-            var out = [Float](repeating: 0, count: tokens * d)
-            for (b, span) in spans.enumerated() {
-                for t in 0..<span.count {
-                    for j in 0..<d { out[(span.lowerBound + t) * d + j] = states.storage[(b * longest + t) * d + j] }
-                }
-            }
-            return try Tensor(shape: [tokens, d], storage: out)
+            let states = try gru.forward(try padded(h), lengths: windows.map(\.count), training: training)
+            return try packed(states)
         }
         for b in blocks {
             let a = try b.drop1.forward(
@@ -175,19 +163,7 @@ final class SequenceNetwork {
         let d = config.dimension
         var dh = g
         if let gru {
-            let longest = lastWindows.map(\.count).max() ?? 0
-            var padded = [Float](repeating: 0, count: lastWindows.count * longest * d)
-            for (b, span) in lastSpans.enumerated() {
-                for t in 0..<span.count { for j in 0..<d { padded[(b * longest + t) * d + j] = g.storage[(span.lowerBound + t) * d + j] } }
-            }
-            let dPadded = try gru.backward(try Tensor(shape: [lastWindows.count, longest, d], storage: padded))
-            var out = [Float](repeating: 0, count: g.count)
-            for (b, span) in lastSpans.enumerated() {
-                for t in 0..<span.count {
-                    for j in 0..<d { out[(span.lowerBound + t) * d + j] = dPadded.storage[(b * longest + t) * d + j] }
-                }
-            }
-            dh = try Tensor(shape: g.shape, storage: out)
+            dh = try packed(try gru.backward(try padded(g)))
         } else {
             if let finalNorm { dh = try finalNorm.backward(dh) }
             for b in blocks.reversed() {
@@ -206,6 +182,30 @@ final class SequenceNetwork {
                 if let positions { for j in 0..<d { positions.gradient.storage[t * d + j] += dx.storage[row + j] } }
             }
         }
+    }
+
+    /// Packed token rows of the last forward pass's windows (`[tokens, dimension]`) as the GRU's
+    /// left-aligned padded batch `[windows, longest, dimension]`, padding zero.
+    func padded(_ x: Tensor) throws(VecDBError) -> Tensor {
+        let d = config.dimension
+        let longest = lastWindows.map(\.count).max() ?? 0
+        var out = [Float](repeating: 0, count: lastWindows.count * longest * d)
+        for (b, span) in lastSpans.enumerated() {
+            for t in 0..<span.count { for j in 0..<d { out[(b * longest + t) * d + j] = x.storage[(span.lowerBound + t) * d + j] } }
+        }
+        return try Tensor(shape: [lastWindows.count, longest, d], storage: out)
+    }
+
+    /// The inverse of ``padded(_:)``: the rows of real steps, packed window after window.
+    func packed(_ x: Tensor) throws(VecDBError) -> Tensor {
+        let d = config.dimension
+        let longest = lastWindows.map(\.count).max() ?? 0
+        let tokens = lastSpans.last?.upperBound ?? 0
+        var out = [Float](repeating: 0, count: tokens * d)
+        for (b, span) in lastSpans.enumerated() {
+            for t in 0..<span.count { for j in 0..<d { out[(span.lowerBound + t) * d + j] = x.storage[(b * longest + t) * d + j] } }
+        }
+        return try Tensor(shape: [tokens, d], storage: out)
     }
 
     /// Scores of every item for hidden states `h` (`[rows, dimension]`): `h · Eᵀ`.
