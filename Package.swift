@@ -120,7 +120,7 @@ let package = Package(
             name: "VecDBImportTests",
             dependencies: ["VecDBImport", "VecDB", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"]
         ),
-        .testTarget(name: "VecDBBenchTests", dependencies: ["VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"]),
+        .testTarget(name: "VecDBBenchTests", dependencies: ["VecDB", "VecDBBench", "VecDBKernels", "VecDBDatasets", "VecDBTestSupport"]),
         .testTarget(name: "VecDBCLITests", dependencies: ["VecDBTestSupport"]),
         .testTarget(
             name: "VecDBNNTests",

@@ -382,6 +382,17 @@ public struct CollectionSnapshot: Sendable {
             key: r.key, vector: r.vector, payload: try r.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
     }
 
+    /// Calls `body` with every live record in storage order, one at a time: an export of any
+    /// size in bounded memory.
+    public func forEachRecord(_ body: (Record) throws(VecDBError) -> Void) throws(VecDBError) {
+        try snapshot.forEachRecord { (r: StoredRecord) throws(VecDBError) in
+            try body(
+                Record(
+                    key: r.key, vector: r.vector, payload: try r.payload.map { (b: [UInt8]) throws(VecDBError) in try Payload(encoded: b) })
+            )
+        }
+    }
+
     /// Every live record, in storage order.
     public func records() throws(VecDBError) -> [Record] {
         try snapshot.allRecords().map { r throws(VecDBError) in

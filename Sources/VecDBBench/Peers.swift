@@ -52,4 +52,16 @@ package enum Peers {
             "--output", output, "--threads", String(threads),
         ]
     }
+
+    /// The arguments of the sequence-model peers (`peers.sh --kind sequence`, which runs
+    /// `peers_sequence.py`, Keras's SASRec and GRU4Rec, in the recommender peers' virtualenv) on
+    /// the next-item split file VecDB wrote.
+    package static func sequenceArguments(
+        sequences: String, dataset: String, seed: UInt64, models: [String], output: String, threads: Int
+    ) -> [String] {
+        [
+            "--kind", "sequence", "--sequences", sequences, "--dataset", dataset, "--seed", String(seed), "--models",
+            models.joined(separator: ","), "--output", output, "--threads", String(threads),
+        ]
+    }
 }

@@ -30,21 +30,35 @@ public final class LayerNorm: Layer {
         var xhat = [Float](repeating: 0, count: x.count)
         var invStd = [Float](repeating: 0, count: rows)
         var y = Tensor(zeros: x.shape)
-        for r in 0..<rows {
-            var sum = 0.0
-            var sq = 0.0
-            for j in 0..<d {
-                let v = Double(x.storage[r * d + j])
-                sum += v
-                sq += v * v
-            }
-            let mean = sum / Double(d)
-            let inv = Float(1 / (max(sq / Double(d) - mean * mean, 0) + Double(epsilon)).squareRoot())
-            invStd[r] = inv
-            for j in 0..<d {
-                let h = (x.storage[r * d + j] - Float(mean)) * inv
-                xhat[r * d + j] = h
-                y.storage[r * d + j] = gamma.value.storage[j] * h + beta.value.storage[j]
+        let eps = Double(epsilon)
+        // Buffers, not the class's arrays, inside the loops: no exclusivity check per element.
+        gamma.value.storage.withUnsafeBufferPointer { gp in
+            beta.value.storage.withUnsafeBufferPointer { bp in
+                x.storage.withUnsafeBufferPointer { xp in
+                    xhat.withUnsafeMutableBufferPointer { hp in
+                        y.storage.withUnsafeMutableBufferPointer { yp in
+                            for r in 0..<rows {
+                                let o = r * d
+                                var sum = 0.0
+                                var sq = 0.0
+                                for j in 0..<d {
+                                    let v = Double(xp[o + j])
+                                    sum += v
+                                    sq += v * v
+                                }
+                                let mean = sum / Double(d)
+                                let inv = Float(1 / (max(sq / Double(d) - mean * mean, 0) + eps).squareRoot())
+                                invStd[r] = inv
+                                let m = Float(mean)
+                                for j in 0..<d {
+                                    let h = (xp[o + j] - m) * inv
+                                    hp[o + j] = h
+                                    yp[o + j] = gp[j] * h + bp[j]
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         cache = (xhat, invStd, x.shape)
@@ -57,24 +71,39 @@ public final class LayerNorm: Layer {
         let d = dimension
         let rows = g.count / d
         var dx = Tensor(zeros: shape)
+        var dGamma = [Float](repeating: 0, count: d)
+        var dBeta = [Float](repeating: 0, count: d)
         var dh = [Float](repeating: 0, count: d)
-        for r in 0..<rows {
-            var sumDH = 0.0
-            var sumDHX = 0.0
-            for j in 0..<d {
-                let gv = g.storage[r * d + j]
-                let h = xhat[r * d + j]
-                gamma.gradient.storage[j] += gv * h
-                beta.gradient.storage[j] += gv
-                dh[j] = gv * gamma.value.storage[j]
-                sumDH += Double(dh[j])
-                sumDHX += Double(dh[j] * h)
+        gamma.value.storage.withUnsafeBufferPointer { gp in
+            g.storage.withUnsafeBufferPointer { gv in
+                xhat.withUnsafeBufferPointer { hp in
+                    dx.storage.withUnsafeMutableBufferPointer { dxp in
+                        for r in 0..<rows {
+                            let o = r * d
+                            var sumDH = 0.0
+                            var sumDHX = 0.0
+                            for j in 0..<d {
+                                let v = gv[o + j]
+                                let h = hp[o + j]
+                                dGamma[j] += v * h
+                                dBeta[j] += v
+                                let t = v * gp[j]
+                                dh[j] = t
+                                sumDH += Double(t)
+                                sumDHX += Double(t * h)
+                            }
+                            let mDH = Float(sumDH / Double(d))
+                            let mDHX = Float(sumDHX / Double(d))
+                            let inv = invStd[r]
+                            for j in 0..<d { dxp[o + j] = inv * (dh[j] - mDH - hp[o + j] * mDHX) }
+                        }
+                    }
+                }
             }
-            let mDH = Float(sumDH / Double(d))
-            let mDHX = Float(sumDHX / Double(d))
-            for j in 0..<d {
-                dx.storage[r * d + j] = invStd[r] * (dh[j] - mDH - xhat[r * d + j] * mDHX)
-            }
+        }
+        for j in 0..<d {
+            gamma.gradient.storage[j] += dGamma[j]
+            beta.gradient.storage[j] += dBeta[j]
         }
         return dx
     }

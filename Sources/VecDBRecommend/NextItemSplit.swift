@@ -232,6 +232,13 @@ package struct NextItemEvalRow: Codable, Sendable, Equatable {
     package var sampledMRR10SE: Double
     package var trainSeconds: Double
     package var threads: Int
+    /// The same metrics over the cases whose target occurs at most `rareTargetMaxCount` times
+    /// in training (items a model knows little about), when measured.
+    package var rareTargetMaxCount: Int?
+    package var rareUsers: Int?
+    package var rareHit10: Double?
+    package var rareNDCG10: Double?
+    package var rareNDCG10SE: Double?
 
     enum CodingKeys: String, CodingKey {
         case system, benchmark, dataset, model, params, users, items, threads
@@ -250,6 +257,20 @@ package struct NextItemEvalRow: Codable, Sendable, Equatable {
         case sampledMRR10 = "sampled_mrr_10"
         case sampledMRR10SE = "sampled_mrr_10_se"
         case trainSeconds = "train_seconds"
+        case rareTargetMaxCount = "rare_target_max_count"
+        case rareUsers = "rare_users"
+        case rareHit10 = "rare_hit_10"
+        case rareNDCG10 = "rare_ndcg_10"
+        case rareNDCG10SE = "rare_ndcg_10_se"
+    }
+
+    /// Adds the metrics of the rare-target cases.
+    package mutating func setRare(_ m: NextItemMetrics, maxCount: Int) {
+        rareTargetMaxCount = maxCount
+        rareUsers = m.users
+        rareHit10 = m.hit10.mean
+        rareNDCG10 = m.ndcg10.mean
+        rareNDCG10SE = m.ndcg10.standardError
     }
 
     package init(

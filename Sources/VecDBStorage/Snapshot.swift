@@ -116,15 +116,21 @@ package final class Snapshot: Sendable {
     package func allRecords() throws(VecDBError) -> [StoredRecord] {
         var out: [StoredRecord] = []
         out.reserveCapacity(liveCount)
+        try forEachRecord { out.append($0) }
+        return out
+    }
+
+    /// Calls `body` with every live record in storage order, one at a time (an export of any
+    /// size in bounded memory).
+    package func forEachRecord(_ body: (StoredRecord) throws(VecDBError) -> Void) throws(VecDBError) {
         for v in segments {
             for r in 0..<v.segment.count where !v.dead.contains(r) {
-                if let rec = try record(RowRef(segment: v.segment.id, row: UInt32(r))) { out.append(rec) }
+                if let rec = try record(RowRef(segment: v.segment.id, row: UInt32(r))) { try body(rec) }
             }
         }
         for r in 0..<memCount where !memDead.contains(r) {
-            if let rec = try record(RowRef(segment: RowRef.memtable, row: UInt32(r))) { out.append(rec) }
+            if let rec = try record(RowRef(segment: RowRef.memtable, row: UInt32(r))) { try body(rec) }
         }
-        return out
     }
 
     /// The memtable rows of this snapshot (live and deleted), as a matrix for the exact scan.

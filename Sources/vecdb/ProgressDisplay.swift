@@ -39,6 +39,21 @@ final class ProgressDisplay: Sendable {
         }
     }
 
+    /// A line of plain progress (an export's or import's rows): rewritten in place on a
+    /// terminal, one line each elsewhere.
+    func line(_ text: String) {
+        guard !quiet else { return }
+        state.withLock { s in
+            if terminal {
+                let out = "\r" + text + String(repeating: " ", count: max(0, s.width - text.count))
+                s = ("line", text.count)
+                FileHandle.standardError.write(Data(out.utf8))
+            } else {
+                FileHandle.standardError.write(Data((text + "\n").utf8))
+            }
+        }
+    }
+
     /// Ends a line left open on the terminal.
     func finish() {
         state.withLock { s in

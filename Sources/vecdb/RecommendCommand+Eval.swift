@@ -66,7 +66,8 @@ extension RecommendCommand {
                 (--dataset fashion-mnist-784 by default, or --train-images/--train-labels/--test-images/--test-labels). \
                 next-item: leave-one-out by timestamp, each user's last item the test item and the one before it \
                 the validation item; hit, NDCG and MRR at 10 over all items (earlier items excluded) and against \
-                100 sampled negatives; models also last-item-knn, gru4rec, sasrec.
+                100 sampled negatives; models also last-item-knn, gru4rec, sasrec; the split is written as \
+                OUTPUT.split/sequences.tsv, and --peers trains Keras's SASRec and GRU4Rec on it.
                 """)
         var evaluationProtocol = "weak"
 
@@ -75,9 +76,6 @@ extension RecommendCommand {
         func validate() throws {
             guard ["weak", "strong", "visual", "cold-items", "next-item"].contains(evaluationProtocol) else {
                 throw ValidationError("--protocol must be weak, strong, visual, cold-items or next-item, got '\(evaluationProtocol)'")
-            }
-            if evaluationProtocol == "next-item" && peers {
-                throw ValidationError("the next-item protocol has no peers yet; drop --peers")
             }
             if evaluationProtocol == "cold-items" && peers {
                 throw ValidationError("the peers run the weak protocol only; drop --peers with --protocol cold-items")
@@ -168,7 +166,8 @@ extension RecommendCommand {
             } catch {
                 throw error.exit
             }
-            if peers { try runPeers() }
+            // The next-item protocol runs its own peers, on its own split file.
+            if peers && evaluationProtocol != "next-item" { try runPeers() }
         }
 
         /// Appends the peers' rows to --output, from the split files ``evaluate()`` wrote.

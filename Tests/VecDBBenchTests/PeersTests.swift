@@ -16,4 +16,16 @@ struct PeersTests {
                 "--dataset", "ml-100k", "--seed", "42", "--output", "out.jsonl", "--threads", "2",
             ])
     }
+
+    @Test("sequence peers get the next-item split file and only the sequence models")
+    func sequenceArguments() {
+        let arguments = Peers.sequenceArguments(
+            sequences: "o.jsonl.split/sequences.tsv", dataset: "ml-100k", seed: 7, models: ["sasrec", "gru4rec"], output: "o.jsonl",
+            threads: 1)
+        #expect(
+            arguments == [
+                "--kind", "sequence", "--sequences", "o.jsonl.split/sequences.tsv", "--dataset", "ml-100k", "--seed", "7", "--models",
+                "sasrec,gru4rec", "--output", "o.jsonl", "--threads", "1",
+            ])
+    }
 }

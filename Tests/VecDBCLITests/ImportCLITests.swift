@@ -64,4 +64,31 @@ struct ImportCLITests {
         let above = try vecdb("search", db, "c", "--vector", "0,0", "-k", "4", "--filter", "n > 9007199254740992", "--json")
         #expect(above.stdout.contains("9007199254740993") && !above.stdout.contains("18446744073709551615"), "\(above.stdout)")
     }
+
+    /// Issue 16: `vecdb export --format milvus` and `vecdb import --format milvus`, one command each.
+    @Test func milvusExportImportsBackWithItsIndex() throws {
+        let db = dir.file("db")
+        #expect(try vecdb("create", db, "c", "--dim", "2", "--metric", "ip").status == 0)
+        let lines = (1...40).map { #"{"key": \#($0), "vector": [\#($0), 1], "payload": {"shop": "s\#($0 % 3)", "n": \#($0)}}"# }
+        let file = dir.file("rows.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try vecdb("import", db, "c", file).status == 0)
+        #expect(try vecdb("index", db, "c", "--type", "hnsw", "--m", "8").status == 0)
+        let out = try vecdb("export", db, "c", "--format", "milvus", "--to", dir.file("m"))
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(
+            out.stdout.contains("exported 40 rows") && out.stdout.contains("IP") && out.stdout.contains("n:Int64, shop:VarChar"),
+            "\(out.stdout)")
+        let back = try vecdb("import", db, "d", "--format", "milvus", "--from", dir.file("m"))
+        #expect(
+            back.status == 0 && back.stdout.contains("imported 40 records into 'd' (dimension 2, ip, hnsw"), "\(back.stdout) \(back.stderr)"
+        )
+        let a = try vecdb("get", db, "c", "17", "--json")
+        let b = try vecdb("get", db, "d", "17", "--json")
+        #expect(a.status == 0 && a.stdout == b.stdout, "\(a.stdout) \(b.stdout)")
+        let again = try vecdb("import", db, "d", "--format", "milvus", "--from", dir.file("m"))
+        #expect(again.status != 0 && again.stderr.contains("'d'"), "\(again.stderr)")
+        let filtered = try vecdb("export", db, "c", "--format", "milvus", "--to", dir.file("m2"), "--filter", "n > 3")
+        #expect(filtered.status != 0 && filtered.stderr.contains("whole collection"))
+    }
 }

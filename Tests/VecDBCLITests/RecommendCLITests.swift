@@ -75,11 +75,17 @@ struct RecommendCLITests {
             "system", "benchmark", "protocol", "dataset", "model", "params", "users", "items", "hit_10", "hit_10_se", "ndcg_10",
             "ndcg_10_se", "mrr_10", "mrr_10_se", "sampled_negatives", "sampled_hit_10", "sampled_hit_10_se", "sampled_ndcg_10",
             "sampled_ndcg_10_se", "sampled_mrr_10", "sampled_mrr_10_se", "train_seconds", "threads",
+            // Some targets occur at most 10 times in training here.
+            "rare_target_max_count", "rare_users", "rare_hit_10", "rare_ndcg_10", "rare_ndcg_10_se",
         ]
         for row in rows {
             #expect(Set(row.keys) == fields)
             #expect(row["protocol"] as? String == "next-item" && row["users"] as? Int == 50 && row["items"] as? Int == 40)
         }
+        // The split file the peers read: every interaction once, roles in time order.
+        let split = try String(contentsOfFile: output + ".split/sequences.tsv", encoding: .utf8).split(separator: "\n")
+        #expect(split.first == "user_id\titem_id\trole" && split.count == 501)
+        #expect(split.filter { $0.hasSuffix("\ttest") }.count == 50)
         let hits = rows.compactMap { $0["hit_10"] as? Double }
         #expect(hits.count == 3 && hits[2] > 0.9 && hits[2] > hits[0] + 0.3, "hit@10 by model: \(hits)")
         let bad = try vecdb([

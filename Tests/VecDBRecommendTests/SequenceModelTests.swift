@@ -37,6 +37,24 @@ struct SequenceModelTests {
         #expect(val[0].history == [0, 1, 2] && val[0].target == 3)
     }
 
+    @Test("the split file lists every user's items in time order with their roles")
+    func splitFile() throws {
+        let x: [Interaction] = [
+            Interaction(user: "b", item: Self.key(7), timestamp: 3),
+            Interaction(user: "b", item: Self.key(9), timestamp: 1),
+            Interaction(user: "b", item: Self.key(8), timestamp: 2),
+            Interaction(user: "b", item: Self.key(6), timestamp: 4),
+            Interaction(user: Self.key(5), item: Self.key(7), timestamp: 1),
+        ]
+        let dir = TemporaryDirectory()
+        try NextItemSplit(x).writeTSV(directory: dir.file("s"))
+        let text = String(decoding: try FileSystem.system.readAll(dir.file("s/sequences.tsv")), as: UTF8.self)
+        #expect(
+            text.split(separator: "\n") == [
+                "user_id\titem_id\trole", "5\t7\ttrain", "b\t9\ttrain", "b\t8\ttrain", "b\t7\tvalidation", "b\t6\ttest",
+            ])
+    }
+
     @Test("hit, NDCG and MRR at 10 equal the values of ranks worked out by hand, history excluded")
     func metrics() throws {
         // 30 items scored 29, 28, …, 0 by index. The target's rank is the number of items not
@@ -110,6 +128,105 @@ struct SequenceModelTests {
             NextItemEvaluator.scorer(PopularityModel.fit(split.trainMatrix)))
         #expect(m.hit10.mean > 0.9, "\(kind) hit@10 \(m.hit10.mean)")
         #expect(m.mrr10.mean > popularity.mrr10.mean + 0.3, "\(kind) mrr@10 \(m.mrr10.mean), popularity \(popularity.mrr10.mean)")
+    }
+
+    /// The loss of `network` on `windows` (next item at every position), and its gradients.
+    static func loss(_ network: SequenceNetwork, _ windows: [[Int32]]) throws -> Float {
+        let h = try network.forward(windows.map { Array($0.dropLast()) }, training: true)
+        return try Loss.softmaxCrossEntropy(logits: try network.logits(h), labels: windows.flatMap { $0.dropFirst() }).loss
+    }
+
+    @Test(
+        "with content features, the gradients of the id embeddings and of the projection match finite differences",
+        arguments: SequenceModelKind.allCases)
+    func featureGradients(kind: SequenceModelKind) throws {
+        var config = SequenceModelConfig()
+        config.dimension = 6
+        config.contentWidth = 2
+        config.maxLength = 4
+        config.heads = 2
+        config.dropout = 0
+        var g = SeededGenerator(seed: 3)
+        let features = try Tensor(shape: [7, 3], storage: (0..<21).map { _ in g.nextUnitFloat() * 2 - 1 })
+        let network = SequenceNetwork(kind: kind, itemCount: 7, config: config, features: features)
+        let windows: [[Int32]] = [[0, 3, 5, 6], [2, 1, 4], [6, 6, 0, 2, 1]]
+        let h = try network.forward(windows.map { Array($0.dropLast()) }, training: true)
+        let (_, dLogits) = try Loss.softmaxCrossEntropy(logits: try network.logits(h), labels: windows.flatMap { $0.dropFirst() })
+        for p in network.parameters { p.zeroGradient() }
+        try network.backward(try Tensor.matmul(dLogits, network.table), tableGradient: try Tensor.matmul(dLogits, h, transposeA: true))
+        let content = try #require(network.content)
+        #expect(network.items.value.shape == [7, 4] && content.value.shape == [3, 2])
+        for p in [network.items, content] {
+            for i in 0..<p.value.count {
+                let v = p.value.storage[i]
+                let eps: Float = 1e-2
+                p.value.storage[i] = v + eps
+                let up = try Self.loss(network, windows)
+                p.value.storage[i] = v - eps
+                let down = try Self.loss(network, windows)
+                p.value.storage[i] = v
+                let numeric = (up - down) / (2 * eps)
+                let analytic = p.gradient.storage[i]
+                #expect(abs(numeric - analytic) <= 2e-3 + 2e-2 * abs(numeric), "\(kind) \(p.name)[\(i)]: \(analytic) vs \(numeric)")
+            }
+        }
+    }
+
+    /// Items come in 4 classes of 10; a user's next item is always of the next class. Two items
+    /// of each class never occur in training. Features: the class, one-hot.
+    @Test("content features place items never seen in training: after one, the next class is ranked first")
+    func featuresPlaceColdItems() throws {
+        var g = SeededGenerator(seed: 9)
+        var x: [Interaction] = []
+        for u in 0..<120 {
+            var c = Int(g.next() % 4)
+            for t in 0..<10 {
+                x.append(Interaction(user: Self.key(u), item: Self.key(c * 10 + Int(g.next() % 8)), timestamp: Int64(t)))
+                c = (c + 1) % 4
+            }
+        }
+        let warm = NextItemSplit(x)
+        // The full catalogue: the cold items have no interactions, so add them as item keys.
+        let itemKeys = (0..<40).map(Self.key)
+        let index = Dictionary(uniqueKeysWithValues: itemKeys.enumerated().map { ($1, Int32($0)) })
+        let sequences = warm.userKeys.indices.map { u in
+            (warm.train[u] + [warm.validation[u], warm.test[u]].compactMap { $0 }).compactMap { index[warm.itemKeys[Int($0)]] }
+        }
+        #expect(sequences.joined().count == warm.train.joined().count + warm.test.compactMap { $0 }.count * 2)
+        let split = NextItemSplit(userKeys: warm.userKeys, itemKeys: itemKeys, sequences: sequences)
+        let features = (0..<40).map { i in (0..<4).map { Float($0 == i / 10 ? 1 : 0) } }
+        var config = SequenceModelConfig()
+        config.dimension = 16
+        config.contentWidth = 8
+        config.maxLength = 10
+        config.dropout = 0.1
+        config.learningRate = 5e-3
+        config.batchSize = 32
+        config.maxEpochs = 30
+        config.evaluateEvery = 5
+        for kind in SequenceModelKind.allCases {
+            let with = try SequenceTrainer.train(kind, split: split, config: config, features: features).model
+            let without = try SequenceTrainer.train(kind, split: split, config: config).model
+            // A session of one cold item (8 or 9 of class c): the top 5 should be of class c + 1. (A
+            // longer history would give the class away by its warm items and the period of 4.)
+            var histories: [[Int32]] = []
+            for c in 0..<4 { for cold in [8, 9] { histories.append([Int32(c * 10 + cold)]) } }
+            func share(_ model: SequenceModel) throws -> Double {
+                let scores = try model.scores(histories)
+                var right = 0
+                for (r, h) in histories.enumerated() {
+                    let row = Array(scores[(r * 40)..<((r + 1) * 40)])
+                    let top = (0..<40).filter { !h.contains(Int32($0)) }.sorted { row[$0] > row[$1] }.prefix(5)
+                    let next = (Int(h[0]) / 10 + 1) % 4
+                    right += top.filter { $0 / 10 == next }.count
+                }
+                return Double(right) / Double(histories.count * 5)
+            }
+            let a = try share(with)
+            let b = try share(without)
+            #expect(a >= 0.9, "\(kind): with features \(a) of the top 5 after a cold item are of the next class")
+            #expect(a > b + 0.3, "\(kind): with features \(a), ids alone \(b)")
+        }
     }
 
     @Test("scoring checks item indices and scores an empty history as zeros")
@@ -198,6 +315,33 @@ struct SequenceServingTests {
         #expect(throws: VecDBError.self) { _ = try SequenceModel.load(checkpoint: flipped) }
         expectVecDBError(.malformedFile, containing: "not a sequence model") {
             _ = try SequenceModel.load(checkpoint: Checkpoint.encode([:], metadata: ["model": "mult-vae"]))
+        }
+    }
+
+    @Test("a model with content features round-trips through its checkpoint; bad features are refused")
+    func featureCheckpoint() throws {
+        var config = SequenceModelConfig()
+        config.dimension = 8
+        config.contentWidth = 3
+        config.heads = 2
+        config.maxEpochs = 1
+        let split = SequenceModelTests.cyclicSplit()
+        let features = (0..<split.itemCount).map { i in [Float(i % 3), Float(i % 5) / 5] }
+        let model = try SequenceTrainer.train(.sasrec, split: split, config: config, features: features).model
+        let back = try SequenceModel.load(checkpoint: model.checkpointBytes())
+        #expect(try back.scores([[4, 5, 6]]) == model.scores([[4, 5, 6]]))
+        #expect(back.network.features?.shape == [split.itemCount, 2])
+        expectVecDBError(.invalidArgument, containing: "59 feature rows for 60 items") {
+            _ = try SequenceTrainer.train(.sasrec, split: split, config: config, features: Array(features.dropLast()))
+        }
+        expectVecDBError(.invalidArgument, containing: "NaN or infinite") {
+            var bad = features
+            bad[7][1] = .nan
+            _ = try SequenceTrainer.train(.gru4rec, split: split, config: config, features: bad)
+        }
+        config.contentWidth = 8
+        expectVecDBError(.invalidArgument, containing: "contentWidth 8 must lie in 1..<8") {
+            _ = try SequenceTrainer.train(.gru4rec, split: split, config: config, features: features)
         }
     }
 }

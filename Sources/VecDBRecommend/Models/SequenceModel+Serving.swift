@@ -19,12 +19,14 @@ extension SequenceModel: ItemScorer {
     public func checkpointBytes() -> [UInt8] {
         var tensors: [String: Tensor] = [:]
         for p in network.parameters { tensors[p.name] = p.value }
+        if let f = network.features { tensors["features"] = f }
         let c = config
-        let metadata = [
+        var metadata = [
             "model": "vecdb-sequence", "model_format_version": Self.checkpointFormatVersion, "kind": kind.rawValue,
             "items": String(itemCount), "dimension": String(c.dimension), "max_length": String(c.maxLength),
             "blocks": String(c.blocks), "heads": String(c.heads),
         ]
+        if network.features != nil { metadata["content_width"] = String(c.contentWidth) }
         return Checkpoint.encode(tensors, metadata: metadata)
     }
 
@@ -56,7 +58,17 @@ extension SequenceModel: ItemScorer {
             throw VecDBError(
                 .malformedFile, "\(path): dimension \(config.dimension) is not a multiple of \(config.heads) heads", path: path)
         }
-        let network = SequenceNetwork(kind: kind, itemCount: try number("items"), config: config)
+        let itemCount = try number("items")
+        let features = contents.tensors["features"]
+        if let features {
+            config.contentWidth = try number("content_width")
+            guard features.shape.count == 2, features.shape[0] == itemCount, features.shape[1] > 0,
+                config.contentWidth < config.dimension
+            else {
+                throw VecDBError(.malformedFile, "\(path): the features or content width do not fit \(itemCount) items", path: path)
+            }
+        }
+        let network = SequenceNetwork(kind: kind, itemCount: itemCount, config: config, features: features)
         for p in network.parameters {
             guard let t = contents.tensors[p.name], t.shape == p.value.shape else {
                 throw VecDBError(.malformedFile, "\(path): tensor '\(p.name)' is missing or has another shape", path: path)

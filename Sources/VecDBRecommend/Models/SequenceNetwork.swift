@@ -28,8 +28,11 @@ public struct SequenceModelConfig: Sendable, Equatable {
     /// `patience` evaluations, one every `evaluateEvery` epochs, and keeps the best weights.
     public var maxEpochs = 60
     public var evaluateEvery = 2
-    public var patience = 3
+    public var patience = 5
     public var seed: UInt64 = 42
+    /// With item content features: how many of the `dimension` columns of an item's vector
+    /// are its features projected (learned), the rest being its id embedding.
+    public var contentWidth = 32
 
     public init() {}
 
@@ -43,9 +46,13 @@ public struct SequenceModelConfig: Sendable, Equatable {
 
 /// The trainable network of a sequence model, over packed windows of item indices.
 ///
-/// The item table `E` is shared by the input and the output (tied embeddings, as SASRec):
-/// a token's hidden state `h` scores item `i` as `h · E[i]`, and the loss is the full softmax
-/// cross-entropy of the next item at every position of every window.
+/// The item table `R` is shared by the input and the output (tied embeddings, as SASRec):
+/// a token's hidden state `h` scores item `i` as `h · R[i]`, and the loss is the full softmax
+/// cross-entropy of the next item at every position of every window. Without content features
+/// `R = E`, the id embeddings; with fixed features `F` (one row per item: a title or image
+/// embedding), `R[i] = [E[i], F[i] W]`, the id embedding concatenated with the learned
+/// projection of the features, so an item seen rarely or never in training still has a vector
+/// that places it, as an input and as a candidate.
 ///
 /// - SASRec: `x_t = E[s_t] + P[t]`, dropout, then `blocks` pre-LayerNorm blocks
 ///   `x += drop(attn(LN(x)))`, `x += drop(W₂ relu(W₁ LN(x)))` with causal attention within each
@@ -55,7 +62,14 @@ final class SequenceNetwork {
     let kind: SequenceModelKind
     let config: SequenceModelConfig
     let itemCount: Int
+    /// The id embeddings `E`: `[itemCount, dimension]`, or `dimension - contentWidth` columns
+    /// with features.
     let items: Parameter
+    /// Fixed content features `F` (`[itemCount, f]`) and their projection `W` (`[f, contentWidth]`).
+    let features: Tensor?
+    let content: Parameter?
+    /// The item table `R` of the last forward pass.
+    private(set) var table: Tensor
     let positions: Parameter?
     let inputDropout: Dropout
     let gru: GRU?
@@ -75,13 +89,26 @@ final class SequenceNetwork {
     var lastWindows: [[Int32]] = []
     var lastSpans: [Range<Int>] = []
 
-    init(kind: SequenceModelKind, itemCount: Int, config: SequenceModelConfig) {
+    /// - Parameter features: `[itemCount, f]` content features, or nil; with them
+    ///   `config.contentWidth` must lie in `1..<config.dimension` (the caller checks).
+    init(kind: SequenceModelKind, itemCount: Int, config: SequenceModelConfig, features: Tensor? = nil) {
         self.kind = kind
         self.config = config
         self.itemCount = itemCount
         var g = SeededGenerator(seed: config.seed)
         let d = config.dimension
-        items = Parameter(name: "items", value: .normal([itemCount, d], std: 1 / Float(d).squareRoot(), generator: &g))
+        let idWidth = features == nil ? d : d - config.contentWidth
+        let ids = Parameter(name: "items", value: .normal([itemCount, idWidth], std: 1 / Float(d).squareRoot(), generator: &g))
+        items = ids
+        table = ids.value
+        self.features = features
+        if let features {
+            let f = features.shape[1]
+            content = Parameter(
+                name: "content", value: .normal([f, config.contentWidth], std: 1 / Float(f).squareRoot(), generator: &g))
+        } else {
+            content = nil
+        }
         inputDropout = Dropout(rate: config.dropout, seed: config.seed &+ 1, name: "input_dropout")
         switch kind {
         case .sasrec:
@@ -108,6 +135,7 @@ final class SequenceNetwork {
 
     var parameters: [Parameter] {
         var out = [items]
+        if let content { out.append(content) }
         if let positions { out.append(positions) }
         if let gru { out += gru.parameters }
         for b in blocks { out += b.norm1.parameters + b.attention.parameters + b.norm2.parameters + b.up.parameters + b.down.parameters }
@@ -127,8 +155,9 @@ final class SequenceNetwork {
         }
         lastWindows = windows
         lastSpans = spans
+        table = try itemTable()
         var x = [Float](repeating: 0, count: tokens * d)
-        let e = items.value.storage
+        let e = table.storage
         for (w, span) in zip(windows, spans) {
             for (t, item) in w.enumerated() {
                 let row = (span.lowerBound + t) * d
@@ -157,9 +186,23 @@ final class SequenceNetwork {
         return h
     }
 
-    /// Back through the last forward pass, from the gradient of its output; gradients are added
-    /// to every parameter.
-    func backward(_ g: Tensor) throws(VecDBError) {
+    /// `R`: the id embeddings, with the projected features beside them when there are any.
+    func itemTable() throws(VecDBError) -> Tensor {
+        guard let features, let content else { return items.value }
+        let projected = try Tensor.matmul(features, content.value)
+        let (idWidth, p, d) = (items.value.shape[1], config.contentWidth, config.dimension)
+        var out = [Float](repeating: 0, count: itemCount * d)
+        for i in 0..<itemCount {
+            for j in 0..<idWidth { out[i * d + j] = items.value.storage[i * idWidth + j] }
+            for j in 0..<p { out[i * d + idWidth + j] = projected.storage[i * p + j] }
+        }
+        return try Tensor(shape: [itemCount, d], storage: out)
+    }
+
+    /// Back through the last forward pass, from the gradient of its output and of the item
+    /// table `R` through the output scores (`[itemCount, dimension]`); gradients are added to
+    /// every parameter.
+    func backward(_ g: Tensor, tableGradient: Tensor) throws(VecDBError) {
         let d = config.dimension
         var dh = g
         if let gru {
@@ -174,14 +217,27 @@ final class SequenceNetwork {
             }
         }
         let dx = try inputDropout.backward(dh)
+        var dTable = tableGradient
         for (w, span) in zip(lastWindows, lastSpans) {
             for (t, item) in w.enumerated() {
                 let row = (span.lowerBound + t) * d
                 let dst = Int(item) * d
-                for j in 0..<d { items.gradient.storage[dst + j] += dx.storage[row + j] }
+                for j in 0..<d { dTable.storage[dst + j] += dx.storage[row + j] }
                 if let positions { for j in 0..<d { positions.gradient.storage[t * d + j] += dx.storage[row + j] } }
             }
         }
+        guard let features, let content else {
+            try items.gradient.add(dTable, scaledBy: 1)
+            return
+        }
+        // R = [E, F W]: dE is dR's first columns, dW = Fᵀ dR's last columns.
+        let (idWidth, p) = (items.value.shape[1], config.contentWidth)
+        var dProjected = [Float](repeating: 0, count: itemCount * p)
+        for i in 0..<itemCount {
+            for j in 0..<idWidth { items.gradient.storage[i * idWidth + j] += dTable.storage[i * d + j] }
+            for j in 0..<p { dProjected[i * p + j] = dTable.storage[i * d + idWidth + j] }
+        }
+        try content.gradient.add(try Tensor.matmul(features, try Tensor(shape: [itemCount, p], storage: dProjected), transposeA: true))
     }
 
     /// Packed token rows of the last forward pass's windows (`[tokens, dimension]`) as the GRU's
@@ -208,8 +264,9 @@ final class SequenceNetwork {
         return try Tensor(shape: [tokens, d], storage: out)
     }
 
-    /// Scores of every item for hidden states `h` (`[rows, dimension]`): `h · Eᵀ`.
+    /// Scores of every item for hidden states `h` (`[rows, dimension]`): `h · Rᵀ`, with the
+    /// item table of the last forward pass.
     func logits(_ h: Tensor) throws(VecDBError) -> Tensor {
-        try Tensor.matmul(h, items.value, transposeB: true)
+        try Tensor.matmul(h, table, transposeB: true)
     }
 }

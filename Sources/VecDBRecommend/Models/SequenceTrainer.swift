@@ -78,9 +78,15 @@ public enum SequenceTrainer {
 
     /// Trains `kind`, choosing the epoch by validation NDCG@10 (full ranking, the split's
     /// validation items) and keeping that epoch's weights.
-    /// - Parameter progress: receives (epoch, mean loss, validation NDCG@10 when evaluated).
+    /// - Parameters:
+    ///   - features: content features, one row per item of the split (a title or image
+    ///     embedding), all of one width; `config.contentWidth` columns of each item's vector
+    ///     are then their learned projection. Nil for id embeddings alone.
+    ///   - progress: receives (epoch, mean loss, validation NDCG@10 when evaluated).
+    /// - Throws: `invalidArgument` for settings out of range, features of another count or
+    ///   ragged, or not finite.
     public static func train(
-        _ kind: SequenceModelKind, split: NextItemSplit, config: SequenceModelConfig = .init(),
+        _ kind: SequenceModelKind, split: NextItemSplit, config: SequenceModelConfig = .init(), features: [[Float]]? = nil,
         progress: (Int, Double, Double?) -> Void = { _, _, _ in }
     ) throws(VecDBError) -> Trained {
         guard config.dimension > 0, config.maxLength > 0, config.batchSize > 0, config.maxEpochs >= 0 else {
@@ -89,8 +95,11 @@ public enum SequenceTrainer {
         guard kind != .sasrec || (config.heads > 0 && config.dimension % config.heads == 0) else {
             throw VecDBError(.invalidArgument, "sasrec: dimension \(config.dimension) is not a multiple of \(config.heads) heads")
         }
+        let featureTable = try features.map { (rows: [[Float]]) throws(VecDBError) -> Tensor in
+            try featureTensor(rows, itemCount: split.itemCount, config: config)
+        }
         let start = Date()
-        let network = SequenceNetwork(kind: kind, itemCount: split.itemCount, config: config)
+        let network = SequenceNetwork(kind: kind, itemCount: split.itemCount, config: config, features: featureTable)
         let model = SequenceModel(network: network)
         let parameters = network.parameters
         let optimizer = Adam(learningRate: config.learningRate)
@@ -112,11 +121,10 @@ public enum SequenceTrainer {
                 let h = try network.forward(inputs, training: true)
                 let logits = try network.logits(h)
                 let (loss, dLogits) = try Loss.softmaxCrossEntropy(logits: logits, labels: targets)
-                // logits = H Eᵀ: dH = dLogits E, dE += dLogitsᵀ H.
-                let dH = try Tensor.matmul(dLogits, network.items.value)
-                let dE = try Tensor.matmul(dLogits, h, transposeA: true)
-                try network.items.gradient.add(dE, scaledBy: 1)
-                try network.backward(dH)
+                // logits = H Rᵀ: dH = dLogits R, dR = dLogitsᵀ H.
+                let dH = try Tensor.matmul(dLogits, network.table)
+                let dR = try Tensor.matmul(dLogits, h, transposeA: true)
+                try network.backward(dH, tableGradient: dR)
                 optimizer.step(parameters)
                 for p in parameters { p.zeroGradient() }
                 lossSum += Double(loss)
@@ -148,6 +156,10 @@ public enum SequenceTrainer {
             "learning_rate": Double(config.learningRate), "epochs": Double(best.epoch),
             "validation_ndcg_10": max(0, best.ndcg),
         ]
+        if let featureTable {
+            params["features"] = Double(featureTable.shape[1])
+            params["content_width"] = Double(config.contentWidth)
+        }
         if kind == .sasrec {
             params["blocks"] = Double(config.blocks)
             params["heads"] = Double(config.heads)
@@ -155,5 +167,28 @@ public enum SequenceTrainer {
         return Trained(
             model: model, epochs: epoch, bestEpoch: best.epoch, validationNDCG10: max(0, best.ndcg),
             trainSeconds: Date().timeIntervalSince(start), params: params)
+    }
+
+    /// The features as a `[itemCount, f]` tensor, checked.
+    static func featureTensor(_ rows: [[Float]], itemCount: Int, config: SequenceModelConfig) throws(VecDBError) -> Tensor {
+        guard rows.count == itemCount, let width = rows.first?.count, width > 0 else {
+            throw VecDBError(.invalidArgument, "sequence model: \(rows.count) feature rows for \(itemCount) items")
+        }
+        guard config.contentWidth > 0, config.contentWidth < config.dimension else {
+            throw VecDBError(
+                .invalidArgument, "sequence model: contentWidth \(config.contentWidth) must lie in 1..<\(config.dimension) (the dimension)")
+        }
+        var flat: [Float] = []
+        flat.reserveCapacity(itemCount * width)
+        for (i, r) in rows.enumerated() {
+            guard r.count == width else {
+                throw VecDBError(.invalidArgument, "sequence model: item \(i) has \(r.count) features, the first has \(width)")
+            }
+            guard r.allSatisfy(\.isFinite) else {
+                throw VecDBError(.invalidArgument, "sequence model: item \(i) has a feature that is NaN or infinite")
+            }
+            flat += r
+        }
+        return try Tensor(shape: [itemCount, width], storage: flat)
     }
 }
