@@ -57,6 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--nprobe-sweep", type=int_list, default=int_list("1,2,4,8,16,32,64,128"))
     p.add_argument("--pq-m", type=positive_int, default=16)
     p.add_argument("--max-queries", type=positive_int, default=None)
+    p.add_argument("--batch", action="store_true",
+                   help="hnsw: also search the whole query set in one call over --threads (implied by --threads > 1)")
     p.add_argument("--sizes", type=int_list, default=int_list("256,512,1024,2048"))
     p.add_argument("--repeats", type=positive_int, default=3,
                    help="passes over the query set; the median pass gives qps")
@@ -249,6 +251,22 @@ class Workload:
         params["repeats"] = self.args.repeats
         return params
 
+    def batched(self):
+        """Whether to measure batched search too."""
+        return self.args.batch or self.threads > 1
+
+    def timed_batch(self, search_all):
+        """Run search_all() over the whole query set in one call; returns (ids, qps)."""
+        search_all()  # untimed warm-up
+        passes = []
+        found = None
+        for _ in range(self.args.repeats):
+            t0 = time.perf_counter()
+            found = np.asarray(search_all(), dtype=np.int64)
+            passes.append(time.perf_counter() - t0)
+        elapsed = sorted(passes)[len(passes) // 2]
+        return found, self.nq / elapsed if elapsed > 0 else float("inf")
+
     def timed_search(self, search_one):
         """Run search_one(i) for every query, one at a time; returns (ids, qps)."""
         k = self.k
@@ -374,6 +392,10 @@ def run_hnsw(wl):
         params = wl.base_params(M=M, efConstruction=efc, ef=ef)
         params["space"] = space
         vector_row("hnswlib", wl.dataset, "HNSW", params, k, wl.recall(found), qps, build, mem, wl.threads)
+        if wl.batched():
+            found, qps = wl.timed_batch(lambda index=index: index.knn_query(q, k=k, num_threads=wl.threads)[0])
+            params = dict(params, batch=wl.nq)
+            vector_row("hnswlib", wl.dataset, "HNSW", params, k, wl.recall(found), qps, build, mem, wl.threads)
     del index
 
     # faiss IndexHNSWFlat
@@ -390,6 +412,11 @@ def run_hnsw(wl):
         found, qps = wl.timed_search(faiss_search_fn(index, wl))
         vector_row("faiss", wl.dataset, "IndexHNSWFlat", wl.base_params(M=M, efConstruction=efc, ef=ef),
                    k, wl.recall(found), qps, build, mem, wl.threads)
+        if wl.batched():
+            found, qps = wl.timed_batch(lambda index=index: index.search(q, k)[1])
+            vector_row("faiss", wl.dataset, "IndexHNSWFlat",
+                       dict(wl.base_params(M=M, efConstruction=efc, ef=ef), batch=wl.nq),
+                       k, wl.recall(found), qps, build, mem, wl.threads)
     del index
 
     # usearch
@@ -416,6 +443,10 @@ def run_hnsw(wl):
         params["usearch_metric"] = metric
         params["memory_usage_reported"] = reported
         vector_row("usearch", wl.dataset, "HNSW", params, k, wl.recall(found), qps, build, mem, wl.threads)
+        if wl.batched():
+            found, qps = wl.timed_batch(lambda index=index: index.search(q, k, threads=wl.threads).keys)
+            params = dict(params, batch=wl.nq)
+            vector_row("usearch", wl.dataset, "HNSW", params, k, wl.recall(found), qps, build, mem, wl.threads)
 
 
 # ---------------------------------------------------------------------------

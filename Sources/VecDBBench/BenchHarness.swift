@@ -39,14 +39,14 @@ package enum BenchHarness {
             let data = try loadData(o, defaultMaxQueries: 10_000)
             try HNSWBenchmark(
                 data: data, k: o.k, threads: o.threads, repeats: o.repeats, float16: o.float16, m: o.hnswM,
-                efConstruction: o.efConstruction, efSweep: integers(o.efSweep)
+                efConstruction: o.efConstruction, efSweep: integers(o.efSweep), batch: o.batch
             ).run(out)
             try runPeers(
                 o, data,
                 [
                     "--m", String(o.hnswM), "--ef-construction", String(o.efConstruction),
                     "--ef-sweep", o.efSweep,
-                ])
+                ] + (o.batch ? ["--batch"] : []))
             RecallSummary.print(out.rows(), dataset: data.name)
         case .filter:
             let data = try loadData(o, defaultMaxQueries: 1000)

@@ -81,6 +81,8 @@ package struct BenchOptions: Sendable {
     package var peerSystems: String?
     /// hnsw: store the vectors in half precision.
     package var float16 = false
+    /// hnsw: also measure batched search (implied by more than one thread).
+    package var batch = false
 
     /// Options with the shell's defaults.
     ///

@@ -17,36 +17,46 @@ enum Summary {
 
 /// Queries per second at target recalls, per system, from a sweep's rows.
 enum RecallSummary {
-    /// Prints the summary of the HNSW rows of `dataset`.
+    typealias Point = (recall: Double, qps: Double, build: Double, memory: Double)
+
+    /// Prints the summary of the HNSW rows of `dataset`. One-query-at-a-time rows and batched
+    /// rows (`params.batch` above 1) are separate series, and each of ours is set against the
+    /// peers' series of the same kind.
     static func print(_ rows: [BenchRecord], dataset: String, targets: [Double] = [0.90, 0.95, 0.99]) {
-        var bySystem: [String: [(recall: Double, qps: Double, build: Double, memory: Double)]] = [:]
+        var series: [String: [Point]] = [:]
+        var batchedSeries: Set<String> = []
         for r in rows where r.dataset == dataset {
             guard let s = r.system, let index = r.index, index.uppercased().contains("HNSW"),
                 let rec = r.recall, let qps = r.qps
             else { continue }
-            bySystem["\(s) \(index)", default: []].append((rec, qps, r.buildSeconds ?? 0, r.memoryBytes ?? 0))
+            let batch = r.params["batch"]?.number ?? 1
+            let name = batch > 1 ? "\(s) \(index) batched, \(r.threads ?? 1) threads" : "\(s) \(index)"
+            if batch > 1 { batchedSeries.insert(name) }
+            series[name, default: []].append((rec, qps, r.buildSeconds ?? 0, r.memoryBytes ?? 0))
         }
-        guard let ours = bySystem.first(where: { $0.key.hasPrefix("vecdb") })?.value else { return }
+        guard series.keys.contains(where: { $0.hasPrefix("vecdb") }) else { return }
+        func best(_ points: [Point], _ t: Double) -> Double? { points.filter { $0.recall >= t }.map(\.qps).max() }
         Swift.print("summary (\(dataset), HNSW): queries/s at recall ≥ target, build seconds, memory bytes")
-        for (name, points) in bySystem.sorted(by: { $0.key < $1.key }) {
-            let at = targets.map { t in points.filter { $0.recall >= t }.map(\.qps).max() }
-            let cols = zip(targets, at).map { t, q in q.map { String(format: "@%.2f %.0f", t, $0) } ?? String(format: "@%.2f -", t) }
+        for (name, points) in series.sorted(by: { $0.key < $1.key }) {
+            let cols = targets.map { t in best(points, t).map { String(format: "@%.2f %.0f", t, $0) } ?? String(format: "@%.2f -", t) }
             let build = String(format: "%.1f", points[0].build)
             Swift.print("  \(name): \(cols.joined(separator: "  "))  build \(build) s  memory \(Int(points[0].memory))")
         }
-        for (name, points) in bySystem where !name.hasPrefix("vecdb") {
-            let ratios = targets.map { t -> String in
-                guard let a = ours.filter({ $0.recall >= t }).map(\.qps).max(),
-                    let b = points.filter({ $0.recall >= t }).map(\.qps).max()
-                else { return "-" }
-                return String(format: "%.2f", a / b)
+        let at = targets.map { String($0) }.joined(separator: "/")
+        for (ourName, ours) in series.sorted(by: { $0.key < $1.key }) where ourName.hasPrefix("vecdb") {
+            let batched = batchedSeries.contains(ourName)
+            for (name, points) in series.sorted(by: { $0.key < $1.key })
+            where !name.hasPrefix("vecdb") && batchedSeries.contains(name) == batched {
+                let ratios = targets.map { t -> String in
+                    guard let a = best(ours, t), let b = best(points, t) else { return "-" }
+                    return String(format: "%.2f", a / b)
+                }
+                Swift.print(
+                    "  \(ourName) / \(name): qps ratio at \(at) = \(ratios.joined(separator: "/")), "
+                        + String(
+                            format: "build ratio %.2f, memory ratio %.2f", ours[0].build / max(points[0].build, 1e-9),
+                            ours[0].memory / max(points[0].memory, 1)))
             }
-            let at = targets.map { String($0) }.joined(separator: "/")
-            Swift.print(
-                "  vecdb / \(name): qps ratio at \(at) = \(ratios.joined(separator: "/")), "
-                    + String(
-                        format: "build ratio %.2f, memory ratio %.2f", ours[0].build / max(points[0].build, 1e-9),
-                        ours[0].memory / max(points[0].memory, 1)))
         }
     }
 }

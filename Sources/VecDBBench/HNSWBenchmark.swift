@@ -3,7 +3,9 @@ import VecDBDatasets
 import VecDBIndex
 import VecDBKernels
 
-/// HNSW: build once with M and efConstruction, then sweep ef, one query at a time.
+/// HNSW: build once with M and efConstruction, then sweep ef, one query at a time; with
+/// `batch` (implied by more than one thread), also the whole query set in one call spread over
+/// the threads (rows with `batch` equal to the number of queries).
 struct HNSWBenchmark {
     let data: BenchData
     let k: Int
@@ -14,6 +16,8 @@ struct HNSWBenchmark {
     let m: Int
     let efConstruction: Int
     let efSweep: [Int]
+    /// Also measure batched search.
+    var batch = false
 
     func run(_ out: BenchOutput) throws {
         let d = data.base.dimension
@@ -39,6 +43,7 @@ struct HNSWBenchmark {
                 let mapped = try HNSWGraph.open(file, vectors: vectors, metric: data.metric, verifyBody: true)
                 // The graph's own bytes plus the vectors it links (which a collection stores once).
                 let memory = mapped.memoryBytes + vectors.byteCount
+                let flat = queries.flatMap { $0 }
                 for ef in efSweep {
                     var found = [[UInt64]](repeating: [], count: nq)
                     for i in 0..<min(10, nq) {
@@ -62,6 +67,26 @@ struct HNSWBenchmark {
                             openedBy: "mmap"),
                         k: k, recall: recall(found: found, truth: data.truth, k: k), qps: qps, buildSeconds: build,
                         memoryBytes: memory, threads: threads)
+                    if batch || threads > 1 {
+                        try flat.withUnsafeBufferPointer { fb in
+                            let qm = RowMatrix(base: fb.baseAddress.unsafelyUnwrapped, count: nq, dimension: d)
+                            var batched: [[Neighbor]] = []
+                            var passes: [Double] = []
+                            for _ in 0..<repeats {
+                                let start = now()
+                                batched = mapped.search(queries: qm, k: k, ef: ef, threads: threads)
+                                passes.append(now() - start)
+                            }
+                            let qps = Double(nq) / passes.sorted()[passes.count / 2]
+                            try out.searchRow(
+                                system: "vecdb", dataset: data.name, index: label,
+                                params: HNSWSearchParams(
+                                    m: m, efConstruction: efConstruction, ef: ef, batch: nq, repeats: repeats,
+                                    openedBy: "mmap"),
+                                k: k, recall: recall(found: batched.map { $0.map(\.id) }, truth: data.truth, k: k), qps: qps,
+                                buildSeconds: build, memoryBytes: memory, threads: threads)
+                        }
+                    }
                 }
             }
         }

@@ -112,14 +112,34 @@ final class VisitedSet {
     private(set) var marks: UnsafeMutablePointer<UInt16>
     private(set) var capacity: Int
     private(set) var epoch: UInt16 = 0
+    /// Scratch for one expansion: the neighbours gathered and their distances.
+    private(set) var gathered: UnsafeMutablePointer<UInt32>
+    private(set) var scores: UnsafeMutablePointer<Float>
+    private var scratchCapacity = 0
 
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
         marks = .allocate(capacity: self.capacity)
         marks.initialize(repeating: 0, count: self.capacity)
+        gathered = .allocate(capacity: 0)
+        scores = .allocate(capacity: 0)
     }
 
-    deinit { marks.deallocate() }
+    deinit {
+        marks.deallocate()
+        gathered.deallocate()
+        scores.deallocate()
+    }
+
+    /// Makes ``gathered`` and ``scores`` hold at least `width` entries.
+    func reserveScratch(_ width: Int) {
+        guard width > scratchCapacity else { return }
+        gathered.deallocate()
+        scores.deallocate()
+        gathered = .allocate(capacity: width)
+        scores = .allocate(capacity: width)
+        scratchCapacity = width
+    }
 
     /// Starts a new search over at least `count` nodes.
     func reset(count: Int) {

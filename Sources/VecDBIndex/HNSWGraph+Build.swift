@@ -332,16 +332,12 @@ extension HNSWGraph {
         ctx.visited.reset(count: count)
         ctx.frontier.removeAll()
         ctx.found.removeAll()
-        // Hot loop: everything it reads is hoisted into locals (class properties would cost an
-        // exclusivity check per access).
+        let w = walk
+        ctx.visited.reserveScratch(maxM0)
+        let gathered = ctx.visited.gathered
+        let scores = ctx.visited.scores
         let marks = ctx.visited.marks
         let stamp = ctx.visited.epoch
-        let pair = self.pair
-        let negate = self.negate
-        let bias = self.bias
-        let base = vectors.base
-        let dim = dimension
-        let rowBytes = vectors.rowBytes
         marks[Int(entry)] = stamp
         ctx.frontier.push(entryDistance, entry)
         ctx.found.push(entryDistance, entry)
@@ -349,18 +345,24 @@ extension HNSWGraph {
             let (d, c) = ctx.frontier.pop()
             if d > ctx.found.topDistance && ctx.found.count >= ef { break }
             let n = copyLinks(c, level, &ctx.linkCopy, locks)
-            ctx.linkCopy.withUnsafeBufferPointer { linkBuffer in
+            let taken = ctx.linkCopy.withUnsafeBufferPointer { linkBuffer in
+                var taken = 0
                 for j in 0..<n {
                     let cand = linkBuffer[j]
                     if marks[Int(cand)] == stamp { continue }
                     marks[Int(cand)] = stamp
-                    let raw = pair(q, base + Int(cand) &* rowBytes, dim)
-                    let dc = negate ? bias - raw : raw
-                    if ctx.found.count < ef || dc < ctx.found.topDistance {
-                        ctx.frontier.push(dc, cand)
-                        ctx.found.push(dc, cand)
-                        if ctx.found.count > ef { ctx.found.pop() }
-                    }
+                    gathered[taken] = cand
+                    taken &+= 1
+                }
+                return taken
+            }
+            w.score(q, gathered, taken, into: scores)
+            for j in 0..<taken {
+                let dc = scores[j]
+                if ctx.found.count < ef || dc < ctx.found.topDistance {
+                    ctx.frontier.push(dc, gathered[j])
+                    ctx.found.push(dc, gathered[j])
+                    if ctx.found.count > ef { ctx.found.pop() }
                 }
             }
         }

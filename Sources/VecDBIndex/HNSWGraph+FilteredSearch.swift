@@ -55,28 +55,23 @@ extension HNSWGraph {
             found.push(entryDistance, entry)
             bound = entryDistance
         }
-        let d = dimension
-        let base = vectors.base
-        let rowBytes = vectors.rowBytes
-        let pair = self.pair
-        let negate = self.negate
-        let bias = self.bias
-        let l0 = level0
-        let s0 = stride0
-        let m0 = maxM0
-        let nodes = UInt32(truncatingIfNeeded: count)
+        let w = walk
+        let l0 = w.level0
+        let s0 = w.stride0
+        let nodes = w.nodes
         // At most M admitted nodes per expansion, as ACORN truncates its expanded lists: more
         // buys little recall for many more distances.
         let cap = maxM
-        // The admitted nodes one expansion yields, compared after they are gathered so their
-        // rows can be prefetched ahead of the distance loop.
-        let gathered = UnsafeMutablePointer<UInt32>.allocate(capacity: max(m0, cap))
-        defer { gathered.deallocate() }
+        // The admitted nodes one expansion yields, scored together once gathered (and, before
+        // the first admitted node is found, the rejected neighbours routed through after them).
+        visited.reserveScratch(cap + w.maxM0)
+        let gathered = visited.gathered
+        let scores = visited.scores
         while !frontier.isEmpty {
             let (dist, c) = frontier.pop()
             if dist > bound && found.count >= width { break }
             let block = l0 + Int(c) &* s0
-            let n = min(Int(block[0]), m0)
+            let n = w.degree(block)
             var taken = 0
             for j in 0..<n {
                 let u = block[1 &+ j]
@@ -94,12 +89,12 @@ extension HNSWGraph {
                     let u = block[1 &+ j]
                     if u >= nodes || isAdmitted(u) { continue }
                     let second = l0 + Int(u) &* s0
-                    let n2 = min(Int(second[0]), m0)
+                    let n2 = w.degree(second)
                     for i in 0..<n2 {
-                        let w = second[1 &+ i]
-                        if w >= nodes || marks[Int(w)] == stamp || !isAdmitted(w) { continue }
-                        marks[Int(w)] = stamp
-                        gathered[taken] = w
+                        let v = second[1 &+ i]
+                        if v >= nodes || marks[Int(v)] == stamp || !isAdmitted(v) { continue }
+                        marks[Int(v)] = stamp
+                        gathered[taken] = v
                         taken &+= 1
                         if taken == cap { break hops }
                     }
@@ -108,28 +103,29 @@ extension HNSWGraph {
             if found.isEmpty {
                 // No admitted node yet (the descent can end in a sparse corner, among rejected
                 // nodes): route through the rejected neighbours too, as the routing walk does,
-                // until the first admitted node is found.
+                // until the first admitted node is found. They go after the admitted ones.
+                var routed = taken
                 for j in 0..<n {
                     let u = block[1 &+ j]
                     if u >= nodes || marks[Int(u)] == stamp { continue }
                     marks[Int(u)] = stamp
-                    let raw = pair(query, base + Int(u) &* rowBytes, d)
-                    frontier.push(negate ? bias - raw : raw, u)
+                    gathered[routed] = u
+                    routed &+= 1
                 }
+                w.score(query, gathered + taken, routed &- taken, into: scores + taken)
+                for j in taken..<routed { frontier.push(scores[j], gathered[j]) }
             }
-            if taken > 0 { vdb_prefetch(base + Int(gathered[0]) &* rowBytes) }
+            w.score(query, gathered, taken, into: scores)
             for j in 0..<taken {
+                let dc = scores[j]
+                guard found.count < width || dc < bound else { continue }
                 let cand = gathered[j]
-                if j &+ 1 < taken { vdb_prefetch(base + Int(gathered[j &+ 1]) &* rowBytes) }
-                let raw = pair(query, base + Int(cand) &* rowBytes, d)
-                let dc = negate ? bias - raw : raw
-                if found.count < width || dc < bound {
-                    frontier.push(dc, cand)
-                    found.push(dc, cand)
-                    if found.count > width { found.pop() }
-                    bound = found.topDistance
-                }
+                frontier.push(dc, cand)
+                found.push(dc, cand)
+                if found.count > width { found.pop() }
+                bound = found.topDistance
             }
+            if !frontier.isEmpty { w.prefetchLinks(frontier.topNode) }
         }
         var out = found.drainSorted()
         if out.count > k { out.removeLast(out.count - k) }

@@ -1,4 +1,5 @@
 import CVecDBKernels
+import Dispatch
 import Foundation
 import VecDBKernels
 
@@ -28,47 +29,75 @@ extension HNSWGraph {
             found.push(currentDistance, current)
             bound = currentDistance
         }
-        // Hot loop: everything it reads is hoisted into locals (class properties would cost an
-        // exclusivity check per access).
-        let d = dimension
-        let base = vectors.base
-        let rowBytes = vectors.rowBytes
-        let pair = self.pair
-        let negate = self.negate
-        let bias = self.bias
-        let l0 = level0
-        let s0 = stride0
-        let m0 = maxM0
+        let w = walk
+        visited.reserveScratch(w.maxM0)
+        let gathered = visited.gathered
+        let scores = visited.scores
         let marks = visited.marks
         let stamp = visited.epoch
-        let limit = UInt32(truncatingIfNeeded: count)
         while !frontier.isEmpty {
             let (dist, c) = frontier.pop()
             if dist > bound && (found.count >= width || !filtering) { break }
-            let block = l0 + Int(c) &* s0
-            let n = min(Int(block[0]), m0)
-            if n > 0 && block[1] < limit { vdb_prefetch(base + Int(block[1]) &* rowBytes) }
+            let block = w.block(c)
+            let n = w.degree(block)
+            var taken = 0
             for j in 0..<n {
-                let cand = block[1 &+ j]
-                if j &+ 1 < n && block[2 &+ j] < limit { vdb_prefetch(base + Int(block[2 &+ j]) &* rowBytes) }
-                if cand >= limit { continue }  // only a damaged file has these
-                if marks[Int(cand)] == stamp { continue }
-                marks[Int(cand)] = stamp
-                let raw = pair(query, base + Int(cand) &* rowBytes, d)
-                let dc = negate ? bias - raw : raw
-                if found.count < width || dc < bound {
-                    frontier.push(dc, cand)
-                    if !filtering || passes(cand, allow) {
-                        found.push(dc, cand)
-                        if found.count > width { found.pop() }
-                    }
-                    if !found.isEmpty { bound = found.topDistance }
-                }
+                let u = block[1 &+ j]
+                if u >= w.nodes || marks[Int(u)] == stamp { continue }  // past the end: only a damaged file
+                marks[Int(u)] = stamp
+                gathered[taken] = u
+                taken &+= 1
             }
+            w.score(query, gathered, taken, into: scores)
+            for j in 0..<taken {
+                let dc = scores[j]
+                guard found.count < width || dc < bound else { continue }
+                let cand = gathered[j]
+                frontier.push(dc, cand)
+                if !filtering || passes(cand, allow) {
+                    found.push(dc, cand)
+                    if found.count > width { found.pop() }
+                }
+                if !found.isEmpty { bound = found.topDistance }
+            }
+            if !frontier.isEmpty { w.prefetchLinks(frontier.topNode) }
         }
         var out = found.drainSorted()
         if out.count > k { out.removeLast(out.count - k) }
         return out.map { Neighbor(id: UInt64($0.node), distance: $0.distance) }
+    }
+
+    /// The `k` nearest live nodes to each row of `queries`, the rows shared out over `threads`
+    /// threads. The answer for row `i` is what ``search(_:k:ef:allow:)`` returns for it.
+    ///
+    /// - Parameters:
+    ///   - queries: rows of `dimension` floats; unit length for cosine graphs.
+    ///   - k: neighbours per query.
+    ///   - ef: the size of the dynamic candidate list (at least `k` is used).
+    ///   - threads: worker threads (at least 1 is used).
+    /// - Returns: one list per query, nearest first.
+    /// - Complexity: that of `queries.count` single searches, divided over the threads.
+    public func search(queries: RowMatrix, k: Int, ef: Int, threads: Int) -> [[Neighbor]] {
+        let n = queries.count
+        guard n > 0 else { return [] }
+        var out = [[Neighbor]](repeating: [], count: n)
+        let workers = max(1, min(threads, n))
+        out.withUnsafeMutableBufferPointer { results in
+            let slots = UncheckedSendable(results)
+            // Small chunks dealt out in turn, so the threads finish close together.
+            let chunk = 16
+            let chunks = (n + chunk - 1) / chunk
+            DispatchQueue.concurrentPerform(iterations: workers) { t in
+                var c = t
+                while c < chunks {
+                    for i in (c * chunk)..<min(n, (c + 1) * chunk) {
+                        slots.value[i] = search(queries[i], k: k, ef: ef)
+                    }
+                    c += workers
+                }
+            }
+        }
+        return out
     }
 
     /// The greedy descent through the upper levels: the level-0 entry nearest to `query` and

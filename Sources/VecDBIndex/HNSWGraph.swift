@@ -78,6 +78,8 @@ public final class HNSWGraph: @unchecked Sendable {
     /// The vectors the graph links; row `i` is node `i`. Float16 rows are read in place.
     public let vectors: StoredRows
     let pair: RawPair
+    /// The same kernel over a gathered set of rows (one expansion's neighbours).
+    let gather: DistanceKernels.Gather
     let negate: Bool
     let bias: Float
     /// Node levels are drawn as floor(-ln(U) / ln M).
@@ -122,7 +124,7 @@ public final class HNSWGraph: @unchecked Sendable {
         maxLevel = -1
         mapping = nil
         self.vectors = vectors
-        (pair, negate, bias) = Self.kernel(metric, vectors.element, kernels)
+        (pair, gather, negate, bias) = Self.kernel(metric, vectors.element, kernels)
         rng = SeededGenerator(seed: parameters.seed)
     }
 
@@ -156,7 +158,7 @@ public final class HNSWGraph: @unchecked Sendable {
         self.maxLevel = maxLevel
         mapping = mapped
         self.vectors = vectors
-        (pair, negate, bias) = Self.kernel(metric, vectors.element, kernels)
+        (pair, gather, negate, bias) = Self.kernel(metric, vectors.element, kernels)
         rng = SeededGenerator(seed: parameters.seed)
         // Every upper block must lie inside the upper section, so traversal cannot leave it.
         for i in 0..<n {
@@ -177,17 +179,25 @@ public final class HNSWGraph: @unchecked Sendable {
     /// Cosine graphs hold unit vectors, so cosine distance is `1 - ip`.
     /// Float16 rows use the kernels that read half precision in place (the pointer types differ,
     /// the C calling convention does not).
-    static func kernel(_ metric: Metric, _ element: StoredRows.Element, _ k: DistanceKernels) -> (RawPair, Bool, Float) {
+    static func kernel(_ metric: Metric, _ element: StoredRows.Element, _ k: DistanceKernels) -> (
+        RawPair, DistanceKernels.Gather, Bool, Float
+    ) {
         let l2: RawPair
         let ip: RawPair
+        let l2Gather: DistanceKernels.Gather
+        let ipGather: DistanceKernels.Gather
         switch element {
-        case .float32: (l2, ip) = (unsafeBitCast(k.l2sqF32, to: RawPair.self), unsafeBitCast(k.ipF32, to: RawPair.self))
-        case .float16: (l2, ip) = (unsafeBitCast(k.l2sqF16, to: RawPair.self), unsafeBitCast(k.ipF16, to: RawPair.self))
+        case .float32:
+            (l2, ip) = (unsafeBitCast(k.l2sqF32, to: RawPair.self), unsafeBitCast(k.ipF32, to: RawPair.self))
+            (l2Gather, ipGather) = (k.l2sqF32Gather, k.ipF32Gather)
+        case .float16:
+            (l2, ip) = (unsafeBitCast(k.l2sqF16, to: RawPair.self), unsafeBitCast(k.ipF16, to: RawPair.self))
+            (l2Gather, ipGather) = (k.l2sqF16Gather, k.ipF16Gather)
         }
         switch metric {
-        case .l2: return (l2, false, 0)
-        case .ip: return (ip, true, 0)
-        case .cosine: return (ip, true, 1)
+        case .l2: return (l2, l2Gather, false, 0)
+        case .ip: return (ip, ipGather, true, 0)
+        case .cosine: return (ip, ipGather, true, 1)
         }
     }
 

@@ -19,6 +19,11 @@ public struct DistanceKernels: Sendable {
             UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?
         ) -> Void
     public typealias Sum = @convention(c) (UnsafePointer<Float>?, Int) -> Float
+    /// A query against gathered rows: `(query, base, rowBytes, ids, n, dimension, out)`.
+    public typealias Gather =
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafeRawPointer?, Int, UnsafePointer<UInt32>?, Int, Int, UnsafeMutablePointer<Float>?
+        ) -> Void
 
     /// The instruction sets a kernel table can be built for.
     public enum ISA: Int, Sendable, CaseIterable, CustomStringConvertible {
@@ -41,6 +46,12 @@ public struct DistanceKernels: Sendable {
     public let l2sqF32Batch: F32Batch
     public let ipF32Batch: F32Batch
     public let sumF32: Sum
+    /// Rows `ids[0..<n]` of a table with `rowBytes` bytes per row, prefetched ahead of use: a
+    /// graph expansion scored in one call. Float32 rows, then IEEE half rows.
+    public let l2sqF32Gather: Gather
+    public let ipF32Gather: Gather
+    public let l2sqF16Gather: Gather
+    public let ipF16Gather: Gather
 
     init?(_ table: UnsafePointer<vdb_kernel_table>?) {
         guard let t = table?.pointee,
@@ -50,7 +61,9 @@ public struct DistanceKernels: Sendable {
             let l2i = t.l2sq_i8, let ipi = t.ip_i8,
             let l2q = t.l2sq_sq8, let ipq = t.ip_sq8,
             let l2b = t.l2sq_f32_batch, let ipb = t.ip_f32_batch,
-            let sum = t.sum_f32
+            let sum = t.sum_f32,
+            let l2g = t.l2sq_f32_gather, let ipg = t.ip_f32_gather,
+            let l2hg = t.l2sq_f16_gather, let iphg = t.ip_f16_gather
         else { return nil }
         self.isa = isa
         (l2sqF32, ipF32, cosineF32) = (l2, ip, cos)
@@ -58,6 +71,7 @@ public struct DistanceKernels: Sendable {
         (l2sqI8, ipI8) = (l2i, ipi)
         (l2sqSQ8, ipSQ8) = (l2q, ipq)
         (l2sqF32Batch, ipF32Batch, sumF32) = (l2b, ipb, sum)
+        (l2sqF32Gather, ipF32Gather, l2sqF16Gather, ipF16Gather) = (l2g, ipg, l2hg, iphg)
     }
 
     /// The table for `isa`, or `nil` when this CPU cannot run it.

@@ -92,6 +92,12 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "hnsw: store the vectors in half precision (the graph reads them in place).")
     var float16 = false
 
+    @Flag(
+        help:
+            "hnsw: also search the whole query set in one call spread over --threads (implied by --threads above 1); the peers do the same."
+    )
+    var batch = false
+
     func validate() throws {
         if let dataset { try DatasetCatalog.validate(dataset) }
         if kind.needsVectors && dataset == nil && (base == nil || queries == nil) {
@@ -162,6 +168,7 @@ struct BenchCommand: ParsableCommand {
         o.peers = peers
         o.peerSystems = peerSystems
         o.float16 = float16
+        o.batch = batch
         o.texts = texts
         return o
     }

@@ -59,6 +59,25 @@ struct HNSWGraphTests {
         }
     }
 
+    @Test("a batch of queries over threads gives each query's single-search answer", arguments: [1, 2, 3])
+    func batchedSearch(threads: Int) throws {
+        try RowMatrix.with(Self.rows, dimension: Self.d) { m in
+            let g = try HNSWGraph.build(vectors: m, metric: .l2, parameters: .init(m: 12, efConstruction: 100))
+            try RowMatrix.with(Self.queries, dimension: Self.d) { q in
+                let batched = g.search(queries: q, k: 10, ef: 32, threads: threads)
+                #expect(batched.count == q.count)
+                for i in 0..<q.count {
+                    let single = g.search(q[i], k: 10, ef: 32)
+                    #expect(batched[i].map(\.id) == single.map(\.id), "query \(i)")
+                    #expect(batched[i].map(\.distance) == single.map(\.distance), "query \(i)")
+                }
+            }
+            try RowMatrix.with([], dimension: Self.d) { empty in
+                #expect(g.search(queries: empty, k: 10, ef: 32, threads: threads).isEmpty)
+            }
+        }
+    }
+
     @Test("incremental inserts match a bulk build's accuracy")
     func incremental() throws {
         try RowMatrix.with(Self.rows, dimension: Self.d) { m in

@@ -55,6 +55,53 @@ struct DistanceKernelTests {
         }
     }
 
+    @Test("gather kernels score the named rows, Float32 and Float16, with row padding", arguments: isas)
+    func gather(isa: DistanceKernels.ISA) throws {
+        let k = try #require(DistanceKernels.forISA(isa))
+        let count = 40
+        for d in [1, 15, 16, 17, 33, 50, 64, 65, 384, 784] {
+            let q = SyntheticData.uniform(count: 1, dimension: d, seed: 11)
+            let rows = SyntheticData.uniform(count: count, dimension: d, seed: 12)
+            // Out of order, repeated, and more ids than a level-0 block holds.
+            let ids: [UInt32] = (0..<37).map { UInt32(($0 * 17 + 5) % count) } + [3, 3]
+            // Float32 rows padded to a stride longer than the row, as segments may lay them out.
+            let stride = d + 3
+            var padded = [Float](repeating: .nan, count: count * stride)
+            for r in 0..<count { for i in 0..<d { padded[r * stride + i] = rows[r * d + i] } }
+            let halves = HalfFloat.encode(rows)
+            let decoded = HalfFloat.decode(halves)
+            var out = [Float](repeating: -1, count: ids.count)
+            func run(_ kernel: DistanceKernels.Gather, _ base: UnsafeRawPointer, _ rowBytes: Int, _ n: Int) {
+                q.withUnsafeBufferPointer { qp in
+                    ids.withUnsafeBufferPointer { ip in
+                        out.withUnsafeMutableBufferPointer { kernel(qp.baseAddress, base, rowBytes, ip.baseAddress, n, d, $0.baseAddress) }
+                    }
+                }
+            }
+            for (kernel, metric, half) in [
+                (k.l2sqF32Gather, Metric.l2, false), (k.ipF32Gather, .ip, false), (k.l2sqF16Gather, .l2, true), (k.ipF16Gather, .ip, true),
+            ] {
+                out = [Float](repeating: -1, count: ids.count)
+                if half {
+                    halves.withUnsafeBytes { run(kernel, $0.baseAddress!, d * 2, ids.count) }
+                } else {
+                    padded.withUnsafeBytes { run(kernel, $0.baseAddress!, stride * 4, ids.count) }
+                }
+                let source = half ? decoded : rows
+                for (j, id) in ids.enumerated() {
+                    let row = Array(source[(Int(id) * d)..<((Int(id) + 1) * d)])
+                    let sign: Double = metric == .ip ? -1 : 1
+                    let ref = sign * SyntheticData.referenceDistance(q, row, metric)
+                    #expect(abs(Double(out[j]) - ref) <= Self.tolerance(ref, d, Double(d)), "\(isa) \(metric) half=\(half) d=\(d) row \(j)")
+                }
+                // n = 0 writes nothing.
+                out = [Float](repeating: -1, count: ids.count)
+                padded.withUnsafeBytes { run(kernel, $0.baseAddress!, stride * 4, 0) }
+                #expect(out.allSatisfy { $0 == -1 })
+            }
+        }
+    }
+
     @Test("float16 storage kernels", arguments: isas)
     func float16(isa: DistanceKernels.ISA) throws {
         let k = try #require(DistanceKernels.forISA(isa))

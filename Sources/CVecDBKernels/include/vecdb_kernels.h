@@ -44,6 +44,17 @@ typedef struct {
     void (*ip_f32_batch)(const float *q, const float *base, size_t d, size_t n, float *out);
     /// Sum of all floats in a buffer: a plain streaming read, used to measure memory bandwidth.
     float (*sum_f32)(const float *a, size_t n);
+    /// One query against the rows `ids[0..n)` of a table whose row `i` starts `i * row_bytes`
+    /// bytes past `base` (Float32 or IEEE half rows of `d` components); writes `n` results to
+    /// `out`. Rows are prefetched a few ahead of their use: this is a graph expansion's scoring.
+    void (*l2sq_f32_gather)(const float *q, const void *base, size_t row_bytes, const uint32_t *ids, size_t n,
+                            size_t d, float *out);
+    void (*ip_f32_gather)(const float *q, const void *base, size_t row_bytes, const uint32_t *ids, size_t n,
+                          size_t d, float *out);
+    void (*l2sq_f16_gather)(const float *q, const void *base, size_t row_bytes, const uint32_t *ids, size_t n,
+                            size_t d, float *out);
+    void (*ip_f16_gather)(const float *q, const void *base, size_t row_bytes, const uint32_t *ids, size_t n,
+                          size_t d, float *out);
 } vdb_kernel_table;
 
 /// The best table for this CPU, chosen once.
