@@ -39,7 +39,8 @@ package enum BenchHarness {
             let data = try loadData(o, defaultMaxQueries: 10_000)
             try HNSWBenchmark(
                 data: data, k: o.k, threads: o.threads, repeats: o.repeats, float16: o.float16, m: o.hnswM,
-                efConstruction: o.efConstruction, efSweep: integers(o.efSweep), batch: o.batch
+                efConstruction: o.efConstruction, efSweep: integers(o.efSweep), batch: o.batch,
+                float16Traversal: o.float16Traversal
             ).run(out)
             try runPeers(
                 o, data,

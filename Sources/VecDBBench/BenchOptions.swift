@@ -83,6 +83,8 @@ package struct BenchOptions: Sendable {
     package var float16 = false
     /// hnsw: also measure batched search (implied by more than one thread).
     package var batch = false
+    /// hnsw: walk a half-precision copy and re-rank exactly.
+    package var float16Traversal = false
 
     /// Options with the shell's defaults.
     ///

@@ -46,7 +46,7 @@ package struct SearchRow<Params: Codable & Sendable>: Codable, Sendable {
 
 /// The exact (flat) search's settings.
 package struct FlatSearchParams: Codable, Sendable, Equatable {
-    /// Queries per call (always 1).
+    /// Queries per call: 1, or the whole query set for batched rows.
     package var batch: Int
     /// The distance kernel's instruction set, e.g. `"avx512"`.
     package var isa: String
@@ -62,7 +62,7 @@ package struct HNSWSearchParams: Codable, Sendable, Equatable {
     package var efConstruction: Int
     /// Candidate list size while searching.
     package var ef: Int
-    /// Queries per call (always 1).
+    /// Queries per call: 1, or the whole query set for batched rows.
     package var batch: Int
     /// Passes over the query set.
     package var repeats: Int
@@ -82,7 +82,7 @@ package struct IVFSearchParams: Codable, Sendable, Equatable {
     package var nlist: Int
     /// Lists probed per query.
     package var nprobe: Int
-    /// Queries per call (always 1).
+    /// Queries per call: 1, or the whole query set for batched rows.
     package var batch: Int
     /// Passes over the query set.
     package var repeats: Int

@@ -18,6 +18,8 @@ struct HNSWBenchmark {
     let efSweep: [Int]
     /// Also measure batched search.
     var batch = false
+    /// Walk a half-precision copy of the Float32 rows and re-rank exactly.
+    var float16Traversal = false
 
     func run(_ out: BenchOutput) throws {
         let d = data.base.dimension
@@ -29,11 +31,12 @@ struct HNSWBenchmark {
             try halves.withUnsafeBufferPointer { hb in
                 let vectors =
                     float16 ? StoredRows(float16: hb.baseAddress.unsafelyUnwrapped, count: m32.count, dimension: d) : StoredRows(m32)
-                let label = float16 ? "HNSW-F16" : "HNSW"
+                let label = float16 ? "HNSW-F16" : float16Traversal ? "HNSW-F16-walk" : "HNSW"
                 let t0 = now()
                 let graph = try HNSWGraph.build(
                     vectors: vectors, metric: data.metric,
-                    parameters: .init(m: m, efConstruction: efConstruction), threads: threads)
+                    parameters: .init(m: m, efConstruction: efConstruction, traversal: float16Traversal ? .float16 : .rows),
+                    threads: threads)
                 let build = now() - t0
                 printError(String(format: "vecdb HNSW built in %.2f s (%d nodes, top level %d)", build, graph.count, graph.maxLevel))
                 // Measure what a collection serves: the graph written to its file and opened again by mmap.

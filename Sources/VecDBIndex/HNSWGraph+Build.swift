@@ -34,8 +34,11 @@ extension HNSWGraph {
         }
         guard n <= Int(UInt32.max - 1) else { throw VecDBError(.invalidArgument, "an HNSW graph holds at most 2^32 - 2 nodes") }
         guard n > count else { return }
+        try checkWalkCopyRange(from: count, to: n)
         reserve(n)
         let first = count
+        // The build compares exact rows; the copy serves searches.
+        encodeWalkCopy(from: first, to: n)
         // Draw every new node's level up front, so upper blocks can be laid out before threads start.
         let multiplier = levelMultiplier
         for i in first..<n {
@@ -332,7 +335,7 @@ extension HNSWGraph {
         ctx.visited.reset(count: count)
         ctx.frontier.removeAll()
         ctx.found.removeAll()
-        let w = walk
+        let w = exactWalk
         ctx.visited.reserveScratch(maxM0)
         let gathered = ctx.visited.gathered
         let scores = ctx.visited.scores

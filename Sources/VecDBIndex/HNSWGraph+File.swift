@@ -2,14 +2,15 @@ import Foundation
 import VecDBKernels
 import VecDBStorage
 
-// HNSW index file (`*.hnsw`), version 1. All integers little-endian.
+// HNSW index file (`*.hnsw`), version 2. All integers little-endian.
 //
 //   offset  size  field
 //   0       8     magic "VDBHNSW\0"
-//   8       4     format version (1)
+//   8       4     format version (2)
 //   12      4     CRC-32C of the 128-byte header with this field zeroed
 //   16      1     metric (0 l2, 1 ip, 2 cosine)
-//   17      7     reserved, zero
+//   17      1     traversal (0 the stored rows, 1 a float16 copy)
+//   18      6     reserved, zero
 //   24      4     dimension
 //   28      4     M
 //   32      4     efConstruction
@@ -25,7 +26,11 @@ import VecDBStorage
 //   96      8     offset of upper links  (u × UInt32: per level above 0, count then M links)
 //   104     8     offset of tombstones   (ceil(n / 64) × UInt64 bitset)
 //   112     8     total file size
-//   120     8     reserved, zero
+//   120     8     offset of the float16 copy (n × dimension UInt16, IEEE half; 0 when none)
+//
+// The copy is present when the traversal is float16 and the graph's rows are Float32 (rows
+// stored in half precision are walked in place). Version 1 is version 2 with bytes 17 and
+// 120 to 127 zero: it is still read, as a graph that walks its rows.
 //
 // Sections start on 64-byte boundaries. Opening maps the file and checks the header, its
 // checksum and every section's bounds; the body checksum is checked by `verify` (and by
@@ -34,7 +39,8 @@ import VecDBStorage
 
 extension HNSWGraph {
     static let fileMagic: [UInt8] = Array("VDBHNSW\0".utf8)
-    static let fileVersion: UInt32 = 1
+    static let fileVersion: UInt32 = 2
+    static let oldestFileVersion: UInt32 = 1
     static let fileHeaderSize = 128
 
     /// The index as file bytes.
@@ -46,7 +52,9 @@ extension HNSWGraph {
         let uo = align(lv + n)
         let up = align(uo + n * 4)
         let del = align(up + upperCount * 4)
-        let total = align(del + (n + 63) / 64 * 8)
+        let copyBytes = reranks ? n * dimension * 2 : 0
+        let cp = align(del + (n + 63) / 64 * 8)
+        let total = align(cp + copyBytes)
         var out = [UInt8](repeating: 0, count: total)
         out.withUnsafeMutableBytes { raw in
             let b = raw.baseAddress.unsafelyUnwrapped
@@ -54,6 +62,11 @@ extension HNSWGraph {
             for (i, m) in Self.fileMagic.enumerated() { b.storeBytes(of: m, toByteOffset: i, as: UInt8.self) }
             put(Self.fileVersion, 8)
             put(UInt8(Self.metricCode(metric)), 16)
+            put(UInt8(parameters.traversal == .float16 ? 1 : 0), 17)
+            if copyBytes > 0 {
+                put(UInt64(cp), 120)
+                (b + cp).copyMemory(from: walkRows.base, byteCount: copyBytes)
+            }
             put(UInt32(dimension), 24)
             put(UInt32(parameters.m), 28)
             put(UInt32(parameters.efConstruction), 32)
@@ -106,13 +119,19 @@ extension HNSWGraph {
     ) throws(VecDBError) -> HNSWGraph {
         let file = try IndexFileReader(
             path, kind: "HNSW index", magic: fileMagic, version: fileVersion,
-            headerSize: fileHeaderSize, fs: fs)
+            oldest: oldestFileVersion, headerSize: fileHeaderSize, fs: fs)
         guard Int(file.load(16, as: UInt8.self)) == metricCode(metric) else { throw file.damaged("built for another metric") }
+        let traversal: Parameters.Traversal
+        switch file.load(17, as: UInt8.self) {
+        case 0: traversal = .rows
+        case 1: traversal = .float16
+        case let t: throw file.damaged("unknown traversal \(t)")
+        }
         let d = Int(file.load(24, as: UInt32.self))
         guard d == vectors.dimension else { throw file.damaged("built for \(d) dimensions, the vectors have \(vectors.dimension)") }
         let params = Parameters(
             m: Int(file.load(28, as: UInt32.self)), efConstruction: Int(file.load(32, as: UInt32.self)),
-            seed: file.load(40, as: UInt64.self))
+            seed: file.load(40, as: UInt64.self), traversal: traversal)
         do { try params.validate() } catch { throw file.damaged(error.message) }
         let n = file.offset(48)
         guard n <= vectors.count else { throw file.damaged("indexes \(n) rows, the segment has \(vectors.count)") }
@@ -123,6 +142,18 @@ extension HNSWGraph {
         let need = [n * stride0 * 4, n, n * 4, upperWords * 4, (n + 63) / 64 * 8]
         try file.checkTotalSize(offsets[5])
         try file.checkSections(offsets, need: need)
+        let copyOffset = file.offset(120)
+        let wantsCopy = traversal == .float16 && vectors.element == .float32
+        if wantsCopy != (copyOffset != 0) {
+            throw file.damaged(wantsCopy ? "the float16 copy of the rows is missing" : "holds a float16 copy it should not")
+        }
+        if wantsCopy {
+            let (bytes, overflow) = n.multipliedReportingOverflow(by: d * 2)
+            guard !overflow, copyOffset >= fileHeaderSize, copyOffset % 64 == 0, copyOffset <= offsets[5], bytes <= offsets[5] - copyOffset
+            else {
+                throw file.damaged("the float16 copy lies outside the file")
+            }
+        }
         if verifyBody { try file.checkBody(checksumAt: 60) }
         let maxLevel = Int(file.load(56, as: Int32.self))
         let entry = file.load(36, as: UInt32.self)
@@ -135,6 +166,10 @@ extension HNSWGraph {
             upperOffset: (base + offsets[2]).assumingMemoryBound(to: UInt32.self),
             upper: (base + offsets[3]).assumingMemoryBound(to: UInt32.self), upperCount: upperWords,
             deleted: UnsafeRawPointer(base + offsets[4]), entryPoint: entry, maxLevel: maxLevel)
+        if wantsCopy {
+            g.useWalkRows(
+                StoredRows(float16: UnsafePointer((base + copyOffset).assumingMemoryBound(to: UInt16.self)), count: n, dimension: d))
+        }
         return g
     }
 

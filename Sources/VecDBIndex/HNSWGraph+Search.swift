@@ -63,6 +63,7 @@ extension HNSWGraph {
             if !frontier.isEmpty { w.prefetchLinks(frontier.topNode) }
         }
         var out = found.drainSorted()
+        if reranks { return rerank(query, out, k: k) }
         if out.count > k { out.removeLast(out.count - k) }
         return out.map { Neighbor(id: UInt64($0.node), distance: $0.distance) }
     }
@@ -101,10 +102,10 @@ extension HNSWGraph {
     }
 
     /// The greedy descent through the upper levels: the level-0 entry nearest to `query` and
-    /// its distance.
+    /// its distance (both over the walk rows).
     func descend(_ query: UnsafePointer<Float>) -> (UInt32, Float) {
         var current = entryPoint
-        var currentDistance = distance(query, current)
+        var currentDistance = walkDistance(query, current)
         guard maxLevel > 0 else { return (current, currentDistance) }
         for level in stride(from: maxLevel, to: 0, by: -1) {
             var changed = true
@@ -115,7 +116,7 @@ extension HNSWGraph {
                 for j in 0..<n {
                     let cand = block[1 + j]
                     if Int(cand) >= count || Int(levels[Int(cand)]) < level { continue }  // only a damaged file has these
-                    let d = distance(query, cand)
+                    let d = walkDistance(query, cand)
                     if d < currentDistance {
                         currentDistance = d
                         current = cand

@@ -47,10 +47,32 @@ extension HNSWGraph {
         }
     }
 
-    var walk: Walk {
+    /// A walk over the rows searches read (a half-precision copy with float16 traversal).
+    var walk: Walk { walk(walkRows, walkGather) }
+
+    /// A walk over the stored rows themselves, as the build uses and re-ranking needs.
+    var exactWalk: Walk { walk(vectors, gather) }
+
+    private func walk(_ rows: StoredRows, _ kernel: DistanceKernels.Gather) -> Walk {
         Walk(
-            base: UnsafeRawPointer(vectors.base), rowBytes: vectors.rowBytes, dimension: dimension, gather: gather,
+            base: rows.base, rowBytes: rows.rowBytes, dimension: dimension, gather: kernel,
             negate: negate, bias: bias, level0: level0, stride0: stride0, maxM0: maxM0,
             nodes: UInt32(truncatingIfNeeded: count))
+    }
+
+    /// The `k` nearest of `candidates` (found by a walk over the half-precision copy) by exact
+    /// distances to the stored rows, nearest first; ties go to the lower node.
+    func rerank(_ query: UnsafePointer<Float>, _ candidates: [(distance: Float, node: UInt32)], k: Int) -> [Neighbor] {
+        let n = candidates.count
+        guard n > 0 else { return [] }
+        let ids = candidates.map(\.node)
+        var exact = [Float](repeating: 0, count: n)
+        ids.withUnsafeBufferPointer { ip in
+            exact.withUnsafeMutableBufferPointer { ep in
+                exactWalk.score(query, ip.baseAddress.unsafelyUnwrapped, n, into: ep.baseAddress.unsafelyUnwrapped)
+            }
+        }
+        let order = (0..<n).sorted { exact[$0] != exact[$1] ? exact[$0] < exact[$1] : ids[$0] < ids[$1] }
+        return order.prefix(k).map { Neighbor(id: UInt64(ids[$0]), distance: exact[$0]) }
     }
 }

@@ -27,7 +27,17 @@ public final class HNSWGraph: @unchecked Sendable {
     public struct Parameters: Sendable, Codable, Equatable {
         enum CodingKeys: String, CodingKey {
             case m = "M"
-            case efConstruction, seed
+            case efConstruction, seed, traversal
+        }
+
+        /// What searches compare the query with on their way through the graph.
+        public enum Traversal: String, Sendable, Codable, CaseIterable {
+            /// The stored rows themselves.
+            case rows
+            /// A half-precision copy of Float32 rows kept with the graph (2 bytes per component),
+            /// half the bytes per distance; the candidates a walk finds are re-ranked with exact
+            /// distances from the stored rows. Rows stored in half precision are walked as they are.
+            case float16
         }
 
         /// Links per node on the upper levels (hnswlib's `M`); level 0 keeps up to `2 * m`.
@@ -36,11 +46,22 @@ public final class HNSWGraph: @unchecked Sendable {
         public var efConstruction: Int
         /// Seed for the random level of each node.
         public var seed: UInt64
+        /// What searches walk over (the build always uses the stored rows).
+        public var traversal: Traversal
 
-        public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 100) {
+        public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 100, traversal: Traversal = .rows) {
             self.m = m
             self.efConstruction = efConstruction
             self.seed = seed
+            self.traversal = traversal
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            m = try c.decode(Int.self, forKey: .m)
+            efConstruction = try c.decode(Int.self, forKey: .efConstruction)
+            seed = try c.decode(UInt64.self, forKey: .seed)
+            traversal = try c.decodeIfPresent(Traversal.self, forKey: .traversal) ?? .rows
         }
 
         public func validate() throws(VecDBError) {
@@ -80,6 +101,14 @@ public final class HNSWGraph: @unchecked Sendable {
     let pair: RawPair
     /// The same kernel over a gathered set of rows (one expansion's neighbours).
     let gather: DistanceKernels.Gather
+    /// The rows searches walk over: `vectors`, or the half-precision copy kept for
+    /// ``Parameters/Traversal/float16`` (then the walk's candidates are re-ranked against `vectors`).
+    var walkRows: StoredRows
+    var walkPair: RawPair
+    var walkGather: DistanceKernels.Gather
+    /// The half-precision copy when the graph owns it (built here, not mapped from a file).
+    var ownedCopy: UnsafeMutablePointer<UInt16>?
+    let kernels: DistanceKernels
     let negate: Bool
     let bias: Float
     /// Node levels are drawn as floor(-ln(U) / ln M).
@@ -125,6 +154,8 @@ public final class HNSWGraph: @unchecked Sendable {
         mapping = nil
         self.vectors = vectors
         (pair, gather, negate, bias) = Self.kernel(metric, vectors.element, kernels)
+        (walkRows, walkPair, walkGather) = (vectors, pair, gather)
+        self.kernels = kernels
         rng = SeededGenerator(seed: parameters.seed)
     }
 
@@ -159,6 +190,8 @@ public final class HNSWGraph: @unchecked Sendable {
         mapping = mapped
         self.vectors = vectors
         (pair, gather, negate, bias) = Self.kernel(metric, vectors.element, kernels)
+        (walkRows, walkPair, walkGather) = (vectors, pair, gather)
+        self.kernels = kernels
         rng = SeededGenerator(seed: parameters.seed)
         // Every upper block must lie inside the upper section, so traversal cannot leave it.
         for i in 0..<n {
@@ -201,7 +234,64 @@ public final class HNSWGraph: @unchecked Sendable {
         }
     }
 
+    /// Whether searches walk a half-precision copy and re-rank exactly.
+    var reranks: Bool { walkRows.base != vectors.base }
+
+    /// Points the walks at half-precision rows (a copy of `vectors`' first `walkRows.count` rows).
+    func useWalkRows(_ rows: StoredRows) {
+        walkRows = rows
+        (walkPair, walkGather, _, _) = Self.kernel(metric, .float16, kernels)
+    }
+
+    /// Whether the parameters ask for a half-precision copy of the rows.
+    var keepsWalkCopy: Bool { parameters.traversal == .float16 && vectors.element == .float32 }
+
+    /// Checks that rows `first..<n` fit half precision before they are added.
+    ///
+    /// - Throws: ``VecDBError/Code/invalidArgument`` naming the first component outside
+    ///   ±65504 (half precision's range).
+    func checkWalkCopyRange(from first: Int, to n: Int) throws(VecDBError) {
+        guard keepsWalkCopy else { return }
+        for r in first..<n {
+            let row = vectors.base.advanced(by: r * vectors.rowBytes).assumingMemoryBound(to: Float.self)
+            for i in 0..<dimension where !(abs(row[i]) <= 65504) {
+                throw VecDBError(
+                    .invalidArgument,
+                    "float16 traversal: row \(r) has the component \(row[i]), outside half precision's range (±65504)")
+            }
+        }
+    }
+
+    /// Encodes rows `first..<n` (checked by ``checkWalkCopyRange(from:to:)``) into the owned
+    /// half-precision copy, growing it to `capacity` rows.
+    func encodeWalkCopy(from first: Int, to n: Int) {
+        guard keepsWalkCopy, mapping == nil else { return }
+        let d = dimension
+        let copy: UnsafeMutablePointer<UInt16>
+        if let owned = ownedCopy, walkRows.count >= capacity {
+            copy = owned
+        } else {
+            copy = .allocate(capacity: max(1, capacity * d))
+            if let owned = ownedCopy {
+                copy.update(from: owned, count: first * d)
+                owned.deallocate()
+            }
+            ownedCopy = copy
+        }
+        let src = vectors.base.assumingMemoryBound(to: Float.self)
+        if vectors.rowBytes == d * 4 {
+            vdb_f32_to_f16_array(src + first * d, copy + first * d, (n - first) * d)
+        } else {
+            for r in first..<n {
+                let row = vectors.base.advanced(by: r * vectors.rowBytes).assumingMemoryBound(to: Float.self)
+                vdb_f32_to_f16_array(row, copy + r * d, d)
+            }
+        }
+        useWalkRows(StoredRows(float16: copy, count: capacity, dimension: d))
+    }
+
     deinit {
+        ownedCopy?.deallocate()
         if mapping == nil {
             level0.deallocate()
             levels.deallocate()
@@ -216,6 +306,14 @@ public final class HNSWGraph: @unchecked Sendable {
     @inline(__always)
     func distance(_ q: UnsafePointer<Float>, _ node: UInt32) -> Float {
         let raw = pair(q, vectors.base + Int(node) &* vectors.rowBytes, dimension)
+        return negate ? bias - raw : raw
+    }
+
+    /// The distance searches use on their way: to the walk rows (a half-precision copy with
+    /// ``Parameters/Traversal/float16``).
+    @inline(__always)
+    func walkDistance(_ q: UnsafePointer<Float>, _ node: UInt32) -> Float {
+        let raw = walkPair(q, walkRows.base + Int(node) &* walkRows.rowBytes, dimension)
         return negate ? bias - raw : raw
     }
 
@@ -240,8 +338,9 @@ public final class HNSWGraph: @unchecked Sendable {
         deletedCount += 1
     }
 
-    /// Bytes held by the graph's own structures (links, levels, offsets, tombstones).
+    /// Bytes held by the graph's own structures (links, levels, offsets, tombstones, and the
+    /// half-precision copy a float16 traversal keeps).
     public var memoryBytes: Int {
-        count * (stride0 * 4 + 1 + 4) + upperCount * 4 + (count + 63) / 64 * 8
+        count * (stride0 * 4 + 1 + 4) + upperCount * 4 + (count + 63) / 64 * 8 + (reranks ? count * dimension * 2 : 0)
     }
 }

@@ -25,6 +25,8 @@ struct IndexFileReader {
     /// The file's length in bytes.
     let size: Int
     let headerSize: Int
+    /// The format version the file declares (between `oldest` and `version` of the initialiser).
+    private(set) var version: UInt32
     /// The mapping; whatever reads the file in place keeps it alive.
     let region: MappedRegion
 
@@ -35,7 +37,9 @@ struct IndexFileReader {
     ///
     /// - Throws: ``VecDBError/Code/corruptFile`` when the file is shorter than the header, or
     ///   its magic number, header checksum or version is wrong; the file system's errors.
-    init(_ path: String, kind: String, magic: [UInt8], version: UInt32, headerSize: Int, fs: FileSystem) throws(VecDBError) {
+    init(
+        _ path: String, kind: String, magic: [UInt8], version: UInt32, oldest: UInt32? = nil, headerSize: Int, fs: FileSystem
+    ) throws(VecDBError) {
         let h = try fs.open(path, writable: false)
         defer { h.close() }
         let size = try h.size()
@@ -45,11 +49,16 @@ struct IndexFileReader {
         self.size = size
         self.headerSize = headerSize
         region = try h.mapReadOnly(count: size)
+        self.version = 0
         guard Array(bytes[0..<magic.count]) == magic else { throw damaged("wrong magic number") }
         let header = UnsafeRawBufferPointer(rebasing: bytes[0..<headerSize])
         guard Self.checksum(header, zeroingFieldAt: 12) == load(12, as: UInt32.self) else { throw damaged("header checksum mismatch") }
         let found = load(8, as: UInt32.self)
-        guard found == version else { throw damaged("format version \(found), this build reads \(version)") }
+        let first = oldest ?? version
+        guard (first...version).contains(found) else {
+            throw damaged("format version \(found), this build reads \(first == version ? "\(version)" : "\(first) to \(version)")")
+        }
+        self.version = found
     }
 
     /// The error for a damaged file: "<kind> <path> is damaged: <why>".

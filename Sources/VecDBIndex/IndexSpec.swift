@@ -14,7 +14,7 @@ import VecDBStorage
 //   24      4     HNSW efConstruction          (0 for IVF)
 //   28      4     default search width: HNSW ef, or IVF nprobe (0: the library default)
 //   32      8     seed (HNSW node levels; IVF k-means++ and training sample)
-//   40      4     IVF encoding (0 flat, 1 sq8, 2 pq)
+//   40      4     IVF encoding (0 flat, 1 sq8, 2 pq); HNSW traversal (0 the rows, 1 a float16 copy)
 //   44      4     IVF nlist
 //   48      4     IVF-PQ sub-quantisers m (0 unless pq)
 //   52      4     IVF k-means iterations
@@ -77,6 +77,7 @@ package struct IndexSpec: Sendable, Equatable {
             put(UInt32(p.m), 20)
             put(UInt32(p.efConstruction), 24)
             put(p.seed, 32)
+            put(UInt32(p.traversal == .float16 ? 1 : 0), 40)
         case .ivf(let p):
             put(UInt32(2), 16)
             put(p.seed, 32)
@@ -115,8 +116,15 @@ package struct IndexSpec: Sendable, Equatable {
         defaultWidth = width == 0 ? nil : width
         switch get(16, UInt32.self) {
         case 1:
+            let traversal: HNSWGraph.Parameters.Traversal
+            switch version == 2 ? get(40, UInt32.self) : 0 {
+            case 0: traversal = .rows
+            case 1: traversal = .float16
+            case let t: throw bad("unknown HNSW traversal \(t)")
+            }
             let p = HNSWGraph.Parameters(
-                m: Int(get(20, UInt32.self)), efConstruction: Int(get(24, UInt32.self)), seed: get(32, UInt64.self))
+                m: Int(get(20, UInt32.self)), efConstruction: Int(get(24, UInt32.self)), seed: get(32, UInt64.self),
+                traversal: traversal)
             do { try p.validate() } catch { throw bad(error.message) }
             kind = .hnsw(p)
         case 2 where version == 2:

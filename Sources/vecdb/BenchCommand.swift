@@ -92,6 +92,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "hnsw: store the vectors in half precision (the graph reads them in place).")
     var float16 = false
 
+    @Option(help: "hnsw: what searches walk: rows (the stored vectors) or float16 (a half-precision copy, re-ranked exactly).")
+    var traversal: String = "rows"
+
     @Flag(
         help:
             "hnsw: also search the whole query set in one call spread over --threads (implied by --threads above 1); the peers do the same."
@@ -104,6 +107,9 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("give --dataset NAME, or --base FILE and --queries FILE")
         }
         if let metric { _ = try Metric(parsing: metric) }
+        guard traversal == "rows" || traversal == "float16" else {
+            throw ValidationError("unknown --traversal '\(traversal)'; use rows or float16")
+        }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard nlist >= 1 else { throw ValidationError("--nlist must be at least 1") }
@@ -169,6 +175,7 @@ struct BenchCommand: ParsableCommand {
         o.peerSystems = peerSystems
         o.float16 = float16
         o.batch = batch
+        o.float16Traversal = traversal == "float16"
         o.texts = texts
         return o
     }

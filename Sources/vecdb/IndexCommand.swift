@@ -3,7 +3,7 @@ import Foundation
 import VecDB
 
 /// `vecdb index DB COLLECTION --type hnsw|ivf-flat|ivf-sq8|ivf-pq [--m M] [--ef-construction N]
-/// [--nlist N] [--ef N | --nprobe N] [--rerank N]`, `vecdb index DB COLLECTION --retrain`, and
+/// [--traversal rows|float16] [--nlist N] [--ef N | --nprobe N] [--rerank N]`, `vecdb index DB COLLECTION --retrain`, and
 /// payload indexes: `vecdb index DB COLLECTION --payload FIELD [--kind keyword|integer|float|bool]`,
 /// `vecdb index DB COLLECTION --drop-payload FIELD`.
 struct IndexCommand: ParsableCommand {
@@ -11,7 +11,9 @@ struct IndexCommand: ParsableCommand {
         commandName: "index",
         abstract: "Build a collection's index (HNSW or IVF), persisted next to its segments.",
         discussion: """
-            hnsw: a graph per segment (--m links per node, --ef-construction, --ef default search width).
+            hnsw: a graph per segment (--m links per node, --ef-construction, --ef default search width). \
+            --traversal float16 keeps a half-precision copy of the vectors with each graph (2 bytes per \
+            component more) for searches to walk, and re-ranks what they find exactly: faster searches.
             ivf-flat, ivf-sq8, ivf-pq: k-means lists (--nlist, default 4·√n) shared by every segment; \
             ivf-pq stores --m one-byte sub-quantiser codes per vector (--rerank N re-ranks N candidates \
             exactly). --nprobe sets the default lists probed per search.
@@ -59,6 +61,9 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Drop the payload index of this field.")
     var dropPayload: String?
 
+    @Option(help: "HNSW: what searches walk, the stored rows or a float16 copy kept with the graph (rows, float16).")
+    var traversal: String?
+
     @Option(help: "Build threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -85,6 +90,12 @@ struct IndexCommand: ParsableCommand {
         if rerank > 0 && type != "ivf-pq" { throw ValidationError("--rerank applies to ivf-pq only") }
         if type == "hnsw" && nprobe != nil { throw ValidationError("--nprobe applies to IVF indexes; hnsw uses --ef") }
         if type.hasPrefix("ivf") && ef != nil { throw ValidationError("--ef applies to hnsw; IVF indexes use --nprobe") }
+        if let traversal {
+            guard type == "hnsw" else { throw ValidationError("--traversal applies to hnsw, not \(type)") }
+            guard traversal == "rows" || traversal == "float16" else {
+                throw ValidationError("unknown traversal '\(traversal)'; use rows or float16")
+            }
+        }
     }
 
     /// The IVF-PQ sub-quantisers when --m is not given: the largest divisor of the dimension
@@ -129,7 +140,8 @@ struct IndexCommand: ParsableCommand {
             return
         }
         if type == "hnsw" {
-            let options = HNSWIndexOptions(m: m ?? 16, efConstruction: efConstruction, defaultEF: ef)
+            let options = HNSWIndexOptions(
+                m: m ?? 16, efConstruction: efConstruction, defaultEF: ef, float16Traversal: traversal == "float16")
             try collection.createIndex(.hnsw(options), threads: threads, progress: progress)
         } else {
             let encoding: IVFEncoding

@@ -76,6 +76,26 @@ struct CLITests {
         #expect(tooMany.status != 0 && tooMany.stderr.contains("needs at least 5000 stored vectors"), "\(tooMany.stderr)")
     }
 
+    @Test("index --type hnsw --traversal float16: stats names it, search finds the exact nearest; bad uses are refused")
+    func float16Traversal() throws {
+        let db = dir.file("db")
+        #expect(try vecdb("create", db, "items", "--dim", "4", "--metric", "l2").status == 0)
+        let lines = (0..<300).map { i in "{\"key\": \(i), \"vector\": [\(i), \(i % 7), \(i % 13), \(i % 3)]}" }
+        let file = try write("t16.jsonl", lines.joined(separator: "\n"))
+        #expect(try vecdb("insert", db, "items", "--file", file).status == 0)
+        #expect(try vecdb("compact", db, "items").status == 0)
+        let index = try vecdb("index", db, "items", "--type", "hnsw", "--traversal", "float16", "--threads", "1")
+        #expect(index.status == 0, "\(index.stdout)\(index.stderr)")
+        let stats = try vecdb("stats", db, "items")
+        #expect(stats.stdout.contains("traversal=float16"), "\(stats.stdout)")
+        let hit = try vecdb("search", db, "items", "--vector", "200.2,4,5,2", "-k", "2", "--json")
+        #expect(hit.status == 0 && hit.stdout.contains(#""keys":[200,199]"#), "\(hit.stdout)\(hit.stderr)")
+        let ivf = try vecdb("index", db, "items", "--type", "ivf-flat", "--traversal", "float16")
+        #expect(ivf.status != 0 && ivf.stderr.contains("--traversal applies to hnsw, not ivf-flat"), "\(ivf.stderr)")
+        let bad = try vecdb("index", db, "items", "--type", "hnsw", "--traversal", "sq4")
+        #expect(bad.status != 0 && bad.stderr.contains("unknown traversal 'sq4'; use rows or float16"), "\(bad.stderr)")
+    }
+
     @Test("a batch with one bad row is rejected whole, with a clear message and a non-zero status")
     func atomicRejection() throws {
         let db = dir.file("db")

@@ -1,6 +1,7 @@
 import Testing
 import VecDBIndex
 import VecDBKernels
+import VecDBStorage
 import VecDBTestSupport
 
 @Suite("HNSW graph")
@@ -151,6 +152,85 @@ struct HNSWGraphTests {
                 short.withUnsafeBufferPointer { g.search(p.baseAddress!, k: 10, ef: 64, admitted: $0) }
             }
             #expect(got.allSatisfy { $0.id < 128 && admit(Int($0.id)) })
+        }
+    }
+
+    @Test("float16 traversal: recall against brute force, exact distances, and the file round trip", arguments: [Metric.l2, .cosine])
+    func float16Traversal(metric: Metric) throws {
+        let data = metric == .cosine ? Self.unitRows() : Self.rows
+        let dir = TemporaryDirectory()
+        try RowMatrix.with(data, dimension: Self.d) { m in
+            let params = HNSWGraph.Parameters(m: 12, efConstruction: 100, traversal: .float16)
+            let g = try HNSWGraph(metric: metric, vectors: m, parameters: params)
+            // Built in two steps, so the copy grows with the graph.
+            try g.add(upTo: Self.n / 3)
+            try g.add(upTo: Self.n)
+            let plain = try HNSWGraph.build(vectors: m, metric: metric, parameters: .init(m: 12, efConstruction: 100))
+            // The copy costs two bytes per component.
+            #expect(g.memoryBytes - plain.memoryBytes == Self.n * Self.d * 2)
+            #expect(Self.recall(g, rows: data, metric: metric, ef: 64) >= 0.95)
+            let path = dir.path + "/g.hnsw"
+            try g.write(to: path)
+            let opened = try HNSWGraph.open(path, vectors: m, metric: metric, verifyBody: true)
+            #expect(opened.parameters.traversal == .float16)
+            #expect(opened.memoryBytes == g.memoryBytes)
+            let kernels = DistanceKernels.best
+            for i in 0..<30 {
+                var q = Array(Self.queries[(i * Self.d)..<((i + 1) * Self.d)])
+                if metric == .cosine { q = ExactSearch.normalized(q) }
+                let got = q.withUnsafeBufferPointer { g.search($0.baseAddress!, k: 10, ef: 48) }
+                let reopened = q.withUnsafeBufferPointer { opened.search($0.baseAddress!, k: 10, ef: 48) }
+                #expect(got == reopened, "query \(i): the mapped copy walks as the built one")
+                #expect(got.count == 10)
+                // Distances are the exact Float32 ones, nearest first.
+                for r in got {
+                    let row = Array(data[(Int(r.id) * Self.d)..<((Int(r.id) + 1) * Self.d)])
+                    var want = try kernels.distance(metric == .l2 ? .l2 : .ip, q, row)
+                    if metric == .cosine { want = 1 + want }
+                    #expect(abs(r.distance - want) <= 1e-5 * max(1, abs(want)), "query \(i) node \(r.id)")
+                }
+                #expect(zip(got, got.dropFirst()).allSatisfy { $0.distance <= $1.distance })
+            }
+        }
+    }
+
+    @Test("float16 traversal refuses rows outside half precision; a file missing its copy is damaged")
+    func float16TraversalErrors() throws {
+        var rows = Self.rows
+        rows[5 * Self.d + 3] = 70_000
+        try RowMatrix.with(rows, dimension: Self.d) { m in
+            let g = try HNSWGraph(metric: .l2, vectors: m, parameters: .init(m: 12, efConstruction: 50, traversal: .float16))
+            expectVecDBError(.invalidArgument, containing: "row 5 has the component 70000.0") { try g.add(upTo: Self.n) }
+            #expect(g.count == 0)
+        }
+        let dir = TemporaryDirectory()
+        try RowMatrix.with(Self.rows, dimension: Self.d) { m in
+            let g = try HNSWGraph.build(vectors: m, metric: .l2, parameters: .init(m: 12, efConstruction: 50, traversal: .float16))
+            var bytes = g.fileBytes()
+            // Clear the copy's offset (and fix the header checksum): the file says float16 but holds no copy.
+            for i in 120..<128 { bytes[i] = 0 }
+            for i in 12..<16 { bytes[i] = 0 }
+            let crc = CRC32C.checksum(bytes[0..<128])
+            for i in 0..<4 { bytes[12 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+            let path = dir.path + "/bad.hnsw"
+            try FileSystem().replaceAtomically(path, with: bytes)
+            expectVecDBError(.corruptFile, containing: "float16 copy of the rows is missing") {
+                _ = try HNSWGraph.open(path, vectors: m, metric: .l2)
+            }
+            // A version-1 file (a graph over its rows, bytes 17 and 120… zero) is still read.
+            let plain = try HNSWGraph.build(vectors: m, metric: .l2, parameters: .init(m: 12, efConstruction: 50))
+            var v1 = plain.fileBytes()
+            v1[8] = 1
+            for i in 12..<16 { v1[i] = 0 }
+            let crc1 = CRC32C.checksum(v1[0..<128])
+            for i in 0..<4 { v1[12 + i] = UInt8(truncatingIfNeeded: crc1 >> (8 * UInt32(i))) }
+            try FileSystem().replaceAtomically(dir.path + "/v1.hnsw", with: v1)
+            let old = try HNSWGraph.open(dir.path + "/v1.hnsw", vectors: m, metric: .l2, verifyBody: true)
+            #expect(old.parameters == plain.parameters)
+            let q = Array(Self.queries[0..<Self.d])
+            #expect(
+                q.withUnsafeBufferPointer { old.search($0.baseAddress!, k: 10, ef: 32) }
+                    == q.withUnsafeBufferPointer { plain.search($0.baseAddress!, k: 10, ef: 32) })
         }
     }
 

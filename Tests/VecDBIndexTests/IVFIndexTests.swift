@@ -498,6 +498,7 @@ struct IndexSpecTests {
         "version 2 round-trips HNSW and every IVF encoding; a flipped byte is a corruptFile error naming the file",
         arguments: [
             IndexSpec(hnsw: .init(m: 12, efConstruction: 80, seed: 9), defaultEF: 40),
+            IndexSpec(hnsw: .init(m: 16, efConstruction: 200, seed: 1, traversal: .float16)),
             IndexSpec(ivf: .init(encoding: .flat, nlist: 64, iterations: 7, maxSample: 5000, seed: 3)),
             IndexSpec(ivf: .init(encoding: .sq8, nlist: 2048), defaultNprobe: 12),
             IndexSpec(ivf: .init(encoding: .pq(m: 8), nlist: 100, rerank: 50), defaultNprobe: 4),

@@ -98,6 +98,32 @@ struct HNSWCollectionTests {
         #expect(try Self.recall(c, ef: 64) >= 0.95)
     }
 
+    @Test("a float16-traversal index: recall ≥ 0.95, exact distances, the option and results kept across reopen")
+    func float16Traversal() throws {
+        let dir = TemporaryDirectory()
+        let options = HNSWIndexOptions(m: 12, efConstruction: 100, defaultEF: 48, float16Traversal: true)
+        var before: [[SearchResult]] = []
+        do {
+            let (db, c) = try Self.makeCollection(dir)
+            defer { db.close() }
+            try c.createIndex(.hnsw(options))
+            #expect(c.index == .hnsw(options))
+            #expect(try Self.recall(c, ef: 64) >= 0.95)
+            before = try (0..<20).map { try c.search(Self.query($0), k: 10, options: SearchOptions(width: 64)) }
+            let exact = try (0..<20).map { try c.search(Self.query($0), k: 10, options: SearchOptions(exact: true)) }
+            for (got, want) in zip(before, exact) {
+                for (g, w) in zip(got, want) where g.key == w.key { #expect(abs(g.distance - w.distance) <= 1e-5 * max(1, w.distance)) }
+            }
+        }
+        let db = try Database.open(at: dir.path, options: DatabaseOptions(memtableRows: 10_000))
+        defer { db.close() }
+        let c = try db.collection("items")
+        #expect(c.index == .hnsw(options))
+        #expect(c.indexedSegments.indexed == c.indexedSegments.total)
+        let after = try (0..<20).map { try c.search(Self.query($0), k: 10, options: SearchOptions(width: 64)) }
+        #expect(after == before)
+    }
+
     @Test("deleted keys never come back; recall holds after 30% are deleted; compaction rebuilds the graph")
     func deletesAndCompaction() throws {
         let dir = TemporaryDirectory()
