@@ -327,6 +327,10 @@ def run_exact(wl):
     found, qps = wl.timed_search(faiss_search_fn(index, wl))
     vector_row("faiss", wl.dataset, name, wl.base_params(), wl.k, wl.recall(found), qps,
                build, faiss_memory(faiss, index), wl.threads)
+    log(f"faiss {name}: searching {wl.nq} queries in one call")
+    found, qps = wl.timed_batch(lambda index=index: index.search(wl.queries, wl.k)[1])
+    vector_row("faiss", wl.dataset, name, dict(wl.base_params(), batch=wl.nq), wl.k, wl.recall(found), qps,
+               build, faiss_memory(faiss, index), wl.threads)
     del index
 
     # numpy brute force

@@ -63,13 +63,21 @@ package enum BenchHarness {
             FilterSummary.print(out.rows(), dataset: data.name)
         case .ivf:
             let data = try loadData(o, defaultMaxQueries: 10_000)
+            let nlist = o.nlist ?? defaultNlist(rows: data.base.count)
+            if o.nlist == nil { printError("nlist \(nlist) = 4·√\(data.base.count) (the data's size; --nlist N sets it)") }
             try IVFBenchmark(
-                data: data, k: o.k, threads: o.threads, repeats: o.repeats, nlist: o.nlist,
+                data: data, k: o.k, threads: o.threads, repeats: o.repeats, nlist: nlist,
                 nprobeSweep: integers(o.nprobeSweep), pqM: o.pqM
             ).run(out)
-            try runPeers(o, data, ["--nlist", String(o.nlist), "--nprobe-sweep", o.nprobeSweep, "--pq-m", String(o.pqM)])
+            try runPeers(o, data, ["--nlist", String(nlist), "--nprobe-sweep", o.nprobeSweep, "--pq-m", String(o.pqM)])
             IVFSummary.print(out.rows(), dataset: data.name)
         }
+    }
+
+    /// IVF lists for `rows` base vectors when none are given: 4·√n, the low end of FAISS's
+    /// guidance (4·√n to 16·√n), so each list holds about √n / 4 rows; at least 1, at most n.
+    package static func defaultNlist(rows: Int) -> Int {
+        max(1, min(rows, Int((4 * Double(rows).squareRoot()).rounded())))
     }
 
     /// The integers of a comma-separated list, skipping what does not parse.

@@ -59,8 +59,8 @@ package struct BenchOptions: Sendable {
     package var efConstruction = 200
     /// HNSW: the ef values swept, comma-separated.
     package var efSweep = "10,16,24,32,48,64,96,128,192,256,384,512"
-    /// IVF: inverted lists.
-    package var nlist = 1024
+    /// IVF: inverted lists; nil follows the base set's size (``defaultNlist(rows:)``).
+    package var nlist: Int?
     /// IVF: the nprobe values swept, comma-separated.
     package var nprobeSweep = "1,2,4,8,16,32,64,128"
     /// IVF-PQ: sub-quantisers of 8 bits.

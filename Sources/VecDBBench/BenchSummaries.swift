@@ -2,15 +2,20 @@ import Foundation
 
 /// Prints our queries per second against each peer's, from the rows of one output file.
 enum Summary {
-    /// Prints the summary of the exact-search rows of `dataset`.
+    /// Prints the summary of the exact-search rows of `dataset`: one query at a time against
+    /// the peers' one-at-a-time rows, and batched (`params.batch` above 1) against batched.
     static func print(_ rows: [BenchRecord], dataset: String) {
-        let mine = rows.filter { $0.system == "vecdb" && $0.dataset == dataset }
-        let theirs = rows.filter { ($0.system ?? "vecdb") != "vecdb" && $0.dataset == dataset }
-        guard let best = mine.compactMap(\.qps).max(), !theirs.isEmpty else { return }
-        Swift.print("summary (\(dataset)): vecdb \(String(format: "%.1f", best)) qps")
-        for row in theirs {
-            guard let qps = row.qps, qps > 0 else { continue }
-            Swift.print(String(format: "  vs %@ %@: %.1f qps, ratio %.2f", row.system ?? "?", row.index ?? "?", qps, best / qps))
+        for batched in [false, true] {
+            let same = rows.filter { $0.dataset == dataset && (($0.params["batch"]?.number ?? 1) > 1) == batched }
+            let mine = same.filter { $0.system == "vecdb" }
+            let theirs = same.filter { ($0.system ?? "vecdb") != "vecdb" }
+            guard let best = mine.compactMap(\.qps).max(), !theirs.isEmpty else { continue }
+            let mode = batched ? "batched" : "one query at a time"
+            Swift.print("summary (\(dataset), \(mode)): vecdb \(String(format: "%.1f", best)) qps")
+            for row in theirs {
+                guard let qps = row.qps, qps > 0 else { continue }
+                Swift.print(String(format: "  vs %@ %@: %.1f qps, ratio %.2f", row.system ?? "?", row.index ?? "?", qps, best / qps))
+            }
         }
     }
 }

@@ -28,10 +28,11 @@ extension HNSWGraph {
     ///   and up to `(2·M)²` link reads per expansion.
     public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, admitted: UnsafeBufferPointer<UInt64>) -> [Neighbor] {
         guard count > 0, k > 0, maxLevel >= 0, let bits = admitted.baseAddress else { return [] }
-        let (entry, entryDistance) = descend(query)
         let width = max(ef, k)
         let visited = visitedPool.take(count: count)
         defer { visitedPool.give(visited) }
+        visited.reserveScratch(maxM + maxM0)
+        let (entry, entryDistance) = descend(query, scratch: visited)
         var frontier = CandidateHeap(order: .min, capacity: width * 2)
         var found = CandidateHeap(order: .max, capacity: width + 1)
         let limit = UInt32(truncatingIfNeeded: min(count, admitted.count &* 64))
@@ -63,8 +64,8 @@ extension HNSWGraph {
         // buys little recall for many more distances.
         let cap = maxM
         // The admitted nodes one expansion yields, scored together once gathered (and, before
-        // the first admitted node is found, the rejected neighbours routed through after them).
-        visited.reserveScratch(cap + w.maxM0)
+        // the first admitted node is found, the rejected neighbours routed through after them):
+        // at most M + 2M entries, reserved above.
         let gathered = visited.gathered
         let scores = visited.scores
         while !frontier.isEmpty {

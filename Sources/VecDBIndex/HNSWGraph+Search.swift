@@ -15,10 +15,11 @@ extension HNSWGraph {
     /// - Complexity: about O(ef × log n) distance computations.
     public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, allow: ((UInt32) -> Bool)? = nil) -> [Neighbor] {
         guard count > 0, k > 0, maxLevel >= 0 else { return [] }
-        let (current, currentDistance) = descend(query)
         let width = max(ef, k)
         let visited = visitedPool.take(count: count)
         defer { visitedPool.give(visited) }
+        visited.reserveScratch(maxM0)
+        let (current, currentDistance) = descend(query, scratch: visited)
         var frontier = CandidateHeap(order: .min, capacity: width * 2)
         var found = CandidateHeap(order: .max, capacity: width + 1)
         let filtering = allow != nil || deletedCount > 0
@@ -102,26 +103,33 @@ extension HNSWGraph {
     }
 
     /// The greedy descent through the upper levels: the level-0 entry nearest to `query` and
-    /// its distance (both over the walk rows).
-    func descend(_ query: UnsafePointer<Float>) -> (UInt32, Float) {
+    /// its distance (both over the walk rows). Each step scores a node's links with one gather
+    /// call, in `scratch`'s buffers (at least `M` entries).
+    func descend(_ query: UnsafePointer<Float>, scratch: VisitedSet) -> (UInt32, Float) {
         var current = entryPoint
         var currentDistance = walkDistance(query, current)
         guard maxLevel > 0 else { return (current, currentDistance) }
+        let w = walk
+        let ids = scratch.gathered
+        let scores = scratch.scores
         for level in stride(from: maxLevel, to: 0, by: -1) {
             var changed = true
             while changed {
                 changed = false
                 let block = links(current, level)
                 let n = min(Int(block[0]), maxM)
+                var taken = 0
                 for j in 0..<n {
-                    let cand = block[1 + j]
+                    let cand = block[1 &+ j]
                     if Int(cand) >= count || Int(levels[Int(cand)]) < level { continue }  // only a damaged file has these
-                    let d = walkDistance(query, cand)
-                    if d < currentDistance {
-                        currentDistance = d
-                        current = cand
-                        changed = true
-                    }
+                    ids[taken] = cand
+                    taken &+= 1
+                }
+                w.score(query, ids, taken, into: scores)
+                for j in 0..<taken where scores[j] < currentDistance {
+                    currentDistance = scores[j]
+                    current = ids[j]
+                    changed = true
                 }
             }
         }

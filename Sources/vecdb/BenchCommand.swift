@@ -59,8 +59,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "HNSW: the ef values swept, comma-separated.")
     var efSweep: String = "10,16,24,32,48,64,96,128,192,256,384,512"
 
-    @Option(help: "IVF: inverted lists (k-means centroids).")
-    var nlist: Int = 1024
+    @Option(help: "IVF: inverted lists (k-means centroids); default 4·√n of the base set (FAISS's guidance is 4·√n to 16·√n).")
+    var nlist: Int?
 
     @Option(help: "IVF: the nprobe values swept, comma-separated.")
     var nprobeSweep: String = "1,2,4,8,16,32,64,128"
@@ -112,7 +112,7 @@ struct BenchCommand: ParsableCommand {
         }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard nlist >= 1 else { throw ValidationError("--nlist must be at least 1") }
+        if let nlist, nlist < 1 { throw ValidationError("--nlist must be at least 1") }
         guard pqM >= 1 else { throw ValidationError("--pq-m must be at least 1") }
         let probes = nprobeSweep.split(separator: ",").map { Int($0) }
         guard !probes.isEmpty, probes.allSatisfy({ ($0 ?? 0) >= 1 }) else {

@@ -170,7 +170,7 @@ struct BenchRowTests {
         #expect(rows[1].params["blas"] == .object(["num_threads": .int(1)]))
     }
 
-    @Test("bench exact end to end on a tiny .fvecs pair: one search row with recall 1")
+    @Test("bench exact end to end on a tiny .fvecs pair: a one-at-a-time and a batched row, both with recall 1")
     func exactEndToEnd() throws {
         let dir = TemporaryDirectory(prefix: "vecdb-bench-exact")
         // The ground truth of a --base/--queries pair is cached under the data cache, keyed by
@@ -189,8 +189,11 @@ struct BenchRowTests {
         options.repeats = 1
         try BenchHarness.run(options)
         let lines = try String(contentsOfFile: options.output, encoding: .utf8).split(separator: "\n")
-        try #require(lines.count == 1)
+        try #require(lines.count == 2)
         let row = try object(String(lines[0]))
+        let batched = try object(String(lines[1]))
+        #expect(batched["recall"] as? Double == 1 && batched["index"] as? String == "flat")
+        #expect((batched["params"] as? [String: Any])?["batch"] as? Int == 20)
         #expect(
             Set(row.allKeys.compactMap { $0 as? String }) == [
                 "system", "dataset", "index", "params", "k", "recall", "qps", "build_seconds", "memory_bytes", "threads",
@@ -199,6 +202,6 @@ struct BenchRowTests {
         #expect(row["recall"] as? Double == 1 && row["k"] as? Int == 10 && row["threads"] as? Int == 2)
         #expect(row["memory_bytes"] as? Int == 200 * 8 * 4)
         let params = try #require(row["params"] as? [String: Any])
-        #expect(Set(params.keys) == ["batch", "isa", "repeats"] && params["repeats"] as? Int == 1)
+        #expect(Set(params.keys) == ["batch", "isa", "repeats"] && params["repeats"] as? Int == 1 && params["batch"] as? Int == 1)
     }
 }
