@@ -185,6 +185,17 @@ ATTR static void NAME(const float *q, const void *base, size_t row_bytes, const 
     }                                                                                               \
 }
 
+static void ip_u8_batch_scalar(const float *q, const uint8_t *codes, size_t d, size_t n, float *out) {
+    for (size_t r = 0; r < n; r++) {
+        const uint8_t *c = codes + r * d;
+        float s0 = 0, s1 = 0;
+        size_t i = 0;
+        for (; i + 2 <= d; i += 2) { s0 += q[i] * (float)c[i]; s1 += q[i + 1] * (float)c[i + 1]; }
+        for (; i < d; i++) s0 += q[i] * (float)c[i];
+        out[r] = s0 + s1;
+    }
+}
+
 GATHER(l2sq_f32_gather_scalar, , float, l2sq_f32_scalar)
 GATHER(ip_f32_gather_scalar, , float, ip_f32_scalar)
 GATHER(l2sq_f16_gather_scalar, , uint16_t, l2sq_f16_scalar)
@@ -199,6 +210,7 @@ static const vdb_kernel_table table_scalar = {
     l2sq_f32_batch_scalar, ip_f32_batch_scalar,
     sum_f32_scalar,
     l2sq_f32_gather_scalar, ip_f32_gather_scalar, l2sq_f16_gather_scalar, ip_f16_gather_scalar,
+    ip_u8_batch_scalar,
 };
 
 #ifdef VDB_X86
@@ -376,6 +388,23 @@ AVX2_ATTR static float sum_f32_avx2(const float *a, size_t n) {
     return r;
 }
 
+AVX2_ATTR static void ip_u8_batch_avx2(const float *q, const uint8_t *codes, size_t d, size_t n, float *out) {
+    for (size_t r = 0; r < n; r++) {
+        const uint8_t *c = codes + r * d;
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        size_t i = 0;
+        for (; i + 16 <= d; i += 16) {
+            __m256 c0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(c + i))));
+            __m256 c1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(c + i + 8))));
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), c0, s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), c1, s1);
+        }
+        float t = hsum256(_mm256_add_ps(s0, s1));
+        for (; i < d; i++) t += q[i] * (float)c[i];
+        out[r] = t;
+    }
+}
+
 GATHER(l2sq_f32_gather_avx2, AVX2_ATTR, float, l2sq_f32_avx2_inl)
 GATHER(ip_f32_gather_avx2, AVX2_ATTR, float, ip_f32_avx2_inl)
 GATHER(l2sq_f16_gather_avx2, AVX2_ATTR, uint16_t, l2sq_f16_avx2)
@@ -390,6 +419,7 @@ static const vdb_kernel_table table_avx2 = {
     l2sq_f32_batch_avx2, ip_f32_batch_avx2,
     sum_f32_avx2,
     l2sq_f32_gather_avx2, ip_f32_gather_avx2, l2sq_f16_gather_avx2, ip_f16_gather_avx2,
+    ip_u8_batch_avx2,
 };
 
 // ---- AVX-512 (F, BW, VL, DQ) -----------------------------------------------------------------
@@ -673,6 +703,26 @@ GATHER(ip_f32_gather_large_avx512, AVX512_ATTR, float, ip_f32_avx512_inl)
 GATHER(l2sq_f16_gather_avx512, AVX512_ATTR, uint16_t, l2sq_f16_avx512)
 GATHER(ip_f16_gather_avx512, AVX512_ATTR, uint16_t, ip_f16_avx512)
 
+AVX512_ATTR static void ip_u8_batch_avx512(const float *q, const uint8_t *codes, size_t d, size_t n, float *out) {
+    for (size_t r = 0; r < n; r++) {
+        const uint8_t *c = codes + r * d;
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        size_t i = 0;
+        for (; i + 32 <= d; i += 32) {
+            __m512 c0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(c + i))));
+            __m512 c1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(c + i + 16))));
+            s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), c0, s0);
+            s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), c1, s1);
+        }
+        for (; i < d; i += 16) {
+            __mmask16 m = d - i >= 16 ? (__mmask16)0xffff : tail_mask16(d - i);
+            __m512 cv = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, c + i)));
+            s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), cv, s0);
+        }
+        out[r] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    }
+}
+
 AVX512_ATTR static void l2sq_f32_gather_avx512(const float *q, const void *base, size_t row_bytes, const uint32_t *ids,
                                                size_t n, size_t d, float *out) {
     if (d <= 64) l2sq_f32_gather_small_avx512(q, base, row_bytes, ids, n, d, out);
@@ -694,6 +744,7 @@ static const vdb_kernel_table table_avx512 = {
     l2sq_f32_batch_avx512, ip_f32_batch_avx512,
     sum_f32_avx512,
     l2sq_f32_gather_avx512, ip_f32_gather_avx512, l2sq_f16_gather_avx512, ip_f16_gather_avx512,
+    ip_u8_batch_avx512,
 };
 
 static int cpu_has_avx2(void) {

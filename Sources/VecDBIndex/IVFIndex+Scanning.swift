@@ -70,6 +70,19 @@ extension IVFIndex {
             scanPQ(q, pq: pq, lists: probes, allow: allow, idBase: idBase, offset: offset, heap: &heap)
             return
         }
+        // Inner-product SQ8: the query times the steps, and the query's product with the minima;
+        // plus a block of scores. Heap buffers, freed on return.
+        let prescaled = ip && encoding == .sq8 && sq.map { $0.vscale.count == d && $0.vmin.count == d } == true
+        let sq8Query = UnsafeMutablePointer<Float>.allocate(capacity: prescaled ? d + 256 : 1)
+        defer { sq8Query.deallocate() }
+        let sq8Scores = sq8Query + (prescaled ? d : 0)
+        var sq8Bias: Float = 0
+        if prescaled, let sq {
+            for i in 0..<d {
+                sq8Query[i] = q[i] * sq.vscale[i]
+                sq8Bias += q[i] * sq.vmin[i]
+            }
+        }
         for probe in probes {
             lists.withList(probe.list) { ids, codes, n in
                 guard n > 0 else { return }
@@ -95,6 +108,22 @@ extension IVFIndex {
                             }
                             start += m
                         }
+                    }
+                case .sq8 where prescaled:
+                    // q · (min + code ∘ step) = q · min + (q ∘ step) · code: with the query
+                    // pre-multiplied once, a row costs one FMA per component and no decoding.
+                    var start = 0
+                    while start < n {
+                        let m = min(256, n - start)
+                        kernels.ipU8Batch(sq8Query, codes + start * d, d, m, sq8Scores)
+                        for i in 0..<m {
+                            let dist = offset - (sq8Bias + sq8Scores[i])
+                            if dist > heap.threshold { continue }
+                            let id = ids[start + i]
+                            if !gate.admits(id) { continue }
+                            heap.push(distance: dist, id: idBase | UInt64(id))
+                        }
+                        start += m
                     }
                 case .sq8:
                     guard let sq else { return }

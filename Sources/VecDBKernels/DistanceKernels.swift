@@ -19,6 +19,8 @@ public struct DistanceKernels: Sendable {
             UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?
         ) -> Void
     public typealias Sum = @convention(c) (UnsafePointer<Float>?, Int) -> Float
+    /// A query against contiguous rows of uint8 codes: `(query, codes, dimension, n, out)`.
+    public typealias U8Batch = @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt8>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
     /// A query against gathered rows: `(query, base, rowBytes, ids, n, dimension, out)`.
     public typealias Gather =
         @convention(c) (
@@ -52,6 +54,9 @@ public struct DistanceKernels: Sendable {
     public let ipF32Gather: Gather
     public let l2sqF16Gather: Gather
     public let ipF16Gather: Gather
+    /// `out[r] = Σ q[i] · code[r][i]` over `n` contiguous rows of uint8 codes (the SQ8 inner
+    /// product with the query pre-multiplied by the steps, less a per-query constant).
+    public let ipU8Batch: U8Batch
 
     init?(_ table: UnsafePointer<vdb_kernel_table>?) {
         guard let t = table?.pointee,
@@ -63,7 +68,8 @@ public struct DistanceKernels: Sendable {
             let l2b = t.l2sq_f32_batch, let ipb = t.ip_f32_batch,
             let sum = t.sum_f32,
             let l2g = t.l2sq_f32_gather, let ipg = t.ip_f32_gather,
-            let l2hg = t.l2sq_f16_gather, let iphg = t.ip_f16_gather
+            let l2hg = t.l2sq_f16_gather, let iphg = t.ip_f16_gather,
+            let ipu8 = t.ip_u8_batch
         else { return nil }
         self.isa = isa
         (l2sqF32, ipF32, cosineF32) = (l2, ip, cos)
@@ -72,6 +78,7 @@ public struct DistanceKernels: Sendable {
         (l2sqSQ8, ipSQ8) = (l2q, ipq)
         (l2sqF32Batch, ipF32Batch, sumF32) = (l2b, ipb, sum)
         (l2sqF32Gather, ipF32Gather, l2sqF16Gather, ipF16Gather) = (l2g, ipg, l2hg, iphg)
+        ipU8Batch = ipu8
     }
 
     /// The table for `isa`, or `nil` when this CPU cannot run it.

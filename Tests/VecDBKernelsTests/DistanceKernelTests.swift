@@ -102,6 +102,28 @@ struct DistanceKernelTests {
         }
     }
 
+    @Test("uint8 batch kernel: the query's products with contiguous code rows", arguments: isas)
+    func u8Batch(isa: DistanceKernels.ISA) throws {
+        let k = try #require(DistanceKernels.forISA(isa))
+        var rng = SeededGenerator(seed: 21)
+        for d in [1, 7, 15, 16, 17, 31, 32, 33, 50, 384, 785] {
+            let n = 9
+            let q = SyntheticData.uniform(count: 1, dimension: d, seed: UInt64(d))
+            let codes = (0..<(n * d)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            var out = [Float](repeating: .nan, count: n)
+            q.withUnsafeBufferPointer { qp in
+                codes.withUnsafeBufferPointer { cp in
+                    out.withUnsafeMutableBufferPointer { k.ipU8Batch(qp.baseAddress, cp.baseAddress, d, n, $0.baseAddress) }
+                }
+            }
+            for r in 0..<n {
+                var want = 0.0
+                for i in 0..<d { want += Double(q[i]) * Double(codes[r * d + i]) }
+                #expect(abs(Double(out[r]) - want) <= 1e-5 * (abs(want) + 255 * Double(d).squareRoot()), "\(isa) d=\(d) row \(r)")
+            }
+        }
+    }
+
     @Test("float16 storage kernels", arguments: isas)
     func float16(isa: DistanceKernels.ISA) throws {
         let k = try #require(DistanceKernels.forISA(isa))

@@ -55,6 +55,10 @@ typedef struct {
                             size_t d, float *out);
     void (*ip_f16_gather)(const float *q, const void *base, size_t row_bytes, const uint32_t *ids, size_t n,
                           size_t d, float *out);
+    /// A Float32 query against `n` contiguous rows of `d` uint8 codes: `out[r] = Σ q[i] · code[r][i]`.
+    /// With the query pre-multiplied by the per-dimension steps, this is an SQ8 inner product
+    /// less a per-query constant.
+    void (*ip_u8_batch)(const float *q, const uint8_t *codes, size_t d, size_t n, float *out);
 } vdb_kernel_table;
 
 /// The best table for this CPU, chosen once.
