@@ -128,9 +128,6 @@ extension HNSWGraph {
             }
             if !frontier.isEmpty { w.prefetchLinks(frontier.topNode) }
         }
-        var out = found.drainSorted()
-        if reranks { return rerank(query, out, k: k) }
-        if out.count > k { out.removeLast(out.count - k) }
-        return out.map { Neighbor(id: UInt64($0.node), distance: $0.distance) }
+        return results(query, &found, k: k)
     }
 }

@@ -63,10 +63,7 @@ extension HNSWGraph {
             }
             if !frontier.isEmpty { w.prefetchLinks(frontier.topNode) }
         }
-        var out = found.drainSorted()
-        if reranks { return rerank(query, out, k: k) }
-        if out.count > k { out.removeLast(out.count - k) }
-        return out.map { Neighbor(id: UInt64($0.node), distance: $0.distance) }
+        return results(query, &found, k: k)
     }
 
     /// The `k` nearest live nodes to each row of `queries`, the rows shared out over `threads`

@@ -60,6 +60,15 @@ extension HNSWGraph {
             nodes: UInt32(truncatingIfNeeded: count))
     }
 
+    /// A walk's answer from the `found` heap it ends with (emptied): the `k` nearest, nearest
+    /// first, re-ranked exactly when the walk read a half-precision copy.
+    func results(_ query: UnsafePointer<Float>, _ found: inout CandidateHeap, k: Int) -> [Neighbor] {
+        var out = found.drainSorted()
+        if reranks { return rerank(query, out, k: k) }
+        if out.count > k { out.removeLast(out.count - k) }
+        return out.map { Neighbor(id: UInt64($0.node), distance: $0.distance) }
+    }
+
     /// The `k` nearest of `candidates` (found by a walk over the half-precision copy) by exact
     /// distances to the stored rows, nearest first; ties go to the lower node.
     func rerank(_ query: UnsafePointer<Float>, _ candidates: [(distance: Float, node: UInt32)], k: Int) -> [Neighbor] {
